@@ -1,0 +1,85 @@
+"""Finding the run store: explicit choice, environment, ``runfolio.yaml``, or ``runs/``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from runfolio.errors import RunfolioError
+
+CONFIG_FILE = "runfolio.yaml"
+STORE_ENV = "RUNFOLIO_STORE"
+DEFAULT_STORE_DIR = "runs"
+
+
+class ConfigError(RunfolioError):
+    """``runfolio.yaml`` cannot be read or holds a bad value."""
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """Return the nearest folder at or above ``start`` holding ``.git`` (a dir or a file).
+
+    A plain filesystem walk: no git process, so it is cheap enough for every run.
+    """
+    current = start.resolve()
+    for folder in (current, *current.parents):
+        if os.path.exists(folder / ".git"):
+            return folder
+    return None
+
+
+def project_root(cwd: Path | None = None) -> Path:
+    """The repository root containing ``cwd``, or ``cwd`` itself outside a repository."""
+    here = Path.cwd() if cwd is None else cwd
+    return find_repo_root(here) or here.resolve()
+
+
+def resolve_store(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
+    """Return the run store folder to use, in order of precedence.
+
+    1. ``explicit`` (``runfolio.set_store`` or a ``--store`` option);
+    2. the ``RUNFOLIO_STORE`` environment variable;
+    3. the ``store`` key of ``runfolio.yaml`` at the repository root (relative to it);
+    4. ``runs/`` at the repository root (or the current folder outside a repository).
+
+    Raises:
+        ConfigError: ``runfolio.yaml`` exists but is not valid YAML or ``store`` is not text.
+    """
+    if explicit is not None and str(explicit) != "":
+        return Path(explicit).expanduser().absolute()
+    from_env = os.environ.get(STORE_ENV)
+    if from_env:
+        return Path(from_env).expanduser().absolute()
+    root = project_root(cwd)
+    configured = read_config(root).get("store")
+    if configured is not None:
+        if not isinstance(configured, str) or not configured:
+            raise ConfigError(f"{root / CONFIG_FILE}: 'store' must be a path, got {configured!r}")
+        return (root / Path(configured).expanduser()).absolute()
+    return root / DEFAULT_STORE_DIR
+
+
+def read_config(root: Path) -> dict[str, object]:
+    """Return the mapping in ``<root>/runfolio.yaml``, or {} when there is none.
+
+    Raises:
+        ConfigError: the file is not valid YAML or not a mapping.
+    """
+    path = root / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    import yaml
+
+    from runfolio.store.serialize import load_yaml
+
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
+    return data

@@ -1,0 +1,100 @@
+"""A derived, disposable cache of parsed run records, so large stores read fast.
+
+The files stay the source of truth. Each cached record carries the identity of the
+files it came from (inode, mtime in ns, size of run.yaml, params.yaml, metrics.csv);
+a record is reused only while all three match, so a changed or added run is always
+read afresh. The cache lives outside the store (it must never be committed), as JSON
+(never pickle: a cache file is data, not code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from runfolio.store import layout
+from runfolio.store.records import RunRecord
+
+CACHE_VERSION = 1
+_SIGNED_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
+
+Signature = list[list[int] | None]
+
+
+def cache_dir() -> Path:
+    """Where cache files go: ``$RUNFOLIO_CACHE_DIR``, else the user's cache folder."""
+    explicit = os.environ.get("RUNFOLIO_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "runfolio"
+
+
+def run_signature(run_dir: Path) -> Signature:
+    """Identify the current contents of a run's metadata files without reading them."""
+    signature: Signature = []
+    for name in _SIGNED_FILES:
+        try:
+            st = os.stat(os.path.join(run_dir, name))
+        except OSError:
+            signature.append(None)
+        else:
+            signature.append([st.st_ino, st.st_mtime_ns, st.st_size])
+    return signature
+
+
+class RecordCache:
+    """Cached records of one experiment folder."""
+
+    def __init__(self, exp_dir: Path) -> None:
+        key = hashlib.sha256(str(exp_dir.resolve()).encode("utf-8", "surrogateescape"))
+        self.path = cache_dir() / f"{key.hexdigest()[:24]}.json"
+        self._entries: dict[str, Any] = self._load()
+        self._fresh: dict[str, Any] = {}
+
+    def get(self, run_dir: Path, signature: Signature) -> dict[str, Any] | None:
+        """Return the cached fields of ``run_dir`` if its files are unchanged."""
+        entry = self._entries.get(run_dir.name)
+        if entry is None or entry.get("sig") != signature:
+            return None
+        self._fresh[run_dir.name] = entry
+        return entry["record"]
+
+    def put(self, record: RunRecord, signature: Signature) -> None:
+        """Remember a freshly read record (only records without read problems)."""
+        if record.problems:
+            return
+        fields = asdict(record)
+        del fields["path"]
+        self._fresh[record.path.name] = {"sig": signature, "record": fields}
+
+    def save(self) -> None:
+        """Write the cache back if anything changed; failures are ignored (it is a cache)."""
+        if self._fresh.keys() == self._entries.keys() and all(
+            self._fresh[k] is self._entries[k] for k in self._fresh
+        ):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(
+                json.dumps({"version": CACHE_VERSION, "runs": self._fresh}), encoding="utf-8"
+            )
+            os.replace(tmp, self.path)
+        except (OSError, TypeError, ValueError):
+            pass
+
+    def _load(self) -> dict[str, Any]:
+        """Read the cache file; anything unexpected means an empty cache."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+            return {}
+        runs = data.get("runs")
+        return runs if isinstance(runs, dict) else {}

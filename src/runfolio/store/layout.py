@@ -1,0 +1,164 @@
+"""Where things live in a store, and which names are allowed there.
+
+::
+
+    <store>/<experiment-dir>/experiment.yaml
+    <store>/<experiment-dir>/<run-id>/run.yaml
+                                     params.yaml
+                                     metrics.csv
+                                     heartbeat          (only while a run is alive or after a crash)
+                                     artifacts/...
+                                     captured/git.patch, captured/packages.txt
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+import unicodedata
+from pathlib import Path, PurePosixPath
+
+from runfolio.errors import InvalidInputError
+
+EXPERIMENT_FILE = "experiment.yaml"
+RUN_FILE = "run.yaml"
+PARAMS_FILE = "params.yaml"
+METRICS_FILE = "metrics.csv"
+HEARTBEAT_FILE = "heartbeat"
+ARTIFACTS_DIR = "artifacts"
+CAPTURED_DIR = "captured"
+GIT_PATCH_FILE = "git.patch"
+PACKAGES_FILE = "packages.txt"
+
+MAX_KEY_LENGTH = 250
+MAX_NAME_LENGTH = 500
+
+_RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{10}$")
+_SLUG_STRIP_RE = re.compile(r"[^a-z0-9]+")
+_SLUG_MAX = 60
+
+
+def new_run_id(now: float | None = None) -> str:
+    """Return a fresh run id: UTC start time to the second, then 40 random bits.
+
+    ``20261127-045604-3f9a2c1b7d``: ids sort by start time, read well in a file list,
+    and two machines starting runs in the same second still differ (the creator also
+    makes the directory exclusively, so a clash within one store is retried).
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
+    return f"{stamp}-{secrets.token_hex(5)}"
+
+
+def is_run_id(name: str) -> bool:
+    """Tell whether a directory name has the shape of a run id."""
+    return bool(_RUN_ID_RE.match(name))
+
+
+def experiment_slug(name: str) -> str:
+    """Return the directory name for an experiment name (lower-case ASCII, dashes).
+
+    A name with no ASCII letters or digits (say, all CJK) gets a short hash instead.
+    """
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = _SLUG_STRIP_RE.sub("-", ascii_name.lower()).strip("-")[:_SLUG_MAX].strip("-")
+    return slug or f"experiment-{name_hash(name)}"
+
+
+def name_hash(name: str) -> str:
+    """Return 8 hex digits identifying ``name``, used to tell apart names sharing a slug."""
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def check_key(key: object, what: str) -> str:
+    """Validate a param, metric or tag key and return it.
+
+    Raises:
+        InvalidInputError: the key is not a string, is empty or too long, contains a
+            path separator, a ``..`` sequence, a control character, or cannot be
+            encoded as UTF-8. The message names the key and the rule it broke.
+    """
+    if not isinstance(key, str):
+        raise InvalidInputError(f"{what} key must be a string, got {type(key).__name__}: {key!r}")
+    problem = _key_problem(key)
+    if problem:
+        raise InvalidInputError(f"invalid {what} key {key!r}: {problem}")
+    return key
+
+
+def _key_problem(key: str) -> str | None:
+    """Return why ``key`` is not acceptable, or None."""
+    if not key.strip():
+        return "it is empty"
+    if len(key) > MAX_KEY_LENGTH:
+        return f"it is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}"
+    if "/" in key or "\\" in key:
+        return "keys may not contain '/' or '\\'"
+    if ".." in key:
+        return "keys may not contain '..'"
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in key):
+        return "keys may not contain control characters or lone surrogates"
+    return None
+
+
+def check_text(value: object, what: str, limit: int = MAX_NAME_LENGTH) -> str:
+    """Validate a free-text name (experiment or run name) and return it.
+
+    Raises:
+        InvalidInputError: not a string, empty, over ``limit`` characters, or not UTF-8.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidInputError(f"{what} must not be empty")
+    if len(value) > limit:
+        raise InvalidInputError(f"{what} is {len(value)} characters long, the limit is {limit}")
+    check_utf8(value, what)
+    return value
+
+
+def check_utf8(value: str, what: str) -> None:
+    """Raise InvalidInputError when ``value`` holds lone surrogates (not encodable)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(f"{what} {value!r} cannot be stored as UTF-8: {exc.reason}") from exc
+
+
+def check_artifact_path(path: str | None, what: str = "artifact path") -> PurePosixPath:
+    """Validate a path inside a run's ``artifacts/`` folder and return it normalised.
+
+    ``None`` or ``""`` mean the folder itself. Absolute paths, drive letters,
+    backslashes, ``..`` parts, NUL and control characters are refused, so nothing can
+    be written outside the run directory.
+
+    Raises:
+        InvalidInputError: naming the path and the problem.
+    """
+    if path is None or path == "":
+        return PurePosixPath()
+    if not isinstance(path, str):
+        raise InvalidInputError(f"{what} must be a string, got {type(path).__name__}")
+    check_utf8(path, what)
+    problem = None
+    if "\\" in path:
+        problem = "use '/' as the separator; '\\' is not allowed"
+    elif path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        problem = "it must be relative to the run's artifacts folder"
+    elif any(unicodedata.category(ch) == "Cc" for ch in path):
+        problem = "it contains a control character"
+    else:
+        parts = [p for p in path.split("/") if p not in ("", ".")]
+        if any(p == ".." for p in parts):
+            problem = "'..' would leave the run's artifacts folder"
+        elif not parts:
+            return PurePosixPath()
+        else:
+            return PurePosixPath(*parts)
+    raise InvalidInputError(f"invalid {what} {path!r}: {problem}")
+
+
+def artifact_file(run_dir: Path, relative: PurePosixPath) -> Path:
+    """Return the on-disk path of an artifact given its validated relative path."""
+    return run_dir.joinpath(ARTIFACTS_DIR, *relative.parts)

@@ -1,0 +1,142 @@
+"""One pass over a whole store: every experiment and run, problems collected."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from runfolio.errors import MalformedRunError
+from runfolio.store import layout
+from runfolio.store.cache import RecordCache, run_signature
+from runfolio.store.reader import (
+    Problem,
+    StoreScan,
+    iter_experiment_dirs,
+    iter_run_dirs,
+    read_experiment,
+    read_run_files,
+    refresh_status,
+)
+from runfolio.store.records import ExperimentRecord, RunRecord
+
+
+def scan_store(
+    root: Path, *, experiments: set[str] | None = None, use_cache: bool = True
+) -> StoreScan:
+    """Read every experiment and run of the store at ``root``.
+
+    A malformed experiment or run never stops the scan: it is left out and described in
+    ``problems`` with its path. Folders without ``experiment.yaml`` that hold run-like
+    folders are reported too; other folders are ignored.
+
+    Args:
+        root: the store folder.
+        experiments: only these experiment names (all when None).
+        use_cache: reuse parsed records whose files are unchanged (see :mod:`.cache`).
+
+    Raises:
+        StoreError: ``root`` does not exist or is not a folder.
+    """
+    scan = StoreScan()
+    for exp_dir in iter_experiment_dirs(root):
+        if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):
+            if any(layout.is_run_id(p.name) for p in exp_dir.iterdir()):
+                scan.problems.append(Problem(exp_dir, "experiment folder has no experiment.yaml"))
+            continue
+        try:
+            experiment = read_experiment(exp_dir)
+        except MalformedRunError as exc:
+            scan.problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, _reason(exc)))
+            continue
+        if experiments is not None and experiment.name not in experiments:
+            continue
+        scan.experiments.append(experiment)
+        scan.runs.extend(_read_runs(experiment, scan.problems, use_cache))
+    return scan
+
+
+def list_experiments(root: Path) -> tuple[list[ExperimentRecord], list[Problem]]:
+    """Read only the experiments of a store (no runs), with any problems met."""
+    found: list[ExperimentRecord] = []
+    problems: list[Problem] = []
+    for exp_dir in iter_experiment_dirs(root):
+        if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):
+            continue
+        try:
+            found.append(read_experiment(exp_dir))
+        except MalformedRunError as exc:
+            problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, _reason(exc)))
+    return found, problems
+
+
+def _read_runs(
+    experiment: ExperimentRecord, problems: list[Problem], use_cache: bool
+) -> list[RunRecord]:
+    """Read the runs of one experiment, through the cache when allowed."""
+    cache = RecordCache(experiment.path) if use_cache else None
+    runs: list[RunRecord] = []
+    for run_dir, problem in iter_run_dirs(experiment.path):
+        if problem:
+            problems.append(Problem(run_dir, problem))
+            continue
+        signature = run_signature(run_dir) if cache else []
+        cached = cache.get(run_dir, signature) if cache else None
+        if cached is not None:
+            record = RunRecord(path=run_dir, **cached)
+        else:
+            try:
+                record = read_run_files(run_dir, experiment)
+            except MalformedRunError as exc:
+                problems.append(Problem(run_dir, _reason(exc)))
+                continue
+            if cache:
+                cache.put(record, signature)
+        problems.extend(Problem(run_dir, p) for p in record.problems)
+        refresh_status(record)
+        runs.append(record)
+    if cache:
+        cache.save()
+    return runs
+
+
+def _reason(exc: MalformedRunError) -> str:
+    """The message of a MalformedRunError without the path prefix it usually starts with."""
+    text = str(exc)
+    head, sep, rest = text.partition(": ")
+    return rest if sep and os.sep in head else text
+
+
+def find_run(root: Path, run_ref: str) -> tuple[ExperimentRecord, Path]:
+    """Locate a run by its full id or a unique prefix (of the id or of its random part).
+
+    Raises:
+        RunNotFoundError: nothing matches, or several runs do (the message lists them).
+    """
+    from runfolio.errors import RunNotFoundError
+
+    matches: list[tuple[Path, Path]] = []
+    for exp_dir in iter_experiment_dirs(root):
+        if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):
+            continue
+        exact = exp_dir / run_ref
+        if layout.is_run_id(run_ref) and os.path.exists(exact / layout.RUN_FILE):
+            return read_experiment(exp_dir), exact
+        for run_dir, problem in iter_run_dirs(exp_dir):
+            if problem is None and _id_matches(run_dir.name, run_ref):
+                matches.append((exp_dir, run_dir))
+    if not matches:
+        raise RunNotFoundError(f"no run in {root} has an id starting with {run_ref!r}")
+    if len(matches) > 1:
+        listed = ", ".join(run_dir.name for _, run_dir in matches[:10])
+        raise RunNotFoundError(
+            f"{run_ref!r} matches {len(matches)} runs ({listed}); give more characters"
+        )
+    exp_dir, run_dir = matches[0]
+    return read_experiment(exp_dir), run_dir
+
+
+def _id_matches(run_id: str, ref: str) -> bool:
+    """A ref matches an id by prefix, or by prefix of the id's random part."""
+    if not ref:
+        return False
+    return run_id.startswith(ref) or run_id.rsplit("-", 1)[-1].startswith(ref)

@@ -1,0 +1,120 @@
+"""What a run records about itself without being asked: code, environment, author.
+
+Git state and the package list are captured once per process and reused by every run
+it starts: the code a process runs was loaded when it started, and capturing again for
+each run of a sweep would cost more than the runs themselves.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runfolio.config import find_repo_root
+
+
+@dataclass(frozen=True)
+class CapturedContext:
+    """Everything captured for a new run."""
+
+    user: str | None
+    source: dict[str, Any]
+    git: dict[str, Any]
+    git_patch: str
+    environment: dict[str, Any]
+    packages: str
+
+
+def capture_context(store_root: Path) -> CapturedContext:
+    """Capture user, entry point, git state, environment and installed packages.
+
+    Args:
+        store_root: the run store, left out of the git dirty check and patch.
+    """
+    repo_root = find_repo_root(Path.cwd())
+    git_info, patch = _git_state(repo_root, store_root.resolve()) if repo_root else ({}, "")
+    return CapturedContext(
+        user=current_user(),
+        source=capture_source(repo_root or Path.cwd()),
+        git=git_info,
+        git_patch=patch,
+        environment=capture_environment(),
+        packages=installed_packages(),
+    )
+
+
+def current_user() -> str | None:
+    """The login name of the user running the process (MLflow records the same)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. a bare container uid
+        return None
+
+
+def capture_source(root: Path) -> dict[str, Any]:
+    """The entry point (relative to ``root`` when inside it) and the command-line arguments."""
+    argv = list(sys.argv)
+    entry = argv[0] if argv else ""
+    if entry in ("", "-c", "-"):
+        entry_point = "<interactive>" if not entry else f"<{entry}>"
+    else:
+        path = Path(entry).resolve()
+        try:
+            entry_point = path.relative_to(root.resolve()).as_posix()
+        except ValueError:
+            entry_point = path.name
+    return {"entry_point": entry_point, "argv": argv[1:]}
+
+
+@functools.cache
+def capture_environment() -> dict[str, Any]:
+    """Python version and implementation, operating system and machine type."""
+    import platform
+
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "executable": Path(sys.executable).name,
+    }
+
+
+@functools.cache
+def installed_packages() -> str:
+    """The installed distributions, ``pip freeze`` style (``name==version``), sorted."""
+    from importlib import metadata
+
+    lines = set()
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            lines.add(f"{name}=={dist.version}")
+    return "".join(f"{line}\n" for line in sorted(lines, key=str.lower))
+
+
+@functools.cache
+def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], str]:
+    """Git commit, branch, dirty flag and remote, plus the uncommitted patch."""
+    if os.environ.get("RUNFOLIO_CAPTURE_GIT", "1") == "0":
+        return {}, ""
+    from runfolio.gitrepo import capture_git
+
+    snapshot = capture_git(repo_root, exclude=(store_root,))
+    if snapshot is None:
+        return {}, ""
+    info: dict[str, Any] = {
+        "commit": snapshot.commit,
+        "branch": snapshot.branch,
+        "dirty": snapshot.dirty,
+        "remote_url": snapshot.remote_url,
+    }
+    if snapshot.skipped_untracked:
+        info["untracked_not_captured"] = list(snapshot.skipped_untracked)
+    return info, snapshot.patch

@@ -1,0 +1,133 @@
+"""What keeps runs honest about their status: heartbeats, SIGTERM, and interpreter exit.
+
+* A daemon thread rewrites the ``heartbeat`` file of every live run, so readers can
+  tell a crashed run (SIGKILL, power loss) from a running one.
+* SIGTERM (when nothing else handles it) ends live runs as KILLED, then exits.
+* At interpreter exit, runs still open end as FINISHED, or FAILED/KILLED when an
+  uncaught exception or KeyboardInterrupt is ending the program.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from runfolio.store.layout import HEARTBEAT_FILE
+from runfolio.store.liveness import HEARTBEAT_INTERVAL, this_host
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from runfolio.tracking.run import Run
+
+_live: dict[int, Run] = {}
+_live_lock = threading.Lock()
+_installed = False
+_heartbeat_wakeup = threading.Event()
+_exit_status: str | None = None
+
+
+class TerminatedBySignal(SystemExit):
+    """Raised from the SIGTERM handler so ``with`` blocks unwind and end runs as KILLED."""
+
+
+def process_info() -> dict[str, Any]:
+    """The ``process`` mapping of run.yaml: host and pid, for crash detection."""
+    return {"host": this_host(), "pid": os.getpid()}
+
+
+def status_for_exception(exc: BaseException | None) -> str:
+    """The status a run ends with when ``exc`` (or nothing) ends its block."""
+    if exc is None:
+        return "FINISHED"
+    if isinstance(exc, KeyboardInterrupt | TerminatedBySignal):
+        return "KILLED"
+    if isinstance(exc, SystemExit) and exc.code in (None, 0):
+        return "FINISHED"
+    return "FAILED"
+
+
+def register(run: Run) -> None:
+    """Track a newly started run (starts the heartbeat and exit hooks on first use)."""
+    with _live_lock:
+        _live[id(run)] = run
+        _install_hooks()
+
+
+def unregister(run: Run) -> None:
+    """Stop tracking an ended run."""
+    with _live_lock:
+        _live.pop(id(run), None)
+
+
+def live_runs() -> list[Run]:
+    """Runs started in this process and not ended yet, oldest first."""
+    with _live_lock:
+        return list(_live.values())
+
+
+def remove_heartbeat(run_dir: Path) -> None:
+    """Delete a run's heartbeat file once the run has ended."""
+    try:
+        os.unlink(run_dir / HEARTBEAT_FILE)
+    except FileNotFoundError:
+        pass
+
+
+def _install_hooks() -> None:
+    """Start the heartbeat thread and hook SIGTERM, excepthook and atexit, once."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True).start()
+    atexit.register(_end_live_runs_at_exit)
+    previous_hook = sys.excepthook
+
+    def excepthook(
+        kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        global _exit_status
+        _exit_status = status_for_exception(exc)
+        previous_hook(kind, exc, tb)
+
+    sys.excepthook = excepthook
+    if threading.current_thread() is threading.main_thread():
+        try:
+            if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+                signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError):  # not allowed here (embedded interpreter)
+            pass
+
+
+def _heartbeat_loop() -> None:
+    """Rewrite each live run's heartbeat every HEARTBEAT_INTERVAL seconds."""
+    while not _heartbeat_wakeup.wait(HEARTBEAT_INTERVAL):
+        for run in live_runs():
+            try:
+                run.write_heartbeat()
+            except OSError:
+                pass  # a full or read-only disk must not kill training; readers fall back
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    """End live runs as KILLED and exit with the conventional 128+15 status."""
+    global _exit_status
+    _exit_status = "KILLED"
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise TerminatedBySignal(128 + signal.SIGTERM)
+
+
+def _end_live_runs_at_exit() -> None:
+    """End runs the program left open, newest first, with the status of its exit."""
+    status = _exit_status or "FINISHED"
+    for run in reversed(live_runs()):
+        try:
+            run.end(status)
+        except Exception:  # noqa: BLE001 - exiting anyway; one bad run must not block others
+            pass

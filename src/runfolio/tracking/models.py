@@ -1,0 +1,144 @@
+"""Saving models into a run (pickle plus a ``model.yaml`` descriptor) and loading them back.
+
+Loading unpickles, which runs code from the file: only call :func:`load_model` on
+models you trust. Nothing in runfolio loads a model unless the user asks.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import pickle
+import sys
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from runfolio.errors import InvalidInputError, RunfolioError
+from runfolio.store import FORMAT_VERSION
+from runfolio.store.atomic import write_text_atomic
+from runfolio.store.layout import check_artifact_path
+from runfolio.store.serialize import dump_yaml, load_yaml
+
+DESCRIPTOR_FILE = "model.yaml"
+PICKLE_FILE = "model.pkl"
+
+
+class ModelLoadError(RunfolioError):
+    """A logged model cannot be found or loaded."""
+
+
+def model_folder_name(artifact_path: str) -> PurePosixPath:
+    """Validate the folder a model is logged to (relative to ``artifacts/``)."""
+    folder = check_artifact_path(artifact_path, "model artifact path")
+    if not folder.parts:
+        raise InvalidInputError("log_model needs a non-empty artifact_path, e.g. 'model'")
+    return folder
+
+
+def save_model(
+    artifact_dir: Path, model: Any, artifact_path: str, extra: dict[str, Any]
+) -> Path:
+    """Pickle ``model`` into ``artifacts/<artifact_path>/`` next to its descriptor.
+
+    The descriptor names the flavour (``sklearn`` for scikit-learn estimators, else
+    ``pickle``), the model's class, the versions needed to load it, and the file's
+    size and sha256, so a page can describe the model without unpickling it.
+
+    Raises:
+        InvalidInputError: the model cannot be pickled, or extra fields are not plain data.
+    """
+    folder = artifact_dir.joinpath(*model_folder_name(artifact_path).parts)
+    try:
+        payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        raise InvalidInputError(f"log_model cannot pickle {type(model).__name__}: {exc}") from exc
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PICKLE_FILE).write_bytes(payload)
+    module = type(model).__module__
+    descriptor: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "flavor": _flavor(module),
+        "class": f"{module}.{type(model).__qualname__}",
+        "file": PICKLE_FILE,
+        "loader": "pickle",
+        "pickle_protocol": pickle.HIGHEST_PROTOCOL,
+        "python_version": ".".join(map(str, sys.version_info[:3])),
+        "requirements": _requirements(module),
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "size": len(payload),
+    }
+    for key, value in extra.items():
+        if key in descriptor:
+            raise InvalidInputError(f"log_model: {key!r} is set by runfolio and cannot be given")
+        descriptor[key] = value
+    try:
+        text = dump_yaml(descriptor)
+    except Exception as exc:
+        raise InvalidInputError(f"log_model: descriptor fields must be plain data: {exc}") from exc
+    write_text_atomic(folder / DESCRIPTOR_FILE, text)
+    return folder
+
+
+def read_descriptor(model_dir: Path) -> dict[str, Any]:
+    """Read ``model.yaml`` from a model folder.
+
+    Raises:
+        ModelLoadError: there is no readable descriptor.
+    """
+    try:
+        data = load_yaml((model_dir / DESCRIPTOR_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ModelLoadError(f"{model_dir} holds no readable {DESCRIPTOR_FILE}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{model_dir / DESCRIPTOR_FILE} is not a mapping")
+    return data
+
+
+def load_model_dir(model_dir: Path) -> Any:
+    """Unpickle the model in ``model_dir`` after checking its sha256 against the descriptor.
+
+    Raises:
+        ModelLoadError: missing files, a hash mismatch, or an unknown loader.
+    """
+    descriptor = read_descriptor(model_dir)
+    if descriptor.get("loader") != "pickle":
+        raise ModelLoadError(f"{model_dir}: unknown loader {descriptor.get('loader')!r}")
+    file_name = str(descriptor.get("file") or PICKLE_FILE)
+    check_artifact_path(file_name, "model file")
+    try:
+        payload = (model_dir / file_name).read_bytes()
+    except OSError as exc:
+        raise ModelLoadError(f"cannot read model file {model_dir / file_name}: {exc}") from exc
+    if hashlib.sha256(payload).hexdigest() != descriptor.get("sha256"):
+        raise ModelLoadError(f"{model_dir / file_name} does not match the sha256 in {DESCRIPTOR_FILE}")
+    return pickle.loads(payload)  # noqa: S301 - the user asked to load this model
+
+
+def _flavor(module: str) -> str:
+    """The model flavour, from the top-level package of its class."""
+    top = module.split(".", 1)[0]
+    return {"sklearn": "sklearn", "xgboost": "xgboost", "lightgbm": "lightgbm"}.get(top, "pickle")
+
+
+def _requirements(module: str) -> list[str]:
+    """The distribution of the model's package with its version, when known."""
+    top = module.split(".", 1)[0]
+    package = sys.modules.get(top)
+    version = getattr(package, "__version__", None)
+    if top in ("builtins", "__main__") or version is None:
+        return []
+    names = _packages_distributions().get(top, [top])
+    return [f"{names[0]}=={version}"]
+
+
+@functools.cache
+def _packages_distributions() -> dict[str, list[str]]:
+    """Map import names to distribution names (slow to build, so built once)."""
+    from importlib import metadata
+
+    try:
+        return dict(metadata.packages_distributions())
+    except Exception:  # noqa: BLE001 - metadata quirks must not block saving a model
+        return {}

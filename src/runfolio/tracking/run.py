@@ -1,0 +1,547 @@
+"""The run handle: one live run, written by one process.
+
+``Run`` is the object API; the fluent functions (``runfolio.log_metric`` ...) call the
+active ``Run``. Every method validates its input before touching disk, so a bad call
+raises and loses nothing already logged.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from runfolio.errors import InvalidInputError, ParamConflictError, RunfolioError, StoreError
+from runfolio.store import FORMAT_VERSION, layout
+from runfolio.store.atomic import write_text_atomic
+from runfolio.store.metrics import (
+    MetricSummary,
+    csv_field,
+    open_for_append,
+    read_metrics,
+    summarize,
+)
+from runfolio.store.reader import read_yaml_file
+from runfolio.store.records import ExperimentRecord, flatten, now_iso
+from runfolio.store.serialize import dump_yaml
+from runfolio.tracking import lifecycle
+from runfolio.tracking.values import metric_step, metric_value, plain_param, same_param, tag_value
+
+_ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+
+class RunEndedError(RunfolioError):
+    """Something was logged to a run after it ended."""
+
+
+class Run:
+    """A live run. Create one with :meth:`Run.create` or :meth:`Run.resume`.
+
+    Usable as a context manager: leaving the block ends the run as FINISHED, as FAILED
+    when an exception escapes (the exception is re-raised), or as KILLED on
+    KeyboardInterrupt or SIGTERM.
+    """
+
+    def __init__(
+        self,
+        experiment: ExperimentRecord,
+        run_dir: Path,
+        data: dict[str, Any],
+        params: dict[str, Any],
+        summaries: dict[str, MetricSummary],
+    ) -> None:
+        self.experiment = experiment
+        self.path = run_dir
+        self._data = data
+        self._params = params
+        self._flat_params = flatten(params)
+        self._summaries = summaries
+        self._metric_prefixes: dict[str, str] = {}
+        self._metrics_handle: TextIO | None = None
+        self._lock = threading.RLock()
+        self._ended = False
+
+    # -- creation -------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        experiment: ExperimentRecord,
+        *,
+        run_name: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        parent_run_id: str | None = None,
+        capture: bool = True,
+    ) -> Run:
+        """Start a new run in ``experiment``: make its folder and write run.yaml.
+
+        Raises:
+            InvalidInputError: a bad name or tag; nothing is written.
+            StoreError: the store is not writable.
+        """
+        from runfolio.tracking.capture import capture_context
+        from runfolio.tracking.names import random_run_name
+
+        name = layout.check_text(run_name, "run name") if run_name is not None else None
+        checked_tags = _checked_tags(tags or {})
+        if description is not None and not isinstance(description, str):
+            raise InvalidInputError(f"description must be text, got {type(description).__name__}")
+        store_root = experiment.path.parent
+        context = capture_context(store_root) if capture else None
+        run_dir = _make_run_dir(experiment.path)
+        run_id = run_dir.name
+        data: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "id": run_id,
+            "name": name or random_run_name(),
+            "experiment": experiment.name,
+            "status": "RUNNING",
+            "start_time": now_iso(),
+            "end_time": None,
+            "user": context.user if context else None,
+            "description": description or "",
+            "parent_run_id": parent_run_id,
+            "tags": checked_tags,
+            "source": context.source if context else {},
+            "git": dict(context.git) if context else {},
+            "environment": context.environment if context else {},
+            "process": lifecycle.process_info(),
+        }
+        run = cls(experiment, run_dir, data, {}, {})
+        try:
+            if context:
+                run._write_captured(context.git_patch, context.packages)
+            run._write_run_yaml()
+        except OSError as exc:
+            raise StoreError(f"cannot write run {run_dir}: {exc.strerror or exc}") from exc
+        lifecycle.register(run)
+        return run
+
+    @classmethod
+    def resume(cls, experiment: ExperimentRecord, run_dir: Path) -> Run:
+        """Reopen an existing run for more logging (status goes back to RUNNING).
+
+        Raises:
+            MalformedRunError: its files cannot be read.
+            StoreError: the store is not writable.
+        """
+        data = read_yaml_file(run_dir / layout.RUN_FILE)
+        params_path = run_dir / layout.PARAMS_FILE
+        params = read_yaml_file(params_path) if params_path.exists() else {}
+        summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
+        data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
+        data.pop("metrics", None)
+        run = cls(experiment, run_dir, data, params or {}, summaries)
+        run._save_run_yaml()
+        lifecycle.register(run)
+        return run
+
+    # -- identity -------------------------------------------------------------------
+
+    @property
+    def run_id(self) -> str:
+        """The run's id (also its folder name)."""
+        return str(self._data["id"])
+
+    @property
+    def name(self) -> str:
+        """The run's display name."""
+        return str(self._data["name"])
+
+    @property
+    def status(self) -> str:
+        """RUNNING until the run ends, then FINISHED, FAILED or KILLED."""
+        return str(self._data["status"])
+
+    @property
+    def ended(self) -> bool:
+        """Whether :meth:`end` has been called."""
+        return self._ended
+
+    @property
+    def artifact_dir(self) -> Path:
+        """The folder holding the run's artifacts."""
+        return self.path / layout.ARTIFACTS_DIR
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """A copy of what run.yaml holds now."""
+        return dict(self._data)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """A copy of the params logged so far (nested as logged)."""
+        return dict(self._params)
+
+    def __repr__(self) -> str:
+        return f"<Run {self.run_id} {self.name!r} {self.status}>"
+
+    # -- params ---------------------------------------------------------------------
+
+    def log_param(self, key: str, value: Any) -> Any:
+        """Log one parameter; logging it again with the same value is a no-op.
+
+        Returns:
+            The value as stored.
+
+        Raises:
+            ParamConflictError: the param already holds a different value.
+            InvalidInputError: a bad key or value.
+        """
+        self.log_params({key: value})
+        return self._params[key]
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Log several parameters at once (nested mappings allowed) in one write.
+
+        Raises:
+            ParamConflictError: naming every param whose value would change; nothing
+                is written in that case.
+            InvalidInputError: a bad key or value; nothing is written.
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidInputError(f"params must be a mapping, got {type(params).__name__}")
+        incoming = {layout.check_key(k, "param"): plain_param(k, v) for k, v in params.items()}
+        new_flat = flatten(incoming)
+        conflicts = [
+            f"{key!r} is {self._flat_params[key]!r}, not {value!r}"
+            for key, value in new_flat.items()
+            if key in self._flat_params and not same_param(self._flat_params[key], value)
+        ]
+        conflicts += _structure_conflicts(self._flat_params, new_flat)
+        if conflicts:
+            raise ParamConflictError(
+                f"params of run {self.run_id} cannot change once logged: {'; '.join(conflicts)}. "
+                "Start a new run to try other values."
+            )
+        fresh = {k: v for k, v in new_flat.items() if k not in self._flat_params}
+        if not fresh:
+            return
+        with self._lock:
+            self._check_open()
+            merged = _deep_merge(self._params, incoming)
+            self._write(self.path / layout.PARAMS_FILE, dump_yaml(merged))
+            self._params = merged
+            self._flat_params.update(fresh)
+
+    # -- metrics --------------------------------------------------------------------
+
+    def log_metric(
+        self, key: str, value: float, step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Append one metric value (step defaults to 0 and timestamp to now, as in MLflow).
+
+        The row is handed to the operating system before this returns, so it survives
+        the process being killed.
+
+        Raises:
+            InvalidInputError: a bad key, a non-numeric value or a non-integer step.
+        """
+        prefix = self._metric_prefixes.get(key) or self._metric_prefix(key)
+        if type(value) is not float:
+            value = metric_value(key, value)
+        step = 0 if step is None else (step if type(step) is int else metric_step(key, step))
+        stamp = time.time_ns() // 1_000_000 if timestamp is None else metric_step(key, timestamp)
+        with self._lock:
+            handle = self._metrics_handle or self._open_metrics()
+            handle.write(f"{prefix}{step},{value!r},{stamp}\n")
+            handle.flush()
+            summary = self._summaries.get(key)
+            if summary is None:
+                self._summaries[key] = MetricSummary.first(value, step, stamp)
+            else:
+                summary.add(value, step, stamp)
+
+    def log_metrics(
+        self, metrics: Mapping[str, float], step: int | None = None, timestamp: int | None = None
+    ) -> None:
+        """Append several metric values with one step and timestamp, in one write.
+
+        Raises:
+            InvalidInputError: any bad key or value; then no row is written.
+        """
+        if not isinstance(metrics, Mapping):
+            raise InvalidInputError(f"metrics must be a mapping, got {type(metrics).__name__}")
+        rows = [
+            (key, self._metric_prefixes.get(key) or self._metric_prefix(key), metric_value(key, v))
+            for key, v in metrics.items()
+        ]
+        step_value = 0 if step is None else metric_step("step", step)
+        stamp = time.time_ns() // 1_000_000 if timestamp is None else metric_step("ts", timestamp)
+        text = "".join(f"{prefix}{step_value},{value!r},{stamp}\n" for _, prefix, value in rows)
+        with self._lock:
+            handle = self._metrics_handle or self._open_metrics()
+            handle.write(text)
+            handle.flush()
+            for key, _, value in rows:
+                summary = self._summaries.get(key)
+                if summary is None:
+                    self._summaries[key] = MetricSummary.first(value, step_value, stamp)
+                else:
+                    summary.add(value, step_value, stamp)
+
+    def metric_summaries(self) -> dict[str, dict[str, Any]]:
+        """The summary (last, step, min, max, count) of every metric logged so far."""
+        with self._lock:
+            return {key: s.to_dict() for key, s in sorted(self._summaries.items())}
+
+    # -- tags and notes -------------------------------------------------------------
+
+    def set_tag(self, key: str, value: Any) -> None:
+        """Set one tag (tags are mutable text)."""
+        self.set_tags({key: value})
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        """Set several tags in one write."""
+        checked = _checked_tags(tags)
+        with self._lock:
+            self._check_open()
+            merged = {**self._data["tags"], **checked}
+            if merged != self._data["tags"]:
+                self._data["tags"] = merged
+                self._save_run_yaml()
+
+    def delete_tag(self, key: str) -> None:
+        """Remove a tag.
+
+        Raises:
+            InvalidInputError: the run has no such tag (as MLflow raises).
+        """
+        with self._lock:
+            self._check_open()
+            if key not in self._data["tags"]:
+                raise InvalidInputError(f"run {self.run_id} has no tag {key!r} to delete")
+            self._data["tags"] = {k: v for k, v in self._data["tags"].items() if k != key}
+            self._save_run_yaml()
+
+    def set_description(self, text: str) -> None:
+        """Replace the run's description (markdown notes shown on its page)."""
+        if not isinstance(text, str):
+            raise InvalidInputError(f"description must be text, got {type(text).__name__}")
+        layout.check_utf8(text, "description")
+        with self._lock:
+            self._check_open()
+            self._data["description"] = text
+            self._save_run_yaml()
+
+    # -- artifacts and models -------------------------------------------------------
+
+    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> Path:
+        """Copy a file into the run's artifacts (under ``artifact_path`` when given).
+
+        Returns:
+            Where the copy now lives.
+
+        Raises:
+            InvalidInputError: the file is missing or ``artifact_path`` leaves the run.
+        """
+        from runfolio.tracking import artifacts
+
+        self._check_open()
+        return self._storing(lambda: artifacts.copy_file(self.artifact_dir, local_path, artifact_path))
+
+    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> list[Path]:
+        """Copy every file under ``local_dir`` into the run's artifacts, keeping the layout."""
+        from runfolio.tracking import artifacts
+
+        self._check_open()
+        return self._storing(lambda: artifacts.copy_tree(self.artifact_dir, local_dir, artifact_path))
+
+    def log_text(self, text: str, artifact_file: str) -> Path:
+        """Write ``text`` as an artifact file (UTF-8)."""
+        from runfolio.tracking import artifacts
+
+        self._check_open()
+        return self._storing(lambda: artifacts.write_text(self.artifact_dir, text, artifact_file))
+
+    def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> Path:
+        """Write a mapping as a JSON or YAML artifact, chosen by the file extension."""
+        from runfolio.tracking import artifacts
+
+        self._check_open()
+        return self._storing(lambda: artifacts.write_dict(self.artifact_dir, dictionary, artifact_file))
+
+    def log_figure(self, figure: Any, artifact_file: str) -> Path:
+        """Save a matplotlib figure or an Altair chart as an artifact (format from the extension)."""
+        from runfolio.tracking import artifacts
+
+        self._check_open()
+        return self._storing(lambda: artifacts.write_figure(self.artifact_dir, figure, artifact_file))
+
+    def log_model(self, model: Any, artifact_path: str = "model", **descriptor: Any) -> Path:
+        """Pickle ``model`` into its own artifact folder with a ``model.yaml`` descriptor.
+
+        Extra keyword arguments (e.g. ``input_example``, ``description``) go into the
+        descriptor. Returns the model folder.
+        """
+        from runfolio.tracking import models
+
+        self._check_open()
+        folder = self._storing(
+            lambda: models.save_model(self.artifact_dir, model, artifact_path, descriptor)
+        )
+        with self._lock:
+            logged = [m for m in self._data.get("models", []) if m != artifact_path]
+            self._data["models"] = sorted([*logged, str(models.model_folder_name(artifact_path))])
+            self._save_run_yaml()
+        return folder
+
+    # -- ending ---------------------------------------------------------------------
+
+    def end(self, status: str = "FINISHED") -> None:
+        """End the run: write the metric summary, end time and final status to run.yaml.
+
+        Ending an ended run does nothing.
+
+        Raises:
+            InvalidInputError: ``status`` is not FINISHED, FAILED or KILLED.
+        """
+        if status not in _ENDED_STATUSES:
+            raise InvalidInputError(f"a run ends as one of {', '.join(_ENDED_STATUSES)}, not {status!r}")
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            lifecycle.unregister(self)
+            if self._metrics_handle is not None:
+                self._metrics_handle.close()
+                self._metrics_handle = None
+            self._data["status"] = status
+            self._data["end_time"] = now_iso()
+            self._data["metrics"] = {k: s.to_dict() for k, s in self._summaries.items()}
+            self._save_run_yaml()
+            lifecycle.remove_heartbeat(self.path)
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.end(lifecycle.status_for_exception(exc))
+
+    # -- internals ------------------------------------------------------------------
+
+    def write_heartbeat(self) -> None:
+        """Record that the run is alive (called by the heartbeat thread)."""
+        with self._lock:
+            if not self._ended:
+                write_text_atomic(self.path / layout.HEARTBEAT_FILE, now_iso() + "\n")
+
+    def _metric_prefix(self, key: str) -> str:
+        """Validate a metric key once and remember its CSV prefix."""
+        layout.check_key(key, "metric")
+        prefix = csv_field(key) + ","
+        self._metric_prefixes[key] = prefix
+        return prefix
+
+    def _open_metrics(self) -> TextIO:
+        """Open metrics.csv for appending on first use."""
+        self._check_open()
+        try:
+            self._metrics_handle = open_for_append(self.path / layout.METRICS_FILE)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc.strerror}") from exc
+        return self._metrics_handle
+
+    def _check_open(self) -> None:
+        """Refuse to log into an ended run."""
+        if self._ended:
+            raise RunEndedError(
+                f"run {self.run_id} has ended ({self.status}); resume it with start_run(run_id=...)"
+            )
+
+    def _save_run_yaml(self) -> None:
+        """Rewrite run.yaml from the in-memory state, reporting write failures clearly."""
+        try:
+            self._write_run_yaml()
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path / layout.RUN_FILE}: {exc.strerror or exc}") from exc
+
+    def _write_run_yaml(self) -> None:
+        """Replace run.yaml atomically."""
+        write_text_atomic(self.path / layout.RUN_FILE, dump_yaml(self._data))
+
+    def _write(self, path: Path, text: str) -> None:
+        """Replace a metadata file atomically, as a StoreError on failure."""
+        try:
+            write_text_atomic(path, text)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+    def _write_captured(self, git_patch: str, packages: str) -> None:
+        """Write the auto-captured files and point run.yaml at them."""
+        captured = self.path / layout.CAPTURED_DIR
+        captured.mkdir()
+        (captured / layout.PACKAGES_FILE).write_text(packages, encoding="utf-8", newline="\n")
+        self._data["environment"] = {**self._data["environment"], "packages": _relative(layout.PACKAGES_FILE)}
+        if git_patch:
+            (captured / layout.GIT_PATCH_FILE).write_text(git_patch, encoding="utf-8", newline="\n")
+            self._data["git"]["patch"] = _relative(layout.GIT_PATCH_FILE)
+
+    def _storing(self, action: Any) -> Any:
+        """Run an artifact write, turning OS failures into StoreError."""
+        try:
+            return action()
+        except OSError as exc:
+            raise StoreError(f"cannot write artifacts of run {self.run_id}: {exc}") from exc
+
+
+def _relative(name: str) -> str:
+    """Path of a captured file relative to the run folder."""
+    return f"{layout.CAPTURED_DIR}/{name}"
+
+
+def _checked_tags(tags: Mapping[str, Any]) -> dict[str, str]:
+    """Validate tag keys and turn values into text."""
+    if not isinstance(tags, Mapping):
+        raise InvalidInputError(f"tags must be a mapping, got {type(tags).__name__}")
+    return {layout.check_key(k, "tag"): tag_value(k, v) for k, v in tags.items()}
+
+
+def _structure_conflicts(existing: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Describe new params that would turn a group of params into a value or back."""
+    groups = {key.rsplit(".", 1)[0] for key in existing if "." in key}
+    new_groups = {key.rsplit(".", 1)[0] for key in new if "." in key}
+    clashes = [k for k in new if k not in existing and _is_group(k, groups)]
+    clashes += [k for k in existing if k not in new and _is_group(k, new_groups)]
+    return [f"{key!r} cannot be both a value and a group of params" for key in sorted(set(clashes))]
+
+
+def _is_group(key: str, groups: set[str]) -> bool:
+    """Tell whether ``key`` names a group (a prefix of dotted keys) in ``groups``."""
+    return any(group == key or group.startswith(key + ".") for group in groups)
+
+
+def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Merge nested param dicts (keys already checked not to conflict)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        elif key not in merged:
+            merged[key] = value
+    return merged
+
+
+def _make_run_dir(experiment_dir: Path) -> Path:
+    """Create a fresh run folder with a new id, retrying on the (rare) id clash."""
+    for _ in range(20):
+        run_dir = experiment_dir / layout.new_run_id()
+        try:
+            run_dir.mkdir()
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise StoreError(f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}") from exc
+        return run_dir
+    raise StoreError(f"could not find a free run id in {experiment_dir}")  # pragma: no cover
+
