@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from runfolio.errors import RunfolioError
+from runfolio.gitrepo import find_repo_root
 
 CONFIG_FILE = "runfolio.yaml"
 STORE_ENV = "RUNFOLIO_STORE"
@@ -14,18 +15,6 @@ DEFAULT_STORE_DIR = "runs"
 
 class ConfigError(RunfolioError):
     """``runfolio.yaml`` cannot be read or holds a bad value."""
-
-
-def find_repo_root(start: Path) -> Path | None:
-    """Return the nearest folder at or above ``start`` holding ``.git`` (a dir or a file).
-
-    A plain filesystem walk: no git process, so it is cheap enough for every run.
-    """
-    current = start.resolve()
-    for folder in (current, *current.parents):
-        if os.path.exists(folder / ".git"):
-            return folder
-    return None
 
 
 def project_root(cwd: Path | None = None) -> Path:

@@ -42,7 +42,9 @@ def get_run(root: Path, run_ref: str) -> RunRecord:
 
 
 def get_metric_history(root: Path, run_ref: str, key: str) -> list[MetricRow]:
-    """Every logged value of metric ``key`` in file order (``key``, ``step``, ``value``, ``timestamp``).
+    """Every logged value of metric ``key``, in file order.
+
+    Each row has ``key``, ``step``, ``value`` and ``timestamp``, as MLflow's ``Metric``.
 
     Raises:
         RunNotFoundError: no run matches ``run_ref``.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
-import tempfile
+import threading
 from pathlib import Path
+
+_counter = itertools.count()
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -13,7 +17,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     The text goes to a temporary file in the same directory, which is then renamed over
     ``path``; a process killed mid-write leaves at most a stray ``.tmp`` file behind.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _make_temp(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -29,7 +33,7 @@ def create_text_exclusive(path: Path, text: str) -> bool:
     Safe when many processes race: exactly one wins, and no reader ever sees the file
     partly written, because the complete temporary file is hard-linked into place.
     """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _make_temp(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
@@ -57,9 +61,23 @@ def _create_exclusive_without_link(path: Path, text: str) -> bool:
     return True
 
 
+def _make_temp(path: Path) -> tuple[int, str]:
+    """Create a fresh temporary file next to ``path``; return its descriptor and name.
+
+    The name is unique per process, thread and call, so no random retry loop (and no
+    ``tempfile`` import) is needed; O_EXCL still guards against a stale leftover.
+    """
+    while True:
+        tmp = os.path.join(
+            path.parent, f".{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_counter)}.tmp"
+        )
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), tmp
+        except FileExistsError:
+            continue
+
+
 def _remove_quietly(path: str) -> None:
     """Delete a temporary file, ignoring that it may already be gone."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
-    except FileNotFoundError:
-        pass

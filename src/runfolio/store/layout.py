@@ -13,9 +13,8 @@
 
 from __future__ import annotations
 
-import hashlib
+import os
 import re
-import secrets
 import time
 import unicodedata
 from pathlib import Path, PurePosixPath
@@ -48,7 +47,7 @@ def new_run_id(now: float | None = None) -> str:
     makes the directory exclusively, so a clash within one store is retried).
     """
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(time.time() if now is None else now))
-    return f"{stamp}-{secrets.token_hex(5)}"
+    return f"{stamp}-{os.urandom(5).hex()}"
 
 
 def is_run_id(name: str) -> bool:
@@ -68,6 +67,8 @@ def experiment_slug(name: str) -> str:
 
 def name_hash(name: str) -> str:
     """Return 8 hex digits identifying ``name``, used to tell apart names sharing a slug."""
+    import hashlib  # rarely needed, and slow to import
+
     return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
@@ -123,7 +124,9 @@ def check_utf8(value: str, what: str) -> None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InvalidInputError(f"{what} {value!r} cannot be stored as UTF-8: {exc.reason}") from exc
+        raise InvalidInputError(
+            f"{what} {value!r} cannot be stored as UTF-8: {exc.reason}"
+        ) from exc
 
 
 def check_artifact_path(path: str | None, what: str = "artifact path") -> PurePosixPath:

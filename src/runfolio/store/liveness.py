@@ -8,8 +8,8 @@ process is gone from this host, or when its last sign of life is older than
 
 from __future__ import annotations
 
+import functools
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -21,8 +21,11 @@ HEARTBEAT_INTERVAL = 30.0
 STALE_AFTER = 4 * HEARTBEAT_INTERVAL
 
 
+@functools.cache
 def this_host() -> str:
     """The host name recorded with a run's process."""
+    import socket
+
     return socket.gethostname()
 
 

@@ -150,7 +150,9 @@ def parse_metrics(text: str, source: str = "metrics.csv") -> MetricsFile:
     for index in range(1, len(lines)):
         line = lines[index]
         if index == last_index and torn_tail:
-            problems.append(f"{source}: line {index + 1}: incomplete last row skipped (writer killed?)")
+            problems.append(
+                f"{source}: line {index + 1}: incomplete last row skipped (writer killed?)"
+            )
             break
         try:
             if '"' in line:
@@ -162,4 +164,3 @@ def parse_metrics(text: str, source: str = "metrics.csv") -> MetricsFile:
             if line.strip():
                 problems.append(f"{source}: line {index + 1}: malformed row skipped: {line[:80]!r}")
     return MetricsFile(rows, problems)
-

@@ -218,7 +218,9 @@ def _expect_mapping(data: Any, path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise MalformedRunError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
+        raise MalformedRunError(
+            f"{path}: expected a mapping at the top level, got {type(data).__name__}"
+        )
     return data
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runfolio.config import find_repo_root
+from runfolio.gitrepo import find_repo_root
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,18 @@ def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], str]:
     """Git commit, branch, dirty flag and remote, plus the uncommitted patch."""
     if os.environ.get("RUNFOLIO_CAPTURE_GIT", "1") == "0":
         return {}, ""
+    from runfolio.errors import GitError
     from runfolio.gitrepo import capture_git
 
-    snapshot = capture_git(repo_root, exclude=(store_root,))
+    try:
+        snapshot = capture_git(repo_root, exclude=(store_root,))
+    except GitError as exc:
+        # A broken or foreign-owned repository (common in containers) must not stop
+        # training; the run simply records no git state.
+        import warnings
+
+        warnings.warn(f"runfolio: git state not captured: {exc}", RuntimeWarning, stacklevel=4)
+        return {}, ""
     if snapshot is None:
         return {}, ""
     info: dict[str, Any] = {

@@ -116,7 +116,10 @@ class Store:
         max_results: int | None = None,
         output_format: Literal["pandas", "list"] = "pandas",
     ) -> pd.DataFrame | list[RunRecord]:
-        """Search runs with MLflow's filter grammar (see :func:`runfolio.query.runs.search_runs`)."""
+        """Search runs with MLflow's filter grammar (see :func:`runfolio.query.runs.search_runs`).
+
+        Returns a DataFrame, or run records with ``output_format="list"``.
+        """
         from runfolio.query.runs import search_runs
 
         return search_runs(

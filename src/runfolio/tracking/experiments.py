@@ -69,7 +69,9 @@ def ensure_experiment(
     try:
         return _ensure(root, name, description, primary_metric, direction)
     except OSError as exc:
-        raise StoreError(f"cannot write experiment {name!r} in {root}: {exc.strerror or exc}") from exc
+        raise StoreError(
+            f"cannot write experiment {name!r} in {root}: {exc.strerror or exc}"
+        ) from exc
 
 
 def _ensure(

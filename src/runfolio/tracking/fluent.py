@@ -168,7 +168,9 @@ def log_params(params: Mapping[str, Any]) -> None:
     _active().log_params(params)
 
 
-def log_metric(key: str, value: float, step: int | None = None, timestamp: int | None = None) -> None:
+def log_metric(
+    key: str, value: float, step: int | None = None, timestamp: int | None = None
+) -> None:
     """Append a metric value to the active run (step 0 and now by default)."""
     stack = getattr(_local, "stack", None)
     run = stack[-1] if stack and not stack[-1].ended else _active()
@@ -202,7 +204,9 @@ def log_artifact(local_path: str | os.PathLike[str], artifact_path: str | None =
     return _active().log_artifact(local_path, artifact_path)
 
 
-def log_artifacts(local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> list[Path]:
+def log_artifacts(
+    local_dir: str | os.PathLike[str], artifact_path: str | None = None
+) -> list[Path]:
     """Copy a folder's files into the active run's artifacts."""
     return _active().log_artifacts(local_dir, artifact_path)
 

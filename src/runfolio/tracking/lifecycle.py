@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import sys
@@ -73,10 +74,8 @@ def live_runs() -> list[Run]:
 
 def remove_heartbeat(run_dir: Path) -> None:
     """Delete a run's heartbeat file once the run has ended."""
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(run_dir / HEARTBEAT_FILE)
-    except FileNotFoundError:
-        pass
 
 
 def _install_hooks() -> None:
@@ -89,9 +88,7 @@ def _install_hooks() -> None:
     atexit.register(_end_live_runs_at_exit)
     previous_hook = sys.excepthook
 
-    def excepthook(
-        kind: type[BaseException], exc: BaseException, tb: TracebackType | None
-    ) -> None:
+    def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         global _exit_status
         _exit_status = status_for_exception(exc)
         previous_hook(kind, exc, tb)
@@ -109,10 +106,10 @@ def _heartbeat_loop() -> None:
     """Rewrite each live run's heartbeat every HEARTBEAT_INTERVAL seconds."""
     while not _heartbeat_wakeup.wait(HEARTBEAT_INTERVAL):
         for run in live_runs():
-            try:
+            # A full or read-only disk must not kill training; readers fall back on
+            # the process check and metric timestamps.
+            with contextlib.suppress(OSError):
                 run.write_heartbeat()
-            except OSError:
-                pass  # a full or read-only disk must not kill training; readers fall back
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
@@ -127,7 +124,5 @@ def _end_live_runs_at_exit() -> None:
     """End runs the program left open, newest first, with the status of its exit."""
     status = _exit_status or "FINISHED"
     for run in reversed(live_runs()):
-        try:
+        with contextlib.suppress(Exception):
             run.end(status)
-        except Exception:  # noqa: BLE001 - exiting anyway; one bad run must not block others
-            pass

@@ -37,9 +37,7 @@ def model_folder_name(artifact_path: str) -> PurePosixPath:
     return folder
 
 
-def save_model(
-    artifact_dir: Path, model: Any, artifact_path: str, extra: dict[str, Any]
-) -> Path:
+def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[str, Any]) -> Path:
     """Pickle ``model`` into ``artifacts/<artifact_path>/`` next to its descriptor.
 
     The descriptor names the flavour (``sklearn`` for scikit-learn estimators, else
@@ -112,8 +110,10 @@ def load_model_dir(model_dir: Path) -> Any:
     except OSError as exc:
         raise ModelLoadError(f"cannot read model file {model_dir / file_name}: {exc}") from exc
     if hashlib.sha256(payload).hexdigest() != descriptor.get("sha256"):
-        raise ModelLoadError(f"{model_dir / file_name} does not match the sha256 in {DESCRIPTOR_FILE}")
-    return pickle.loads(payload)  # noqa: S301 - the user asked to load this model
+        raise ModelLoadError(
+            f"{model_dir / file_name} does not match the sha256 in {DESCRIPTOR_FILE}"
+        )
+    return pickle.loads(payload)
 
 
 def _flavor(module: str) -> str:
@@ -140,5 +140,5 @@ def _packages_distributions() -> dict[str, list[str]]:
 
     try:
         return dict(metadata.packages_distributions())
-    except Exception:  # noqa: BLE001 - metadata quirks must not block saving a model
+    except Exception:
         return {}

@@ -331,7 +331,9 @@ class Run:
 
     # -- artifacts and models -------------------------------------------------------
 
-    def log_artifact(self, local_path: str | os.PathLike[str], artifact_path: str | None = None) -> Path:
+    def log_artifact(
+        self, local_path: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> Path:
         """Copy a file into the run's artifacts (under ``artifact_path`` when given).
 
         Returns:
@@ -343,14 +345,20 @@ class Run:
         from runfolio.tracking import artifacts
 
         self._check_open()
-        return self._storing(lambda: artifacts.copy_file(self.artifact_dir, local_path, artifact_path))
+        return self._storing(
+            lambda: artifacts.copy_file(self.artifact_dir, local_path, artifact_path)
+        )
 
-    def log_artifacts(self, local_dir: str | os.PathLike[str], artifact_path: str | None = None) -> list[Path]:
+    def log_artifacts(
+        self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
+    ) -> list[Path]:
         """Copy every file under ``local_dir`` into the run's artifacts, keeping the layout."""
         from runfolio.tracking import artifacts
 
         self._check_open()
-        return self._storing(lambda: artifacts.copy_tree(self.artifact_dir, local_dir, artifact_path))
+        return self._storing(
+            lambda: artifacts.copy_tree(self.artifact_dir, local_dir, artifact_path)
+        )
 
     def log_text(self, text: str, artifact_file: str) -> Path:
         """Write ``text`` as an artifact file (UTF-8)."""
@@ -364,14 +372,18 @@ class Run:
         from runfolio.tracking import artifacts
 
         self._check_open()
-        return self._storing(lambda: artifacts.write_dict(self.artifact_dir, dictionary, artifact_file))
+        return self._storing(
+            lambda: artifacts.write_dict(self.artifact_dir, dictionary, artifact_file)
+        )
 
     def log_figure(self, figure: Any, artifact_file: str) -> Path:
-        """Save a matplotlib figure or an Altair chart as an artifact (format from the extension)."""
+        """Save a matplotlib figure or an Altair chart; the extension picks the format."""
         from runfolio.tracking import artifacts
 
         self._check_open()
-        return self._storing(lambda: artifacts.write_figure(self.artifact_dir, figure, artifact_file))
+        return self._storing(
+            lambda: artifacts.write_figure(self.artifact_dir, figure, artifact_file)
+        )
 
     def log_model(self, model: Any, artifact_path: str = "model", **descriptor: Any) -> Path:
         """Pickle ``model`` into its own artifact folder with a ``model.yaml`` descriptor.
@@ -402,7 +414,9 @@ class Run:
             InvalidInputError: ``status`` is not FINISHED, FAILED or KILLED.
         """
         if status not in _ENDED_STATUSES:
-            raise InvalidInputError(f"a run ends as one of {', '.join(_ENDED_STATUSES)}, not {status!r}")
+            raise InvalidInputError(
+                f"a run ends as one of {', '.join(_ENDED_STATUSES)}, not {status!r}"
+            )
         with self._lock:
             if self._ended:
                 return
@@ -449,7 +463,9 @@ class Run:
         try:
             self._metrics_handle = open_for_append(self.path / layout.METRICS_FILE)
         except OSError as exc:
-            raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc.strerror}") from exc
+            raise StoreError(
+                f"cannot write {self.path / layout.METRICS_FILE}: {exc.strerror}"
+            ) from exc
         return self._metrics_handle
 
     def _check_open(self) -> None:
@@ -464,7 +480,9 @@ class Run:
         try:
             self._write_run_yaml()
         except OSError as exc:
-            raise StoreError(f"cannot write {self.path / layout.RUN_FILE}: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"cannot write {self.path / layout.RUN_FILE}: {exc.strerror or exc}"
+            ) from exc
 
     def _write_run_yaml(self) -> None:
         """Replace run.yaml atomically."""
@@ -482,9 +500,15 @@ class Run:
         captured = self.path / layout.CAPTURED_DIR
         captured.mkdir()
         (captured / layout.PACKAGES_FILE).write_text(packages, encoding="utf-8", newline="\n")
-        self._data["environment"] = {**self._data["environment"], "packages": _relative(layout.PACKAGES_FILE)}
+        self._data["environment"] = {
+            **self._data["environment"],
+            "packages": _relative(layout.PACKAGES_FILE),
+        }
         if git_patch:
-            (captured / layout.GIT_PATCH_FILE).write_text(git_patch, encoding="utf-8", newline="\n")
+            # surrogateescape keeps non-UTF-8 bytes of a text diff exactly as git wrote them
+            (captured / layout.GIT_PATCH_FILE).write_bytes(
+                git_patch.encode("utf-8", "surrogateescape")
+            )
             self._data["git"]["patch"] = _relative(layout.GIT_PATCH_FILE)
 
     def _storing(self, action: Any) -> Any:
@@ -541,7 +565,8 @@ def _make_run_dir(experiment_dir: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as exc:
-            raise StoreError(f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}"
+            ) from exc
         return run_dir
     raise StoreError(f"could not find a free run id in {experiment_dir}")  # pragma: no cover
-

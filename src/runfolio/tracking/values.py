@@ -26,7 +26,9 @@ def plain_param(key: str, value: Any) -> Any:
         return value
     if isinstance(value, Mapping):
         return {
-            check_key(str(k) if not isinstance(k, str) else k, "param"): plain_param(f"{key}.{k}", v)
+            check_key(str(k) if not isinstance(k, str) else k, "param"): plain_param(
+                f"{key}.{k}", v
+            )
             for k, v in value.items()
         }
     if isinstance(value, list | tuple):
@@ -63,7 +65,8 @@ def metric_value(key: str, value: Any) -> float:
     """
     if isinstance(value, str | bytes) or value is None:
         raise InvalidInputError(
-            f"metric {key!r} got {value!r}; metric values must be numbers (log text as a tag or param)"
+            f"metric {key!r} got {value!r}; metric values must be numbers "
+            "(log text as a tag or param)"
         )
     try:
         return float(value)

@@ -1,0 +1,449 @@
+"""The one module of runfolio that talks to git.
+
+gitpython is imported inside the functions that need it, so ``import runfolio`` stays light
+(a test enforces this). :func:`capture_git` records where a run's code came from: the commit,
+the branch, the remote and a patch that recreates the uncommitted working tree on top of the
+commit. It never writes to the user's index or object database: the patch is built in a
+temporary index whose new blobs go to a temporary object directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runfolio.errors import GitError
+
+__all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
+
+# Generous: status on a very large monorepo takes seconds, but a stuck filesystem must not
+# freeze a training job forever. Everything killed at this point only ever wrote to temp files.
+_TIMEOUT_S = 120.0
+
+# Applied to every git call: no prompts, no pager, and no opportunistic write of the user's
+# index by `git status` (GIT_OPTIONAL_LOCKS=0). The pathspec variables are reset because
+# pathspec magic (":(exclude,literal)...") is how excluded paths are expressed.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_PAGER": "cat",
+    "PAGER": "cat",
+    "GIT_OPTIONAL_LOCKS": "0",
+    "GIT_LITERAL_PATHSPECS": "0",
+    "GIT_GLOB_PATHSPECS": "0",
+    "GIT_NOGLOB_PATHSPECS": "0",
+    "GIT_ICASE_PATHSPECS": "0",
+}
+
+# Each option pins down a setting that user config could change and that would make the patch
+# unusable by `git apply`: prefixes (diff.noprefix), external/textconv drivers, submodule log
+# format (diff.submodule=log), blank context lines. diff.relative is moot: git runs at the root.
+_DIFF_ARGS = [
+    "-c",
+    "diff.suppressBlankEmpty=false",
+    "diff",
+    "--cached",
+    "--binary",
+    "--full-index",
+    "--find-renames",
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--submodule=short",
+    "--src-prefix=a/",
+    "--dst-prefix=b/",
+]
+
+_STATUS_ARGS = [
+    "status",
+    "--porcelain=v2",
+    "-z",
+    "--branch",
+    "--untracked-files=all",
+    "--no-renames",
+]
+
+# update-index, unlike `add`, ignores a listed file that vanished since status ran; --replace
+# lets a file take the place of a directory and vice versa. A split index would make git write
+# a shared-index file into the user's .git directory.
+_UPDATE_INDEX_ARGS = [
+    "-c",
+    "core.splitIndex=false",
+    "update-index",
+    "--add",
+    "--remove",
+    "--replace",
+    "-z",
+    "--stdin",
+]
+
+_URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]+)://(?P<netloc>[^/?#]*)(?P<rest>.*)$")
+_SECRET_PARAM_RE = re.compile(r"token|key|secret|password|auth|sig", re.I)
+_SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git"})
+
+
+@dataclass(frozen=True)
+class GitSnapshot:
+    """Where a run's code came from, as :func:`capture_git` found it.
+
+    Attributes:
+        root: Top level of the working tree.
+        commit: Full sha of HEAD; None in a repository with no commit yet.
+        branch: Current branch name (also for an unborn branch); None when HEAD is detached.
+        dirty: True when tracked files differ from HEAD or untracked, non-ignored files exist,
+            leaving out the excluded paths. A change git cannot express in a patch (such as
+            uncommitted work inside a submodule) makes the tree dirty with an empty patch.
+        remote_url: URL of ``origin`` (else of the first remote), credentials stripped.
+        patch: ``""`` when nothing is captured; else a ``git diff --binary`` patch from
+            ``commit`` (or from nothing, when ``commit`` is None) to the working tree,
+            untracked non-ignored files included. ``git apply`` on a clean checkout of
+            ``commit`` recreates the working tree byte for byte. Write it with
+            ``patch.encode("utf-8", "surrogateescape")``: it is UTF-8 except in the rare case
+            of a non-UTF-8 text file that the repository's own attributes force to be
+            diffed as text, whose bytes survive only as surrogate escapes.
+        skipped_untracked: Repo-relative paths of untracked files left out of the patch,
+            because they are larger than ``max_untracked_bytes`` or are nested git
+            repositories (those end in ``/``).
+    """
+
+    root: Path
+    commit: str | None
+    branch: str | None
+    dirty: bool
+    remote_url: str | None
+    patch: str
+    skipped_untracked: tuple[str, ...]
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """Find the top of the git working tree holding ``start`` by looking at the filesystem.
+
+    Walks up from ``start`` (or from its nearest existing ancestor) to the first directory
+    holding a ``.git`` directory or a ``.git`` file, as in linked worktrees and submodules.
+    No git process runs, so this is cheap enough to call anywhere; it does not honour
+    ``GIT_DIR`` or ``GIT_CEILING_DIRECTORIES``, which :func:`capture_git` does through git.
+
+    Args:
+        start: A file or directory, which need not exist.
+
+    Returns:
+        The working-tree root (symlinks resolved), or None outside any repository.
+    """
+    current = Path(start).expanduser().resolve()
+    for directory in (current, *current.parents):
+        if _has_git_marker(directory):
+            return directory
+    return None
+
+
+def capture_git(
+    path: Path, exclude: Sequence[Path] = (), max_untracked_bytes: int = 1_000_000
+) -> GitSnapshot | None:
+    """Snapshot the git state of the working tree holding ``path``, without changing it.
+
+    Runs three git commands on a clean tree (rev-parse, status, config) and two more when it
+    is dirty (update-index and diff into a temporary index). The user's index, object
+    database and refs are left untouched.
+
+    Args:
+        path: Any file or directory inside the working tree; it need not exist yet.
+        exclude: Paths to ignore entirely, typically the run store inside the repository,
+            which changes while runs train. Paths outside the repository or missing are
+            ignored; excluding the repository root itself is ignored too.
+        max_untracked_bytes: Untracked files larger than this stay out of the patch and are
+            listed in :attr:`GitSnapshot.skipped_untracked`. Tracked files are never skipped.
+
+    Returns:
+        The snapshot, or None when ``path`` is not inside a git working tree (a bare
+        repository or the inside of a ``.git`` directory included) or git is not installed.
+
+    Raises:
+        GitError: git failed on an existing repository, for instance because it refuses a
+            repository owned by another user ("dubious ownership"), the repository is
+            corrupt, git is older than 2.18, or a command ran longer than two minutes. The
+            message names the repository and carries git's own explanation.
+    """
+    start = _nearest_existing_dir(Path(path).expanduser().absolute())
+    # Skip importing gitpython (tens of milliseconds) when plainly not in a repository.
+    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+        return None
+    try:
+        import git
+    except ModuleNotFoundError:
+        raise  # gitpython is a dependency of runfolio: its absence is a broken install.
+    except ImportError:
+        # gitpython refuses to import when it cannot run the git executable.
+        return None
+
+    try:
+        return _capture(git, start, exclude, max_untracked_bytes)
+    except git.GitCommandNotFound:
+        return None
+
+
+def strip_credentials(url: str) -> str:
+    """Remove secrets from a remote URL so it can be stored and published.
+
+    For ``http``, ``https``, ``ftp`` and other URL schemes the whole userinfo goes (a token is
+    often passed as the user name). For ``ssh://`` the user stays, since it is not a secret,
+    and only a password goes. Query parameters whose name contains ``token``, ``key``,
+    ``secret``, ``password``, ``auth`` or ``sig`` go as well. scp-like remotes
+    (``git@github.com:o/r.git``) and local paths are returned unchanged.
+
+    Args:
+        url: A remote URL as written in the git config.
+
+    Returns:
+        The URL without credentials; otherwise exactly as given.
+    """
+    match = _URL_RE.match(url)
+    if match is None:
+        return url
+    scheme, netloc, rest = match.group("scheme", "netloc", "rest")
+    userinfo, at, host = netloc.rpartition("@")
+    if at:
+        user = userinfo.partition(":")[0]
+        netloc = f"{user}@{host}" if scheme.lower() in _SSH_SCHEMES and user else host
+    return f"{scheme}://{netloc}{_strip_secret_params(rest)}"
+
+
+def _capture(git: Any, start: Path, exclude: Sequence[Path], max_bytes: int) -> GitSnapshot | None:
+    """Run the git commands of :func:`capture_git` from the existing directory ``start``."""
+    status, out, err = _run(
+        git,
+        start,
+        ["rev-parse", "--show-toplevel", "--git-path", "index", "--git-path", "objects"],
+        check=False,
+    )
+    if status != 0:
+        if "not a git repository" in err or "must be run in a work tree" in err:
+            return None
+        raise GitError(f"git could not read the repository holding {start}: {err.strip()}")
+    # --git-path answers relative to the directory git ran in (or absolute).
+    root, index_path, objects_dir = (start / os.fsdecode(p) for p in out.splitlines()[:3])
+    pathspec = _pathspec(root, exclude)
+
+    out = _run(git, root, [*_STATUS_ARGS, "--", *pathspec])[1]
+    commit, branch, changed, untracked = _parse_status(out)
+
+    patch = ""
+    skipped: list[str] = []
+    if changed or untracked:
+        selected = []
+        for rel in untracked:
+            if rel.endswith(b"/"):  # a nested repository, which a patch cannot hold
+                skipped.append(os.fsdecode(rel))
+                continue
+            size = _size(root, rel)
+            if size > max_bytes:
+                skipped.append(os.fsdecode(rel))
+            elif size >= 0:  # -1: deleted since status ran
+                selected.append(rel)
+        if changed or selected:
+            paths = changed + selected
+            patch = _build_patch(git, root, commit, pathspec, paths, index_path, objects_dir)
+
+    return GitSnapshot(
+        root=root,
+        commit=commit,
+        branch=branch,
+        dirty=bool(changed or untracked),
+        remote_url=_remote_url(git, root),
+        patch=patch,
+        skipped_untracked=tuple(skipped),
+    )
+
+
+def _build_patch(
+    git: Any,
+    root: Path,
+    commit: str | None,
+    pathspec: list[str],
+    paths: list[bytes],
+    index_path: Path,
+    objects_dir: Path,
+) -> str:
+    """Diff ``commit`` against the working tree through a throwaway index and object store."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="runfolio-git-") as tmp:
+        tmp_dir = Path(tmp)
+        tmp_index = tmp_dir / "index"
+        # Starting from a copy of the user's index keeps its stat data, so git re-hashes only
+        # the listed paths, and keeps staged-only and skip-worktree entries as they are.
+        if index_path.is_file():
+            shutil.copyfile(index_path, tmp_index)
+        (tmp_dir / "objects").mkdir()
+        env = {
+            "GIT_INDEX_FILE": str(tmp_index),
+            "GIT_OBJECT_DIRECTORY": str(tmp_dir / "objects"),
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES": _alternates(objects_dir.absolute()),
+        }
+        list_file = tmp_dir / "paths"
+        list_file.write_bytes(b"".join(p + b"\0" for p in paths))
+        with list_file.open("rb") as stdin:
+            _run(git, root, _UPDATE_INDEX_ARGS, env=env, stdin=stdin)
+        diff_args = [*_DIFF_ARGS, *([commit] if commit else []), "--", *pathspec]
+        raw = _run(git, root, diff_args, env=env)[1]
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        # A text file that is not UTF-8: diff everything as binary (base85, pure ASCII)
+        # unless the repository's own attributes insist on text.
+        attributes = tmp_dir / "attributes"
+        attributes.write_text("* -diff\n", encoding="utf-8")
+        raw = _run(git, root, ["-c", f"core.attributesFile={attributes}", *diff_args], env=env)[1]
+        return raw.decode("utf-8", "surrogateescape")
+
+
+def _parse_status(
+    out: bytes,
+) -> tuple[str | None, str | None, list[bytes], list[bytes]]:
+    """Split ``status --porcelain=v2 -z --branch`` into commit, branch, changed, untracked."""
+    commit: str | None = None
+    branch: str | None = None
+    changed: list[bytes] = []
+    untracked: list[bytes] = []
+    fields = iter(out.split(b"\0"))
+    for entry in fields:
+        kind = entry[:2]
+        if entry.startswith(b"# branch.oid "):
+            oid = entry[len(b"# branch.oid ") :].decode("ascii")
+            commit = None if oid == "(initial)" else oid
+        elif entry.startswith(b"# branch.head "):
+            head = os.fsdecode(entry[len(b"# branch.head ") :])
+            branch = None if head == "(detached)" else head
+        elif kind == b"1 ":
+            changed.append(entry.split(b" ", 8)[8])
+        elif kind == b"2 ":
+            # A rename entry is followed by a separate NUL-terminated field: the old path.
+            changed += [entry.split(b" ", 9)[9], next(fields)]
+        elif kind == b"u ":
+            changed.append(entry.split(b" ", 10)[10])
+        elif kind == b"? ":
+            untracked.append(entry[2:])
+    return commit, branch, changed, untracked
+
+
+def _remote_url(git: Any, root: Path) -> str | None:
+    """Return the credential-free URL of origin, else of the first remote, else None."""
+    status, out, _ = _run(
+        git, root, ["config", "-z", "--get-regexp", r"^remote\..*\.url$"], check=False
+    )
+    if status != 0:  # 1 means no remote at all
+        return None
+    urls: dict[str, str] = {}
+    for entry in out.split(b"\0"):
+        key, sep, value = entry.partition(b"\n")
+        if sep:
+            name = os.fsdecode(key)[len("remote.") : -len(".url")]
+            urls.setdefault(name, os.fsdecode(value))
+    if not urls:
+        return None
+    return strip_credentials(urls.get("origin", next(iter(urls.values()))))
+
+
+def _pathspec(root: Path, exclude: Sequence[Path]) -> list[str]:
+    """Build the pathspec for the whole tree minus the excluded paths inside it."""
+    roots = {root, root.resolve()}
+    spec = ["."]
+    for path in exclude:
+        absolute = Path(path).expanduser().absolute()
+        # Both spellings: a store reached through a symlink inside the repo is excluded by
+        # the symlink's own path, one outside the repo but symlinked in by its target.
+        for candidate in {Path(os.path.normpath(absolute)), absolute.resolve()}:
+            for base in roots:
+                if candidate != base and candidate.is_relative_to(base):
+                    spec.append(f":(exclude,literal){candidate.relative_to(base).as_posix()}")
+    return list(dict.fromkeys(spec))
+
+
+def _run(
+    git: Any,
+    cwd: Path,
+    args: list[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    stdin: Any = None,
+    check: bool = True,
+) -> tuple[int, bytes, str]:
+    """Run one git command in ``cwd``; return (status, stdout bytes, stderr text)."""
+    status, out, err = git.Git(str(cwd)).execute(
+        ["git", *args],
+        istream=stdin,
+        with_extended_output=True,
+        with_exceptions=False,
+        stdout_as_string=False,
+        strip_newline_in_stdout=False,
+        kill_after_timeout=None if sys.platform == "win32" else _TIMEOUT_S,
+        env={**_BASE_ENV, **(env or {})},
+    )
+    if check and status != 0:
+        subcommand = next(
+            a for i, a in enumerate(args) if a != "-c" and (i == 0 or args[i - 1] != "-c")
+        )
+        raise GitError(f"git {subcommand} failed in {cwd} (exit {status}): {err.strip()}")
+    return status, out, err
+
+
+def _strip_secret_params(rest: str) -> str:
+    """Drop secret-looking query parameters from the path?query#fragment part of a URL."""
+    from urllib.parse import unquote_plus
+
+    before_fragment, hash_, fragment = rest.partition("#")
+    path, question, query = before_fragment.partition("?")
+    if not question:
+        return rest
+    kept = [
+        param
+        for param in query.split("&")
+        if not _SECRET_PARAM_RE.search(unquote_plus(param.partition("=")[0]))
+    ]
+    query_part = "?" + "&".join(kept) if kept else ""
+    return f"{path}{query_part}{hash_}{fragment}"
+
+
+def _alternates(objects_dir: Path) -> str:
+    """Return GIT_ALTERNATE_OBJECT_DIRECTORIES with ``objects_dir`` added, quoted if needed."""
+    entry = str(objects_dir)
+    if os.pathsep in entry or entry.startswith('"'):
+        escaped = entry.replace("\\", "\\\\").replace('"', '\\"')
+        entry = f'"{escaped}"'
+    inherited = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+    return f"{entry}{os.pathsep}{inherited}" if inherited else entry
+
+
+def _has_git_marker(directory: Path) -> bool:
+    """Tell whether ``directory`` holds a git directory or a ``gitdir:`` file named .git."""
+    marker = directory / ".git"
+    try:
+        if marker.is_dir():
+            return (marker / "HEAD").exists()
+        if marker.is_file():
+            with marker.open("rb") as handle:
+                return handle.read(7) == b"gitdir:"
+    except OSError:
+        return False
+    return False
+
+
+def _nearest_existing_dir(path: Path) -> Path:
+    """Return ``path`` if it is a directory, else its nearest existing ancestor directory."""
+    for candidate in (path, *path.parents):
+        if candidate.is_dir():
+            return candidate
+    return path
+
+
+def _size(root: Path, rel: bytes) -> int:
+    """Return the size of an untracked file (a symlink's own size), or -1 if it vanished."""
+    try:
+        return os.lstat(root / os.fsdecode(rel)).st_size
+    except OSError:
+        return -1

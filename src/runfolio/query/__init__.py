@@ -1,0 +1,1 @@
+"""Reading runs back out: the ``search_runs`` filter language, ordering and tabular views."""

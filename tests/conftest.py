@@ -1,0 +1,65 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return a real git repository on branch ``main`` with one commit (README.md, train.py).
+
+    Global and system git config are hidden so that a developer's settings (signing, hooks,
+    default branch) cannot change what the tests see.
+    """
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig-global"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README.md").write_text("# demo\n", encoding="utf-8")
+    (repo / "train.py").write_text("print('training')\n", encoding="utf-8")
+    for args in (
+        ["init", "--quiet", "--initial-branch=main"],
+        ["config", "user.name", "Test User"],
+        ["config", "user.email", "test@example.com"],
+        ["config", "commit.gpgsign", "false"],
+        ["add", "--all"],
+        ["commit", "--quiet", "--message", "initial"],
+    ):
+        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    return repo
+
+
+@pytest.fixture(autouse=True)
+def _isolated_runfolio_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keep every test away from the user's record cache, store and experiment settings."""
+    monkeypatch.setenv("RUNFOLIO_CACHE_DIR", str(tmp_path_factory.mktemp("runfolio-cache")))
+    monkeypatch.delenv("RUNFOLIO_STORE", raising=False)
+    monkeypatch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _reset_fluent_state() -> Iterator[None]:
+    """End runs a test left active and forget its store and experiment (fluent module state)."""
+    yield
+    fluent = sys.modules.get("runfolio.tracking.fluent")
+    if fluent is None:
+        return
+    while fluent.active_run() is not None:
+        fluent.end_run()
+    fluent._explicit_store = None
+    fluent._store_cache = None
+    fluent._experiment_name = None
+
+
+@pytest.fixture
+def tmp_store(tmp_path: Path) -> Path:
+    """Path of a run store (not created yet) inside the test's temporary folder."""
+    return tmp_path / "runs"
