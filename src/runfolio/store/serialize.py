@@ -39,6 +39,12 @@ def dump_yaml(data: Any) -> str:
     Floats keep full precision (NaN and infinities as ``.nan``/``.inf``/``-.inf``); strings
     that would read back as another type are quoted, so a load returns equal data.
     """
+    from runfolio.store import yaml_emit
+
+    try:
+        return yaml_emit.dump(data)
+    except TypeError:  # a type outside the store's data model: let PyYAML decide
+        pass
     return yaml.dump(
         data,
         Dumper=_Dumper,

@@ -1,0 +1,90 @@
+"""The fast YAML emitter must always load back (with PyYAML) to exactly the data given."""
+
+from __future__ import annotations
+
+import math
+import struct
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runfolio.store import yaml_emit
+
+LOADERS = [yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Type-strict equality where NaN equals NaN and -0.0 differs from 0.0."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
+text = st.text(st.characters(exclude_categories=("Cs",)))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats()
+    | text
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(text, values, max_size=6))
+def test_any_store_data_round_trips(data: dict[str, Any]) -> None:
+    out = yaml_emit.dump(data)
+    for loader in LOADERS:
+        assert _same(yaml.load(out, Loader=loader), data), out
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yes", "No", "on", "null", "~", "true", "1", "0x1F", "0o17", "1_000", "1:20", "2026-11-27",
+        "2026-11-27T04:56:04.123Z", ".nan", "-.inf", "1e3", "<<", "=", "- a", "a: b", "#x", "a #b",
+        "", " ", " lead", "trail ", "multi\nline\n", "multi\nline", "\n", "a\n\n", "\tx\ny",
+        "x\ny \n", "\x00\x07\x1b\x7f\x85\u2028\u2029\ufeff", "'q'", '"d"', "é😀", "%TAG", "@x",
+        "`x", "!tag", "&a", "*a", "{a}", "[a]", "a,b", "20261127-045604-3f9a2c1b7d",
+    ],
+)  # fmt: skip
+def test_tricky_text_round_trips(value: str) -> None:
+    for data in ({value: value}, {"k": [value, {value: [value]}]}):
+        out = yaml_emit.dump(data)
+        for loader in LOADERS:
+            assert yaml.load(out, Loader=loader) == data, out
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(1e300, "1.0e+300"), (1e-05, "1.0e-05"), (-0.0, "-0.0"), (0.1, "0.1"), (float("nan"), ".nan")],
+)
+def test_floats_are_written_in_shortest_form(value: float, written: str) -> None:
+    assert yaml_emit.dump({"x": value}) == f"x: {written}\n"
+
+
+def test_keys_are_sorted_and_notes_stay_readable() -> None:
+    out = yaml_emit.dump({"b": 1, "a": {"note": "line one\nline two\n"}})
+    assert out == "a:\n  note: |\n    line one\n    line two\nb: 1\n"
+
+
+def test_unsupported_types_raise_type_error() -> None:
+    with pytest.raises(TypeError):
+        yaml_emit.dump({"x": (1, 2)})
+    with pytest.raises(TypeError):
+        yaml_emit.dump({1: "x"})
