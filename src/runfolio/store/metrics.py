@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,20 +29,40 @@ def csv_field(text: str) -> str:
 def open_for_append(path: Path) -> TextIO:
     """Open ``metrics.csv`` for appending, writing the header when the file is new.
 
-    When an earlier writer was killed mid-row, the file ends without a newline; a newline
-    is added first so the torn row stays on its own line (readers skip it) instead of
-    corrupting the next row.
+    When an earlier writer was killed mid-row, the file ends with a partial row that no
+    logging call ever returned from. It is cut off first: left in place, a fragment cut
+    inside its timestamp would still parse, as a row with a wrong value.
     """
-    handle = open(path, "a+", encoding="utf-8", newline="\n")  # noqa: SIM115 - kept open by the run
-    size = handle.tell()
-    if size == 0:
+    _drop_torn_tail(path)
+    handle = open(path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115 - kept open by the run
+    if handle.tell() == 0:
         handle.write(HEADER)
-    else:
-        handle.seek(size - 1)
-        if handle.read(1) != "\n":
-            handle.write("\n")
-    handle.flush()
+        handle.flush()
     return handle
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Truncate ``path`` after its last newline, if it does not end with one."""
+    try:
+        handle = open(path, "rb+")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
+        return
+    with handle:
+        end = handle.seek(0, os.SEEK_END)
+        position = end
+        while position > 0:
+            start = max(0, position - 65536)
+            handle.seek(start)
+            chunk = handle.read(position - start)
+            newline = chunk.rfind(b"\n")
+            if newline >= 0:
+                cut = start + newline + 1
+                if cut != end:
+                    handle.truncate(cut)
+                return
+            position = start
+        if end:
+            handle.truncate(0)  # not even a complete header: start afresh
 
 
 @dataclass(frozen=True, slots=True)

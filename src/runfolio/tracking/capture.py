@@ -32,11 +32,17 @@ class CapturedContext:
 def capture_context(store_root: Path) -> CapturedContext:
     """Capture user, entry point, git state, environment and installed packages.
 
+    The repository is the one holding the entry-point script (as MLflow does), else
+    the one holding the current folder.
+
     Args:
-        store_root: the run store, left out of the git dirty check and patch.
+        store_root: the run store; its experiment folders are left out of the git dirty
+            check and patch (files at its root, such as a training script, are not).
     """
-    repo_root = find_repo_root(Path.cwd())
-    git_info, patch = _git_state(repo_root, store_root.resolve()) if repo_root else ({}, "")
+    repo_root = find_repo_root(_entry_dir()) or find_repo_root(Path.cwd())
+    git_info, patch = (
+        _git_state(repo_root, _store_contents(store_root.resolve())) if repo_root else ({}, "")
+    )
     return CapturedContext(
         user=current_user(),
         source=capture_source(repo_root or Path.cwd()),
@@ -45,6 +51,22 @@ def capture_context(store_root: Path) -> CapturedContext:
         environment=capture_environment(),
         packages=installed_packages(),
     )
+
+
+def _entry_dir() -> Path:
+    """The folder of the script being run, or the current folder for ``-c``/REPL."""
+    entry = sys.argv[0] if sys.argv else ""
+    if entry and os.path.isfile(entry):
+        return Path(entry).resolve().parent
+    return Path.cwd()
+
+
+def _store_contents(store_root: Path) -> tuple[Path, ...]:
+    """The folders inside the store: run data that must not count as code changes."""
+    try:
+        return tuple(sorted(p for p in store_root.iterdir() if p.is_dir()))
+    except OSError:
+        return ()
 
 
 def current_user() -> str | None:
@@ -100,7 +122,7 @@ def installed_packages() -> str:
 
 
 @functools.cache
-def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], str]:
+def _git_state(repo_root: Path, exclude: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
     """Git commit, branch, dirty flag and remote, plus the uncommitted patch."""
     if os.environ.get("RUNFOLIO_CAPTURE_GIT", "1") == "0":
         return {}, ""
@@ -108,7 +130,7 @@ def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], str]:
     from runfolio.gitrepo import capture_git
 
     try:
-        snapshot = capture_git(repo_root, exclude=(store_root,))
+        snapshot = capture_git(repo_root, exclude=exclude)
     except GitError as exc:
         # A broken or foreign-owned repository (common in containers) must not stop
         # training; the run simply records no git state.

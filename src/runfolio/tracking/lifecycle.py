@@ -18,8 +18,9 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from runfolio.store import liveness
 from runfolio.store.layout import HEARTBEAT_FILE
-from runfolio.store.liveness import HEARTBEAT_INTERVAL, this_host
+from runfolio.store.liveness import this_host
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -104,7 +105,8 @@ def _install_hooks() -> None:
 
 def _heartbeat_loop() -> None:
     """Rewrite each live run's heartbeat every HEARTBEAT_INTERVAL seconds."""
-    while not _heartbeat_wakeup.wait(HEARTBEAT_INTERVAL):
+    # Looked up at each wait, not bound at import, so it can be tuned (tests, long jobs).
+    while not _heartbeat_wakeup.wait(liveness.HEARTBEAT_INTERVAL):
         for run in live_runs():
             # A full or read-only disk must not kill training; readers fall back on
             # the process check and metric timestamps.

@@ -7,10 +7,12 @@ raises and loses nothing already logged.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
@@ -91,6 +93,8 @@ class Run:
         checked_tags = _checked_tags(tags or {})
         if description is not None and not isinstance(description, str):
             raise InvalidInputError(f"description must be text, got {type(description).__name__}")
+        if description:
+            layout.check_utf8(description, "description")
         store_root = experiment.path.parent
         context = capture_context(store_root) if capture else None
         run_dir = _make_run_dir(experiment.path)
@@ -194,7 +198,8 @@ class Run:
             InvalidInputError: a bad key or value.
         """
         self.log_params({key: value})
-        return self._params[key]
+        # "a.b" may already be stored nested (a: {b: ...}), as the same param
+        return self._params[key] if key in self._params else self._flat_params[key]
 
     def log_params(self, params: Mapping[str, Any]) -> None:
         """Log several parameters at once (nested mappings allowed) in one write.
@@ -214,6 +219,7 @@ class Run:
             if key in self._flat_params and not same_param(self._flat_params[key], value)
         ]
         conflicts += _structure_conflicts(self._flat_params, new_flat)
+        conflicts += _clashes_within(incoming, new_flat)
         if conflicts:
             raise ParamConflictError(
                 f"params of run {self.run_id} cannot change once logged: {'; '.join(conflicts)}. "
@@ -249,8 +255,11 @@ class Run:
         stamp = time.time_ns() // 1_000_000 if timestamp is None else metric_step(key, timestamp)
         with self._lock:
             handle = self._metrics_handle or self._open_metrics()
-            handle.write(f"{prefix}{step},{value!r},{stamp}\n")
-            handle.flush()
+            try:
+                handle.write(f"{prefix}{step},{value!r},{stamp}\n")
+                handle.flush()
+            except OSError as exc:  # disk full, file system gone read-only ...
+                raise self._metrics_write_error(exc) from exc
             summary = self._summaries.get(key)
             if summary is None:
                 self._summaries[key] = MetricSummary.first(value, step, stamp)
@@ -276,8 +285,11 @@ class Run:
         text = "".join(f"{prefix}{step_value},{value!r},{stamp}\n" for _, prefix, value in rows)
         with self._lock:
             handle = self._metrics_handle or self._open_metrics()
-            handle.write(text)
-            handle.flush()
+            try:
+                handle.write(text)
+                handle.flush()
+            except OSError as exc:
+                raise self._metrics_write_error(exc) from exc
             for key, _, value in rows:
                 summary = self._summaries.get(key)
                 if summary is None:
@@ -398,8 +410,9 @@ class Run:
             lambda: models.save_model(self.artifact_dir, model, artifact_path, descriptor)
         )
         with self._lock:
-            logged = [m for m in self._data.get("models", []) if m != artifact_path]
-            self._data["models"] = sorted([*logged, str(models.model_folder_name(artifact_path))])
+            name = str(models.model_folder_name(artifact_path))  # "model/" is "model"
+            logged = [m for m in self._data.get("models", []) if m != name]
+            self._data["models"] = sorted([*logged, name])
             self._save_run_yaml()
         return folder
 
@@ -423,7 +436,9 @@ class Run:
             self._ended = True
             lifecycle.unregister(self)
             if self._metrics_handle is not None:
-                self._metrics_handle.close()
+                # Rows the OS refused (disk full) already raised StoreError when logged.
+                with contextlib.suppress(OSError):
+                    self._metrics_handle.close()
                 self._metrics_handle = None
             self._data["status"] = status
             self._data["end_time"] = now_iso()
@@ -463,10 +478,12 @@ class Run:
         try:
             self._metrics_handle = open_for_append(self.path / layout.METRICS_FILE)
         except OSError as exc:
-            raise StoreError(
-                f"cannot write {self.path / layout.METRICS_FILE}: {exc.strerror}"
-            ) from exc
+            raise self._metrics_write_error(exc) from exc
         return self._metrics_handle
+
+    def _metrics_write_error(self, exc: OSError) -> StoreError:
+        """The StoreError reporting that metrics.csv could not be written."""
+        return StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc.strerror or exc}")
 
     def _check_open(self) -> None:
         """Refuse to log into an ended run."""
@@ -538,6 +555,28 @@ def _structure_conflicts(existing: dict[str, Any], new: dict[str, Any]) -> list[
     clashes = [k for k in new if k not in existing and _is_group(k, groups)]
     clashes += [k for k in existing if k not in new and _is_group(k, new_groups)]
     return [f"{key!r} cannot be both a value and a group of params" for key in sorted(set(clashes))]
+
+
+def _clashes_within(params: dict[str, Any], flat: dict[str, Any]) -> list[str]:
+    """Describe params of one call naming a key twice, or as both a value and a group."""
+    if not any("." in key for key in flat):
+        return []  # without a dotted key nothing can clash
+    groups = {key.rsplit(".", 1)[0] for key in flat if "." in key}
+    clashes = [
+        f"{k!r} cannot be both a value and a group of params" for k in flat if _is_group(k, groups)
+    ]
+    counts = Counter(_flat_keys(params))
+    clashes += [f"{k!r} is given twice" for k, n in counts.items() if n > 1]
+    return sorted(clashes)
+
+
+def _flat_keys(params: dict[str, Any], prefix: str = "") -> Iterator[str]:
+    """Yield the dotted key of every param as :func:`flatten` names it, repeats included."""
+    for key, value in params.items():
+        if isinstance(value, dict) and value:
+            yield from _flat_keys(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}"
 
 
 def _is_group(key: str, groups: set[str]) -> bool:

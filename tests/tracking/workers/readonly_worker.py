@@ -1,0 +1,65 @@
+"""Log a little, wait while the parent makes the store read-only, then try to log more.
+
+Usage: ``readonly_worker.py STORE GO_FILE``
+
+Prints ``ready <run id> <second run id>`` once the first writes are done, waits for
+``GO_FILE``, then prints one JSON line: for each attempted write, None when it worked
+or the error's type, whether it is a ``StoreError``, and its message.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+
+def _attempt(action: Callable[[], Any]) -> dict[str, Any] | None:
+    """Run one write and describe how it failed (None when it did not)."""
+    from runfolio import StoreError
+
+    try:
+        action()
+    except Exception as exc:  # the parent judges every kind of failure
+        return {
+            "type": type(exc).__name__,
+            "store_error": isinstance(exc, StoreError),
+            "message": str(exc),
+        }
+    return None
+
+
+def main() -> None:
+    """Write, wait, then write into the read-only store."""
+    from runfolio import Store
+
+    store, go = Store(sys.argv[1]), Path(sys.argv[2])
+    run = store.start_run("ro", run_name="before")
+    run.log_params({"a": 1, "nested": {"b": "x"}})
+    run.set_tags({"t": "1"})
+    for step in range(5):
+        run.log_metric("m", step / 4, step=step)
+    untouched = store.start_run("ro", run_name="no-metrics-yet")
+    print(f"ready {run.run_id} {untouched.run_id}", flush=True)
+    give_up = time.monotonic() + 60
+    while not go.exists():
+        if time.monotonic() > give_up:
+            sys.exit("go file never appeared")
+        time.sleep(0.005)
+    results = {
+        "log_param": _attempt(lambda: run.log_param("c", 3)),
+        "set_tag": _attempt(lambda: run.set_tag("t", "2")),
+        "log_text": _attempt(lambda: run.log_text("hello\n", "notes.txt")),
+        "first_metric": _attempt(lambda: untouched.log_metric("m", 1.0)),
+        "start_run": _attempt(lambda: store.start_run("ro")),
+        "new_experiment": _attempt(lambda: store.set_experiment("elsewhere")),
+        "end": _attempt(run.end),
+    }
+    print(json.dumps(results), flush=True)
+
+
+if __name__ == "__main__":
+    main()
