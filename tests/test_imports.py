@@ -13,7 +13,8 @@ HEAVY = ("pandas", "altair", "jinja2", "markdown", "git", "numpy")
 
 def _modules_loaded_by(code: str) -> set[str]:
     """Run ``code`` in a fresh interpreter and return the top-level modules it loaded."""
-    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    report = "import json, sys\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    probe = f"{code}\n{report}"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )

@@ -18,11 +18,11 @@ import yaml
 from runfolio.errors import InvalidInputError, RunfolioError
 from runfolio.store import FORMAT_VERSION
 from runfolio.store.atomic import write_text_atomic
-from runfolio.store.layout import check_artifact_path
+from runfolio.store.layout import MODEL_DESCRIPTOR_FILE, MODEL_PICKLE_FILE, check_artifact_path
 from runfolio.store.serialize import dump_yaml, load_yaml
 
-DESCRIPTOR_FILE = "model.yaml"
-PICKLE_FILE = "model.pkl"
+DESCRIPTOR_FILE = MODEL_DESCRIPTOR_FILE
+PICKLE_FILE = MODEL_PICKLE_FILE
 
 
 class ModelLoadError(RunfolioError):

@@ -1,0 +1,240 @@
+"""The ``runfolio`` command: ``ls``, ``show``, ``search`` and ``diff`` over a run store.
+
+Only the command line lives here: the group, the options, which store to read and how
+errors end a command. Each command reads through a documented function
+(:func:`runfolio.query.details.scan_experiments`,
+:func:`runfolio.query.details.build_run_details`,
+:func:`runfolio.query.runs.search_records`, :func:`runfolio.query.diff.diff_runs`) and
+prints what a :mod:`runfolio.console` view renders from it. Commands import those
+modules inside their bodies, so ``runfolio --help`` loads click and nothing heavy (a
+test keeps pandas and yaml out).
+
+Every :class:`~runfolio.errors.RunfolioError` ends the command with a one-line
+``Error: ...`` on stderr and exit status 1 (2 for a filter or order-by clause that does
+not parse), never a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runfolio import __version__
+from runfolio.errors import FilterError, RunfolioError
+
+
+class _CommandError(click.ClickException):
+    """A runfolio error shown as ``Error: message``, with its exit status."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class _Group(click.Group):
+    """The command group; turns runfolio's own errors into clean messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except FilterError as exc:
+            raise _CommandError(str(exc), exit_code=2) from exc
+        except RunfolioError as exc:
+            raise _CommandError(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="runfolio", message="%(prog)s %(version)s"
+)
+@click.option(
+    "--store",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="The run store folder. Default: $RUNFOLIO_STORE, else the 'store' key of "
+    "runfolio.yaml, else runs/ at the root of the git repository.",
+)
+@click.pass_context
+def main(ctx: click.Context, store: Path | None) -> None:
+    """Inspect the experiments and runs of a runfolio store.
+
+    Run ids may be shortened to any unique prefix of the id or of its random part
+    (the short ids that `runfolio ls` prints).
+    """
+    ctx.obj = store
+
+
+def _store_root(ctx: click.Context, override: Path | None = None) -> Path:
+    """The store to read: ``override``, else ``--store``, else the configured default."""
+    from runfolio.config import resolve_store
+
+    return resolve_store(override if override is not None else ctx.find_root().obj)
+
+
+# --------------------------------------------------------------------------- ls
+
+
+@main.command("ls")
+@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--experiment",
+    "-e",
+    "experiments",
+    multiple=True,
+    metavar="NAME",
+    help="Only this experiment (repeat for several).",
+)
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Show at most N runs per experiment, newest first.",
+)
+@click.option("--strict", is_flag=True, help="Exit with status 1 if anything could not be read.")
+@click.pass_context
+def ls_command(
+    ctx: click.Context,
+    store: Path | None,
+    experiments: tuple[str, ...],
+    limit: int | None,
+    strict: bool,
+) -> None:
+    """List experiments and their runs, newest run first.
+
+    STORE, when given, overrides --store. A run or experiment that cannot be read is
+    reported on stderr with its path and the reason, and the listing goes on.
+    """
+    from runfolio.console.listing import render_listing
+    from runfolio.query.details import scan_experiments
+    from runfolio.query.ids import store_short_ids
+
+    root = _store_root(ctx, store)
+    scan = scan_experiments(root, experiments)
+    for problem in scan.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(render_listing(scan, store_short_ids(root), limit), nl=False)
+    if strict and scan.problems:
+        ctx.exit(1)
+
+
+# --------------------------------------------------------------------------- show
+
+
+@main.command("show")
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "yaml"]),
+    default="text",
+    show_default=True,
+    help="json and yaml are for programs; in json NaN and infinities are the strings "
+    '"nan", "inf" and "-inf".',
+)
+@click.pass_context
+def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
+    """Show everything about one run: RUN is its id or a unique prefix."""
+    from runfolio.console.run_view import render_run
+    from runfolio.query.details import build_run_details
+    from runfolio.query.runs import get_run
+
+    root = _store_root(ctx)
+    details = build_run_details(root, get_run(root, run_ref))
+    click.echo(render_run(details, output_format), nl=False)
+
+
+# --------------------------------------------------------------------------- search
+
+
+@main.command("search")
+@click.argument("filter_string", metavar="FILTER")
+@click.option(
+    "--experiment",
+    "-e",
+    "experiments",
+    multiple=True,
+    metavar="NAME",
+    help="Only runs of this experiment (repeat for several).",
+)
+@click.option(
+    "--order-by",
+    "order_by",
+    multiple=True,
+    metavar="CLAUSE",
+    help="Sort key such as 'metrics.rmse ASC' (repeat for ties). Default: newest first.",
+)
+@click.option(
+    "--max-results",
+    type=click.IntRange(min=0),
+    default=None,
+    metavar="N",
+    help="Show at most N runs (after ordering).",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="csv has search_runs' (MLflow's) columns; json has one object per run.",
+)
+@click.option(
+    "--columns",
+    metavar="A,B,...",
+    default=None,
+    help="Metric, param and tag columns to show, e.g. 'rmse,params.lr,tags.team'. "
+    "Default: every metric and param (and tag, for csv and json).",
+)
+@click.pass_context
+def search_command(
+    ctx: click.Context,
+    filter_string: str,
+    experiments: tuple[str, ...],
+    order_by: tuple[str, ...],
+    max_results: int | None,
+    output_format: str,
+    columns: str | None,
+) -> None:
+    """Find runs matching an MLflow filter string.
+
+    FILTER is e.g. "metrics.rmse < 0.8 and params.model = 'ridge'"; an empty FILTER ("")
+    matches every run. Runs that cannot be read are left out (`runfolio ls` names them).
+    """
+    from runfolio.console.search_view import ColumnError, render_search
+    from runfolio.query.ids import store_short_ids
+    from runfolio.query.runs import search_records
+
+    root = _store_root(ctx)
+    runs = search_records(root, experiments or None, filter_string, order_by or None, max_results)
+    short = store_short_ids(root) if output_format == "table" and runs else None
+    try:
+        text = render_search(runs, output_format, columns, short)
+    except ColumnError as exc:
+        raise click.BadParameter(str(exc), param_hint="--columns") from exc
+    click.echo(text, nl=False)
+
+
+# --------------------------------------------------------------------------- diff
+
+
+@main.command("diff")
+@click.argument("run_a", metavar="RUN_A")
+@click.argument("run_b", metavar="RUN_B")
+@click.option("--all", "show_all", is_flag=True, help="Show equal rows too, not only differences.")
+@click.pass_context
+def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> None:
+    """Compare two runs: git commit, params, final metrics and tags.
+
+    Rows that differ are marked ≠; a key only one run has shows — on the other side.
+    When both runs share a primary metric, BETTER names the better run for it.
+    """
+    from runfolio.console.diff_view import render_diff
+    from runfolio.query.diff import diff_runs
+
+    diff = diff_runs(_store_root(ctx), run_a, run_b)
+    click.echo(render_diff(diff, show_all=show_all), nl=False)
