@@ -213,6 +213,31 @@ def test_excluded_store_is_neither_dirty_nor_patched(git_repo: Path, tmp_path: P
     assert "runs/" not in dirty.patch
 
 
+@pytest.mark.parametrize("store_name", ["runs", "odd [store]*?"])
+def test_store_subfolders_are_excluded_but_its_root_files_count(
+    git_repo: Path, store_name: str
+) -> None:
+    store = git_repo / store_name
+    (store / "exp" / "run-1").mkdir(parents=True)
+    (store / "exp" / "run-1" / "run.yaml").write_text("status: RUNNING\n", encoding="utf-8")
+    (store / "exp" / "experiment.yaml").write_text("name: exp\n", encoding="utf-8")
+    (git_repo / "sibling").mkdir()
+    (git_repo / "sibling" / "data.txt").write_text("not in the store\n", encoding="utf-8")
+    commit_all(git_repo, "sibling folder")
+
+    clean = capture_git(git_repo, exclude_subfolders_of=[store])
+    assert clean is not None
+    assert (clean.dirty, clean.patch) == (False, "")
+
+    (store / "train.py").write_text("print('fills the store')\n", encoding="utf-8")
+    (git_repo / "sibling" / "data.txt").write_text("edited\n", encoding="utf-8")
+    dirty = capture_git(git_repo, exclude_subfolders_of=[store])
+    assert dirty is not None and dirty.dirty
+    assert f"{store_name}/train.py" in dirty.patch
+    assert "sibling/data.txt" in dirty.patch
+    assert "run.yaml" not in dirty.patch and "experiment.yaml" not in dirty.patch
+
+
 def test_untracked_file_over_size_limit_is_skipped(git_repo: Path) -> None:
     (git_repo / "big.bin").write_bytes(b"x" * 101)
     (git_repo / "small.txt").write_bytes(b"y" * 100)

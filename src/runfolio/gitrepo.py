@@ -141,7 +141,10 @@ def find_repo_root(start: Path) -> Path | None:
 
 
 def capture_git(
-    path: Path, exclude: Sequence[Path] = (), max_untracked_bytes: int = 1_000_000
+    path: Path,
+    exclude: Sequence[Path] = (),
+    max_untracked_bytes: int = 1_000_000,
+    exclude_subfolders_of: Sequence[Path] = (),
 ) -> GitSnapshot | None:
     """Snapshot the git state of the working tree holding ``path``, without changing it.
 
@@ -156,6 +159,9 @@ def capture_git(
             ignored; excluding the repository root itself is ignored too.
         max_untracked_bytes: Untracked files larger than this stay out of the patch and are
             listed in :attr:`GitSnapshot.skipped_untracked`. Tracked files are never skipped.
+        exclude_subfolders_of: Folders whose subfolders are ignored entirely while the
+            files directly inside them still count: a run store whose experiment folders
+            are data but whose root may hold the training script.
 
     Returns:
         The snapshot, or None when ``path`` is not inside a git working tree (a bare
@@ -180,7 +186,7 @@ def capture_git(
         return None
 
     try:
-        return _capture(git, start, exclude, max_untracked_bytes)
+        return _capture(git, start, exclude, max_untracked_bytes, exclude_subfolders_of)
     except git.GitCommandNotFound:
         return None
 
@@ -211,7 +217,13 @@ def strip_credentials(url: str) -> str:
     return f"{scheme}://{netloc}{_strip_secret_params(rest)}"
 
 
-def _capture(git: Any, start: Path, exclude: Sequence[Path], max_bytes: int) -> GitSnapshot | None:
+def _capture(
+    git: Any,
+    start: Path,
+    exclude: Sequence[Path],
+    max_bytes: int,
+    exclude_subfolders_of: Sequence[Path] = (),
+) -> GitSnapshot | None:
     """Run the git commands of :func:`capture_git` from the existing directory ``start``."""
     status, out, err = _run(
         git,
@@ -225,7 +237,7 @@ def _capture(git: Any, start: Path, exclude: Sequence[Path], max_bytes: int) -> 
         raise GitError(f"git could not read the repository holding {start}: {err.strip()}")
     # --git-path answers relative to the directory git ran in (or absolute).
     root, index_path, objects_dir = (start / os.fsdecode(p) for p in out.splitlines()[:3])
-    pathspec = _pathspec(root, exclude)
+    pathspec = _pathspec(root, exclude, exclude_subfolders_of)
 
     out = _run(git, root, [*_STATUS_ARGS, "--", *pathspec])[1]
     commit, branch, changed, untracked = _parse_status(out)
@@ -349,19 +361,41 @@ def _remote_url(git: Any, root: Path) -> str | None:
     return strip_credentials(urls.get("origin", next(iter(urls.values()))))
 
 
-def _pathspec(root: Path, exclude: Sequence[Path]) -> list[str]:
+def _pathspec(
+    root: Path, exclude: Sequence[Path], exclude_subfolders_of: Sequence[Path] = ()
+) -> list[str]:
     """Build the pathspec for the whole tree minus the excluded paths inside it."""
-    roots = {root, root.resolve()}
     spec = ["."]
-    for path in exclude:
+    for relative in _relative_spellings(root, exclude):
+        spec.append(f":(exclude,literal){relative}")
+    for relative in _relative_spellings(root, exclude_subfolders_of, allow_root=True):
+        prefix = f"{_glob_escape(relative)}/" if relative != "." else ""
+        spec.append(f":(exclude,glob){prefix}*/**")
+    return list(dict.fromkeys(spec))
+
+
+def _relative_spellings(
+    root: Path, paths: Sequence[Path], *, allow_root: bool = False
+) -> list[str]:
+    """Repo-relative POSIX spellings of the paths inside the work tree at ``root``."""
+    roots = {root, root.resolve()}
+    found = []
+    for path in paths:
         absolute = Path(path).expanduser().absolute()
         # Both spellings: a store reached through a symlink inside the repo is excluded by
         # the symlink's own path, one outside the repo but symlinked in by its target.
         for candidate in {Path(os.path.normpath(absolute)), absolute.resolve()}:
             for base in roots:
-                if candidate != base and candidate.is_relative_to(base):
-                    spec.append(f":(exclude,literal){candidate.relative_to(base).as_posix()}")
-    return list(dict.fromkeys(spec))
+                if candidate == base and allow_root:
+                    found.append(".")
+                elif candidate != base and candidate.is_relative_to(base):
+                    found.append(candidate.relative_to(base).as_posix())
+    return found
+
+
+def _glob_escape(text: str) -> str:
+    """Escape git glob-pathspec metacharacters so ``text`` matches literally."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
 def _run(

@@ -24,7 +24,7 @@ class CapturedContext:
     user: str | None
     source: dict[str, Any]
     git: dict[str, Any]
-    git_patch: str
+    git_patch: bytes
     environment: dict[str, Any]
     packages: str
 
@@ -40,9 +40,7 @@ def capture_context(store_root: Path) -> CapturedContext:
             check and patch (files at its root, such as a training script, are not).
     """
     repo_root = find_repo_root(_entry_dir()) or find_repo_root(Path.cwd())
-    git_info, patch = (
-        _git_state(repo_root, _store_contents(store_root.resolve())) if repo_root else ({}, "")
-    )
+    git_info, patch = _git_state(repo_root, store_root.resolve()) if repo_root else ({}, b"")
     return CapturedContext(
         user=current_user(),
         source=capture_source(repo_root or Path.cwd()),
@@ -61,14 +59,6 @@ def _entry_dir() -> Path:
     return Path.cwd()
 
 
-def _store_contents(store_root: Path) -> tuple[Path, ...]:
-    """The folders inside the store: run data that must not count as code changes."""
-    try:
-        return tuple(sorted(p for p in store_root.iterdir() if p.is_dir()))
-    except OSError:
-        return ()
-
-
 def current_user() -> str | None:
     """The login name of the user running the process (MLflow records the same)."""
     import getpass
@@ -82,16 +72,19 @@ def current_user() -> str | None:
 def capture_source(root: Path) -> dict[str, Any]:
     """The entry point (relative to ``root`` when inside it) and the command-line arguments."""
     argv = list(sys.argv)
-    entry = argv[0] if argv else ""
+    return {"entry_point": _entry_point(argv[0] if argv else "", root), "argv": argv[1:]}
+
+
+@functools.lru_cache(maxsize=16)
+def _entry_point(entry: str, root: Path) -> str:
+    """The script's path relative to ``root`` (a sweep asks once per run: cached)."""
     if entry in ("", "-c", "-"):
-        entry_point = "<interactive>" if not entry else f"<{entry}>"
-    else:
-        path = Path(entry).resolve()
-        try:
-            entry_point = path.relative_to(root.resolve()).as_posix()
-        except ValueError:
-            entry_point = path.name
-    return {"entry_point": entry_point, "argv": argv[1:]}
+        return "<interactive>" if not entry else f"<{entry}>"
+    path = Path(entry).resolve()
+    try:
+        return path.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.name
 
 
 @functools.cache
@@ -121,25 +114,29 @@ def installed_packages() -> str:
     return "".join(f"{line}\n" for line in sorted(lines, key=str.lower))
 
 
+MAX_PATCH_BYTES = 5_000_000
+"""A bigger uncommitted patch is not copied into each run (it is noted in run.yaml)."""
+
+
 @functools.cache
-def _git_state(repo_root: Path, exclude: tuple[Path, ...]) -> tuple[dict[str, Any], str]:
-    """Git commit, branch, dirty flag and remote, plus the uncommitted patch."""
+def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], bytes]:
+    """Git commit, branch, dirty flag and remote, plus the uncommitted patch as bytes."""
     if os.environ.get("RUNFOLIO_CAPTURE_GIT", "1") == "0":
-        return {}, ""
+        return {}, b""
     from runfolio.errors import GitError
     from runfolio.gitrepo import capture_git
 
     try:
-        snapshot = capture_git(repo_root, exclude=exclude)
+        snapshot = capture_git(repo_root, exclude_subfolders_of=(store_root,))
     except GitError as exc:
         # A broken or foreign-owned repository (common in containers) must not stop
         # training; the run simply records no git state.
         import warnings
 
         warnings.warn(f"runfolio: git state not captured: {exc}", RuntimeWarning, stacklevel=4)
-        return {}, ""
+        return {}, b""
     if snapshot is None:
-        return {}, ""
+        return {}, b""
     info: dict[str, Any] = {
         "commit": snapshot.commit,
         "branch": snapshot.branch,
@@ -148,4 +145,12 @@ def _git_state(repo_root: Path, exclude: tuple[Path, ...]) -> tuple[dict[str, An
     }
     if snapshot.skipped_untracked:
         info["untracked_not_captured"] = list(snapshot.skipped_untracked)
-    return info, snapshot.patch
+    # surrogateescape keeps non-UTF-8 bytes of a text diff exactly as git wrote them
+    patch = snapshot.patch.encode("utf-8", "surrogateescape")
+    if len(patch) > MAX_PATCH_BYTES:
+        info["patch_not_captured"] = (
+            f"the uncommitted changes make a {len(patch):,}-byte patch, over the "
+            f"{MAX_PATCH_BYTES:,}-byte limit; commit them (or ignore data files) to record them"
+        )
+        patch = b""
+    return info, patch

@@ -512,7 +512,7 @@ class Run:
         except OSError as exc:
             raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
-    def _write_captured(self, git_patch: str, packages: str) -> None:
+    def _write_captured(self, git_patch: bytes, packages: str) -> None:
         """Write the auto-captured files and point run.yaml at them."""
         captured = self.path / layout.CAPTURED_DIR
         captured.mkdir()
@@ -522,10 +522,7 @@ class Run:
             "packages": _relative(layout.PACKAGES_FILE),
         }
         if git_patch:
-            # surrogateescape keeps non-UTF-8 bytes of a text diff exactly as git wrote them
-            (captured / layout.GIT_PATCH_FILE).write_bytes(
-                git_patch.encode("utf-8", "surrogateescape")
-            )
+            (captured / layout.GIT_PATCH_FILE).write_bytes(git_patch)
             self._data["git"]["patch"] = _relative(layout.GIT_PATCH_FILE)
 
     def _storing(self, action: Any) -> Any:
