@@ -53,8 +53,12 @@ def get_metric_history(root: Path, run_ref: str, key: str) -> list[MetricRow]:
     return [row for row in read_metrics(run_dir / layout.METRICS_FILE).rows if row.key == key]
 
 
-def filter_record(run: RunRecord) -> dict[str, Any]:
-    """The mapping a search filter is evaluated against (see :mod:`runfolio.query.filter`)."""
+def filter_record(run: RunRecord, artifact_uri: str | None = None) -> dict[str, Any]:
+    """The mapping a search filter is evaluated against (see :mod:`runfolio.query.filter`).
+
+    It also carries ``run`` (the record), so one mapping per run serves the filter, the
+    ordering and the DataFrame.
+    """
     return {
         "attributes": {
             "run_id": run.run_id,
@@ -66,7 +70,7 @@ def filter_record(run: RunRecord) -> dict[str, Any]:
             "experiment_id": run.experiment_slug,
             "experiment_name": run.experiment,
             "parent_run_id": run.parent_run_id,
-            "artifact_uri": (run.path / layout.ARTIFACTS_DIR).as_uri(),
+            "artifact_uri": artifact_uri or (run.path / layout.ARTIFACTS_DIR).as_uri(),
         },
         "params": run.flat_params(),
         "metrics": run.latest_metrics(),
@@ -90,22 +94,8 @@ def search_records(
         FilterError: the filter or an order-by clause does not parse.
         ExperimentNotFoundError: a named experiment does not exist.
     """
-    from runfolio.query.filter import parse_filter, sort_records
-
-    run_filter = parse_filter(filter_string or "")
-    wanted = set(experiment_names) if experiment_names else None
-    scan = scan_store(root, experiments=wanted)
-    if wanted:
-        missing = wanted - {e.name for e in scan.experiments}
-        if missing:
-            raise ExperimentNotFoundError(
-                f"no experiment named {', '.join(map(repr, sorted(missing)))} in {root}"
-            )
-    records = [r for r in map(filter_record, scan.runs) if run_filter.matches(r)]
-    ordered = sort_records(records, order_by)
-    if max_results is not None:
-        ordered = ordered[:max_results]
-    return [r["run"] for r in ordered]
+    rows = _matching_rows(root, experiment_names, filter_string, order_by, max_results)
+    return [row["run"] for row in rows]
 
 
 def search_runs(
@@ -127,54 +117,77 @@ def search_runs(
     Raises:
         FilterError: the filter or an order-by clause does not parse.
     """
-    runs = search_records(root, experiment_names, filter_string, order_by, max_results)
+    rows = _matching_rows(root, experiment_names, filter_string, order_by, max_results)
     if output_format == "list":
-        return runs
-    return runs_to_frame(runs)
+        return [row["run"] for row in rows]
+    return _frame(rows)
 
 
 def runs_to_frame(runs: Sequence[RunRecord]) -> pd.DataFrame:
     """Build the search_runs DataFrame for ``runs``, in their order."""
+    return _frame([filter_record(run) for run in runs])
+
+
+def _matching_rows(
+    root: Path,
+    experiment_names: Sequence[str] | None,
+    filter_string: str,
+    order_by: Sequence[str] | None,
+    max_results: int | None,
+) -> list[dict[str, Any]]:
+    """Scan the store and return the filter mappings of matching runs, ordered."""
+    from runfolio.query.filter import parse_filter, sort_records
+
+    run_filter = parse_filter(filter_string or "")
+    wanted = set(experiment_names) if experiment_names else None
+    scan = scan_store(root, experiments=wanted)
+    if wanted:
+        missing = wanted - {e.name for e in scan.experiments}
+        if missing:
+            raise ExperimentNotFoundError(
+                f"no experiment named {', '.join(map(repr, sorted(missing)))} in {root}"
+            )
+    # as_uri() quotes the path; a run id needs no quoting, so one call per experiment.
+    experiment_uris = {e.slug: (e.path / "x").as_uri()[:-1] for e in scan.experiments}
+    rows = [
+        filter_record(
+            run, f"{experiment_uris[run.experiment_slug]}{run.run_id}/{layout.ARTIFACTS_DIR}"
+        )
+        for run in scan.runs
+    ]
+    ordered = sort_records([row for row in rows if run_filter.matches(row)], order_by)
+    return list(ordered[:max_results] if max_results is not None else ordered)
+
+
+def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:
+    """Build the DataFrame: one frame per group from plain dicts (pandas' fast path), joined."""
     import pandas as pd
 
-    metric_keys: set[str] = set()
-    param_keys: set[str] = set()
-    tag_keys: set[str] = set()
-    rows: list[dict[str, Any]] = []
-    for run in runs:
-        metrics = run.latest_metrics()
-        params = run.flat_params()
-        metric_keys.update(metrics)
-        param_keys.update(params)
-        tag_keys.update(run.tags)
-        row: dict[str, Any] = {
-            "run_id": run.run_id,
-            "run_name": run.name,
-            "experiment_id": run.experiment_slug,
-            "experiment_name": run.experiment,
-            "status": run.status,
-            "artifact_uri": (run.path / layout.ARTIFACTS_DIR).as_uri(),
-            "start_time": run.start_ms,
-            "end_time": run.end_ms,
-            "user_id": run.user,
-            "parent_run_id": run.parent_run_id,
-        }
-        row.update({f"metrics.{k}": v for k, v in metrics.items()})
-        row.update({f"params.{k}": _param_cell(v) for k, v in params.items()})
-        row.update({f"tags.{k}": v for k, v in run.tags.items()})
-        rows.append(row)
-    columns = (
-        _BASE_COLUMNS
-        + [f"metrics.{k}" for k in sorted(metric_keys)]
-        + [f"params.{k}" for k in sorted(param_keys)]
-        + [f"tags.{k}" for k in sorted(tag_keys)]
+    base = pd.DataFrame.from_records(
+        [row["attributes"] for row in rows], columns=_BASE_COLUMNS, nrows=len(rows)
     )
-    frame = pd.DataFrame.from_records(rows, columns=columns)
     for column in ("start_time", "end_time"):
-        frame[column] = pd.to_datetime(frame[column], unit="ms", utc=True)
-    for key in metric_keys:
-        frame[f"metrics.{key}"] = frame[f"metrics.{key}"].astype("float64")
-    return frame
+        base[column] = pd.to_datetime(base[column], unit="ms", utc=True)
+    parts = [base]
+    for group in ("metrics", "params", "tags"):
+        mappings = [row[group] for row in rows]
+        part = pd.DataFrame.from_records(mappings, nrows=len(rows)) if rows else pd.DataFrame()
+        part = part.reindex(columns=sorted(part.columns))
+        if group == "metrics":
+            part = part.astype("float64")
+        elif group == "params":
+            part = part.apply(_param_column)
+        part.columns = [f"{group}.{key}" for key in part.columns]
+        part.index = base.index
+        parts.append(part)
+    return pd.concat(parts, axis=1)
+
+
+def _param_column(column: pd.Series) -> pd.Series:
+    """Show list and dict params as text, so each cell holds one value."""
+    if column.dtype != object:
+        return column
+    return column.map(_param_cell, na_action="ignore")
 
 
 def _param_cell(value: Any) -> Any:

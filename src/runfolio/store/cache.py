@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ CACHE_VERSION = 1
 _SIGNED_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
 
 Signature = list[list[int] | None]
+_RECORD_FIELDS = {f.name for f in fields(RunRecord)} - {"path"}
 
 
 def cache_dir() -> Path:
@@ -59,16 +60,21 @@ class RecordCache:
     def get(self, run_dir: Path, signature: Signature) -> dict[str, Any] | None:
         """Return the cached fields of ``run_dir`` if its files are unchanged."""
         entry = self._entries.get(run_dir.name)
-        if entry is None or entry.get("sig") != signature:
+        if not isinstance(entry, dict) or entry.get("sig") != signature:
             return None
+        record = entry.get("record")
+        if not isinstance(record, dict) or record.keys() != _RECORD_FIELDS:
+            return None  # a damaged cache file
         self._fresh[run_dir.name] = entry
-        return entry["record"]
+        return record
 
     def put(self, record: RunRecord, signature: Signature) -> None:
         """Remember a freshly read record (only records without read problems)."""
         if record.problems:
             return
-        fields = asdict(record)
+        # A shallow copy: asdict's deep copy cost a sixth of a cold search, and nothing
+        # mutates the record's dicts before save() serialises them.
+        fields = dict(vars(record))
         del fields["path"]
         self._fresh[record.path.name] = {"sig": signature, "record": fields}
 

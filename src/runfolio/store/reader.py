@@ -139,7 +139,9 @@ def read_run_files(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
     params = _expect_mapping(params if params is not None else {}, params_path)
     problems: list[str] = []
     metrics = data.get("metrics")
-    if status == "RUNNING" or not isinstance(metrics, dict):
+    if status == "RUNNING" or not _usable_summaries(metrics):
+        if metrics is not None and status != "RUNNING":
+            problems.append(f"{run_path}: 'metrics' summary is malformed; read metrics.csv instead")
         metrics_file = read_metrics(run_dir / layout.METRICS_FILE)
         problems.extend(metrics_file.problems)
         metrics = {k: s.to_dict() for k, s in summarize(metrics_file.rows).items()}
@@ -169,6 +171,9 @@ def read_run_files(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
 
 def refresh_status(record: RunRecord) -> None:
     """Set ``record.status`` from its stored status and the liveness of its process."""
+    if record.stored_status != "RUNNING":
+        record.status = record.stored_status
+        return
     last_activity = max(
         [record.start_ms] + [int(m.get("timestamp") or 0) for m in record.metrics.values()]
     )
@@ -191,11 +196,18 @@ def iter_experiment_dirs(root: Path) -> Iterator[Path]:
         yield Path(entry.path)
 
 
-def iter_run_dirs(exp_dir: Path) -> Iterator[tuple[Path, str | None]]:
+NO_RUN_FILE = "run folder has no run.yaml (creation interrupted?)"
+
+
+def iter_run_dirs(
+    exp_dir: Path, *, check_run_file: bool = True
+) -> Iterator[tuple[Path, str | None]]:
     """Yield ``(run folder, problem)`` pairs of an experiment in id order.
 
     ``problem`` is None for a folder that holds a run.yaml; otherwise it says why a
-    folder that looks like a run cannot be read. Symlinks are never followed.
+    folder that looks like a run cannot be read. Symlinks are never followed. With
+    ``check_run_file=False`` every real folder is yielded unchecked (the caller stats
+    run.yaml itself anyway).
     """
     for entry in sorted(os.scandir(exp_dir), key=lambda e: e.name):
         if entry.name.startswith("."):
@@ -207,10 +219,26 @@ def iter_run_dirs(exp_dir: Path) -> Iterator[tuple[Path, str | None]]:
             continue
         if not entry.is_dir():
             continue
-        if os.path.exists(os.path.join(entry.path, layout.RUN_FILE)):
+        if not check_run_file or os.path.exists(os.path.join(entry.path, layout.RUN_FILE)):
             yield path, None
         elif layout.is_run_id(entry.name):
-            yield path, "run folder has no run.yaml (creation interrupted?)"
+            yield path, NO_RUN_FILE
+
+
+def _usable_summaries(metrics: Any) -> bool:
+    """Tell whether run.yaml's ``metrics`` has the documented shape (numbers where due)."""
+    if not isinstance(metrics, dict):
+        return False
+    for summary in metrics.values():
+        if not isinstance(summary, dict):
+            return False
+        if any(type(summary.get(k)) is not int for k in ("count", "step", "timestamp")):
+            return False
+        extremes = [summary.get("min"), summary.get("max")]  # None when every value was NaN
+        numbers = [summary.get("last"), *(n for n in extremes if n is not None)]
+        if any(type(n) not in (int, float) for n in numbers):
+            return False
+    return True
 
 
 def _expect_mapping(data: Any, path: Path) -> dict[str, Any]:

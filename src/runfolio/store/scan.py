@@ -9,6 +9,7 @@ from runfolio.errors import MalformedRunError
 from runfolio.store import layout
 from runfolio.store.cache import RecordCache, run_signature
 from runfolio.store.reader import (
+    NO_RUN_FILE,
     Problem,
     StoreScan,
     iter_experiment_dirs,
@@ -75,11 +76,15 @@ def _read_runs(
     """Read the runs of one experiment, through the cache when allowed."""
     cache = RecordCache(experiment.path) if use_cache else None
     runs: list[RunRecord] = []
-    for run_dir, problem in iter_run_dirs(experiment.path):
+    for run_dir, problem in iter_run_dirs(experiment.path, check_run_file=not cache):
         if problem:
             problems.append(Problem(run_dir, problem))
             continue
         signature = run_signature(run_dir) if cache else []
+        if cache and signature[0] is None:  # no run.yaml: the stat above stands in for exists()
+            if layout.is_run_id(run_dir.name):
+                problems.append(Problem(run_dir, NO_RUN_FILE))
+            continue
         cached = cache.get(run_dir, signature) if cache else None
         if cached is not None:
             record = RunRecord(path=run_dir, **cached)

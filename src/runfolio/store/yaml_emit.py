@@ -160,12 +160,15 @@ def _block_ok(text: str) -> bool:
 def _quoted(text: str) -> str:
     """Double-quoted text; anything not printable is escaped."""
     out = []
-    for ch in text:
+    for index, ch in enumerate(text):
         escape = _ESCAPES.get(ch)
         if escape is not None:
             out.append(escape)
         elif _PRINTABLE.fullmatch(ch) and ch != "\ufeff":
             out.append(ch)
+        elif "\ud800" <= ch <= "\udfff":
+            # YAML loaders reject a "\uD800" escape: fail as writing it raw would, not later.
+            raise UnicodeEncodeError("utf-8", text, index, index + 1, "surrogates not allowed")
         elif ord(ch) <= 0xFF:
             out.append(f"\\x{ord(ch):02X}")
         elif ord(ch) <= 0xFFFF:

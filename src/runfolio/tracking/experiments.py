@@ -66,6 +66,10 @@ def ensure_experiment(
         raise InvalidInputError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
     if primary_metric is not None:
         layout.check_key(primary_metric, "primary metric")
+    if description is not None:
+        if not isinstance(description, str):
+            raise InvalidInputError(f"description must be text, got {type(description).__name__}")
+        layout.check_utf8(description, "experiment description")
     try:
         return _ensure(root, name, description, primary_metric, direction)
     except OSError as exc:

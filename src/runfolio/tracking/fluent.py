@@ -154,8 +154,8 @@ def end_run(status: str = "FINISHED") -> None:
     """End the active run with ``status`` (FINISHED, FAILED or KILLED); no-op without one."""
     stack = _stack()
     if stack:
-        run = stack.pop()
-        run.end(status)
+        stack[-1].end(status)  # first, so a bad status leaves the run active
+        stack.pop()
 
 
 def log_param(key: str, value: Any) -> Any:

@@ -19,11 +19,15 @@ def plain_param(key: str, value: Any) -> Any:
     Raises:
         InvalidInputError: a nested key is invalid or a string is not valid UTF-8.
     """
-    if value is None or isinstance(value, bool | int | float):
+    if value is None or isinstance(value, bool):
         return value
+    # int(), float() and str() also turn subclasses (numpy.float64, IntEnum, numpy.str_)
+    # into the plain types the YAML writer knows.
+    if isinstance(value, int | float):
+        return int(value) if isinstance(value, int) else float(value)
     if isinstance(value, str):
         check_utf8(value, f"value of param {key!r}")
-        return value
+        return str(value)
     if isinstance(value, Mapping):
         return {
             check_key(str(k) if not isinstance(k, str) else k, "param"): plain_param(
@@ -70,7 +74,7 @@ def metric_value(key: str, value: Any) -> float:
         )
     try:
         return float(value)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInputError(
             f"metric {key!r} got {type(value).__name__} {value!r}, which is not a number"
         ) from exc
@@ -96,6 +100,6 @@ def metric_step(key: str, step: Any) -> int:
 
 def tag_value(key: str, value: Any) -> str:
     """Return a tag value as text (tags are strings, as in MLflow)."""
-    text = value if isinstance(value, str) else str(value)
+    text = str(value)  # also turns str subclasses (numpy.str_) into plain str
     check_utf8(text, f"value of tag {key!r}")
     return text
