@@ -165,6 +165,8 @@ def launcher_code() -> str:
 
 def run_worker(repo: Path, args: list[str], env: dict[str, str]) -> dict[str, float]:
     """Run ``train.py`` in ``repo`` as a fresh process; return its JSON timings."""
+    # Auto-capture is part of what is measured, whatever the caller's environment says.
+    env = {**env, "RUNFOLIO_CAPTURE_GIT": "1"}
     done = subprocess.run(
         [sys.executable, "train.py", *args],
         cwd=repo,

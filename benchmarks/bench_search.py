@@ -101,7 +101,10 @@ def _template_run(folder: Path, store: Path) -> tuple[dict[str, Any], dict[str, 
     )
     repo = common.make_git_repo(folder / "template-repo", launcher)
     subprocess.run(
-        [sys.executable, "train.py", str(store)], cwd=repo, env=common.git_env(), check=True
+        [sys.executable, "train.py", str(store)],
+        cwd=repo,
+        env={**common.git_env(), "RUNFOLIO_CAPTURE_GIT": "1"},
+        check=True,
     )
     run_dir = next(p for p in store.glob("*/*") if p.is_dir())
     data = load_yaml((run_dir / "run.yaml").read_text(encoding="utf-8"))

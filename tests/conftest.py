@@ -19,6 +19,7 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig-global"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "1")
     repo = tmp_path / "repo"
     repo.mkdir()
     (repo / "README.md").write_text("# demo\n", encoding="utf-8")
@@ -41,6 +42,10 @@ def _isolated_runfolio_env(
 ) -> None:
     """Keep every test away from the user's record cache, store and experiment settings."""
     monkeypatch.setenv("RUNFOLIO_CACHE_DIR", str(tmp_path_factory.mktemp("runfolio-cache")))
+    # Runs started by tests would otherwise capture the git state of this checkout
+    # (the entry point is pytest inside it): slow, and dependent on the developer's
+    # working tree. Tests of the capture opt back in through the git_repo fixture.
+    monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
     monkeypatch.delenv("RUNFOLIO_STORE", raising=False)
     monkeypatch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
 
