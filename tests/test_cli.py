@@ -408,6 +408,8 @@ def test_show_malformed_run_is_a_clean_error(demo: Demo) -> None:
 
 def test_show_git_state_and_captured_patch(git_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(git_repo)
+    # As if `python train.py` ran in the repository: git state follows the entry script.
+    monkeypatch.setattr(sys, "argv", [str(git_repo / "train.py")])
     (git_repo / "train.py").write_text("print('changed')\n", encoding="utf-8")
     commit = subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=git_repo, capture_output=True, text=True, check=True

@@ -53,10 +53,25 @@ def capture_context(store_root: Path) -> CapturedContext:
 
 def _entry_dir() -> Path:
     """The folder of the script being run, or the current folder for ``-c``/REPL."""
-    entry = sys.argv[0] if sys.argv else ""
+    entry = _entry_script()
     if entry and os.path.isfile(entry):
         return Path(entry).resolve().parent
     return Path.cwd()
+
+
+def _entry_script() -> str:
+    """``sys.argv[0]``, made absolute through ``__main__.__file__`` when it was relative.
+
+    A script that changed folder before starting its run would otherwise have its
+    relative ``argv[0]`` resolved against the wrong folder.
+    """
+    entry = sys.argv[0] if sys.argv else ""
+    if not entry or entry in ("-c", "-") or os.path.isabs(entry) or os.path.exists(entry):
+        return entry
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file and os.path.basename(main_file) == os.path.basename(entry):
+        return str(main_file)
+    return entry
 
 
 def current_user() -> str | None:
@@ -71,8 +86,7 @@ def current_user() -> str | None:
 
 def capture_source(root: Path) -> dict[str, Any]:
     """The entry point (relative to ``root`` when inside it) and the command-line arguments."""
-    argv = list(sys.argv)
-    return {"entry_point": _entry_point(argv[0] if argv else "", root), "argv": argv[1:]}
+    return {"entry_point": _entry_point(_entry_script(), root), "argv": list(sys.argv[1:])}
 
 
 @functools.lru_cache(maxsize=16)
