@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-
-import pytest
 
 from runfolio.store import layout
 from runfolio.store.metrics import read_metrics
@@ -39,21 +36,6 @@ def _load_worker_module(name: str) -> ModuleType:
 
 
 sweep = _load_worker_module("sweep_worker")
-
-
-@pytest.fixture
-def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for worker processes: a private cache, no git capture, no store override."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("RUNFOLIO_CACHE_DIR", str(cache))
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("RUNFOLIO_STORE", "RUNFOLIO_EXPERIMENT")
-    }
-    env["RUNFOLIO_CACHE_DIR"] = str(cache)
-    # The workers live in this repository: capturing its git state would only add time.
-    env["RUNFOLIO_CAPTURE_GIT"] = "0"
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def _race(commands: list[list[str]], start_file: Path, env: dict[str, str], cwd: Path) -> list[str]:

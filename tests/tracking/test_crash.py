@@ -55,20 +55,6 @@ def _load_worker_module(name: str) -> ModuleType:
 kill_worker = _load_worker_module("kill_worker")
 
 
-@pytest.fixture
-def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for worker processes: a private cache, no git capture, no store override."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("RUNFOLIO_CACHE_DIR", str(cache))
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("RUNFOLIO_STORE", "RUNFOLIO_EXPERIMENT")
-    }
-    env["RUNFOLIO_CACHE_DIR"] = str(cache)
-    # The workers live in this repository: capturing its git state would only add time.
-    env["RUNFOLIO_CAPTURE_GIT"] = "0"
-    return env
-
-
 # -- SIGKILL at random points ---------------------------------------------------------
 
 

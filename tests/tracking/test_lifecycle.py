@@ -30,20 +30,6 @@ WORKER = Path(__file__).parent / "workers" / "lifecycle_worker.py"
 TRACEBACK = "Traceback (most recent call last)"
 
 
-@pytest.fixture
-def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Environment for worker processes: a private cache, no git capture, no store override."""
-    cache = tmp_path / "cache"
-    monkeypatch.setenv("RUNFOLIO_CACHE_DIR", str(cache))
-    env = {
-        k: v for k, v in os.environ.items() if k not in ("RUNFOLIO_STORE", "RUNFOLIO_EXPERIMENT")
-    }
-    env["RUNFOLIO_CACHE_DIR"] = str(cache)
-    # The workers live in this repository: capturing its git state would only add time.
-    env["RUNFOLIO_CAPTURE_GIT"] = "0"
-    return env
-
-
 def _start(store: Path, scenario: str, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
     """Launch the lifecycle worker on ``scenario``."""
     return subprocess.Popen(
