@@ -11,7 +11,7 @@ from runfolio.store import layout
 from runfolio.store.metrics import MetricRow, read_metrics
 from runfolio.store.reader import read_run
 from runfolio.store.records import RunRecord
-from runfolio.store.scan import find_run, scan_store
+from runfolio.store.scan import find_run, paused_gc, scan_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,10 +117,11 @@ def search_runs(
     Raises:
         FilterError: the filter or an order-by clause does not parse.
     """
-    rows = _matching_rows(root, experiment_names, filter_string, order_by, max_results)
-    if output_format == "list":
-        return [row["run"] for row in rows]
-    return _frame(rows)
+    with paused_gc():
+        rows = _matching_rows(root, experiment_names, filter_string, order_by, max_results)
+        if output_format == "list":
+            return [row["run"] for row in rows]
+        return _frame(rows)
 
 
 def runs_to_frame(runs: Sequence[RunRecord]) -> pd.DataFrame:

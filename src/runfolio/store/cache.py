@@ -35,12 +35,13 @@ def cache_dir() -> Path:
     return Path(base) / "runfolio"
 
 
-def run_signature(run_dir: Path) -> Signature:
+def run_signature(run_dir: Path | str) -> Signature:
     """Identify the current contents of a run's metadata files without reading them."""
     signature: Signature = []
+    base = f"{os.fspath(run_dir)}{os.sep}"
     for name in _SIGNED_FILES:
         try:
-            st = os.stat(os.path.join(run_dir, name))
+            st = os.stat(base + name)
         except OSError:
             signature.append(None)
         else:
@@ -57,15 +58,15 @@ class RecordCache:
         self._entries: dict[str, Any] = self._load()
         self._fresh: dict[str, Any] = {}
 
-    def get(self, run_dir: Path, signature: Signature) -> dict[str, Any] | None:
-        """Return the cached fields of ``run_dir`` if its files are unchanged."""
-        entry = self._entries.get(run_dir.name)
+    def get(self, run_name: str, signature: Signature) -> dict[str, Any] | None:
+        """Return the cached fields of the run folder ``run_name`` if its files are unchanged."""
+        entry = self._entries.get(run_name)
         if not isinstance(entry, dict) or entry.get("sig") != signature:
             return None
         record = entry.get("record")
         if not isinstance(record, dict) or record.keys() != _RECORD_FIELDS:
             return None  # a damaged cache file
-        self._fresh[run_dir.name] = entry
+        self._fresh[run_name] = entry
         return record
 
     def put(self, record: RunRecord, signature: Signature) -> None:

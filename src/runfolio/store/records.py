@@ -87,6 +87,8 @@ class RunRecord:
 
 def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Flatten nested dicts to ``a.b`` keys; other values (lists included) stay as they are."""
+    if not prefix and not any(type(value) is dict for value in params.values()):
+        return dict(params)  # the common flat case, without rebuilding every key
     flat: dict[str, Any] = {}
     for key, value in params.items():
         name = f"{prefix}{key}"

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from runfolio.errors import MalformedRunError
@@ -38,6 +41,29 @@ def scan_store(
     Raises:
         StoreError: ``root`` does not exist or is not a folder.
     """
+    with paused_gc():
+        return _scan(root, experiments, use_cache)
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while many small containers are created.
+
+    Reading a large store allocates hundreds of thousands of dicts and lists, none of
+    them garbage; each automatic collection would walk them all again (a third of a
+    warm search of 10,000 runs). The previous state is restored on exit.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _scan(root: Path, experiments: set[str] | None, use_cache: bool) -> StoreScan:
+    """Read the store (see :func:`scan_store`)."""
     scan = StoreScan()
     for exp_dir in iter_experiment_dirs(root):
         if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):
@@ -85,7 +111,7 @@ def _read_runs(
             if layout.is_run_id(run_dir.name):
                 problems.append(Problem(run_dir, NO_RUN_FILE))
             continue
-        cached = cache.get(run_dir, signature) if cache else None
+        cached = cache.get(run_dir.name, signature) if cache else None
         if cached is not None:
             record = RunRecord(path=run_dir, **cached)
         else:

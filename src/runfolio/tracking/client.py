@@ -9,14 +9,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runfolio.config import resolve_store
 from runfolio.errors import ExperimentNotFoundError
-from runfolio.store.metrics import MetricRow
-from runfolio.store.records import ExperimentRecord, RunRecord
-from runfolio.store.scan import find_run, list_experiments
 from runfolio.tracking.experiments import ensure_experiment, find_experiment
 from runfolio.tracking.run import Run
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from runfolio.store.metrics import MetricRow
+    from runfolio.store.records import ExperimentRecord, RunRecord
+
+# The read side (store.scan, its cache, query) is imported inside the methods that use
+# it: a training script that only logs never loads it.
 
 
 class Store:
@@ -68,6 +71,8 @@ class Store:
 
     def list_experiments(self) -> list[ExperimentRecord]:
         """Every readable experiment of the store, by folder name."""
+        from runfolio.store.scan import list_experiments
+
         return list_experiments(self.root)[0] if self.root.is_dir() else []
 
     def start_run(
@@ -86,6 +91,8 @@ class Store:
             The live :class:`Run`; use it as a context manager or call ``end()``.
         """
         if run_id is not None:
+            from runfolio.store.scan import find_run
+
             record, run_dir = find_run(self.root, run_id)
             return Run.resume(record, run_dir)
         return Run.create(

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from runfolio.errors import InvalidInputError, RunfolioError
-from runfolio.store.metrics import MetricRow
-from runfolio.store.records import ExperimentRecord, RunRecord
 from runfolio.tracking.client import Store
 from runfolio.tracking.run import Run
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from runfolio.store.metrics import MetricRow
+    from runfolio.store.records import ExperimentRecord, RunRecord
 
 DEFAULT_EXPERIMENT = "Default"
 

@@ -52,8 +52,6 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         raise InvalidInputError(f"log_model cannot pickle {type(model).__name__}: {exc}") from exc
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / PICKLE_FILE).write_bytes(payload)
     module = type(model).__module__
     descriptor: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -75,6 +73,9 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
         text = dump_yaml(descriptor)
     except Exception as exc:
         raise InvalidInputError(f"log_model: descriptor fields must be plain data: {exc}") from exc
+    # Written only once the descriptor is known good: a refused call leaves no stray pickle.
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / PICKLE_FILE).write_bytes(payload)
     write_text_atomic(folder / DESCRIPTOR_FILE, text)
     return folder
 
