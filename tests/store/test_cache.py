@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import marshal
 import math
 import os
 import shutil
@@ -185,7 +187,7 @@ def test_added_and_deleted_runs_are_seen(store: runfolio.Store, reads: list[str]
     assert gone.name not in by_id(store)
     assert len(by_id(store)) == 2
     assert reads == []
-    entries = json.loads(cache_file(store).read_text(encoding="utf-8"))["runs"]
+    entries = marshal.loads(cache_file(store).read_bytes())["runs"]
     assert gone.name not in entries
 
 
@@ -223,6 +225,8 @@ def test_a_corrupt_cache_file_is_ignored(
     target = run_dirs(store)[0]
     signature = json.dumps(run_signature(target)).encode()
     content = content.replace(b"RUN", target.name.encode()).replace(b'"SIG"', signature)
+    with contextlib.suppress(ValueError):  # well-formed data: as the cache would hold it
+        content = marshal.dumps(json.loads(content))
     cache_file(store).parent.mkdir(parents=True, exist_ok=True)
     cache_file(store).write_bytes(content)
     reads.clear()

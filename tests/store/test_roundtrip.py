@@ -236,7 +236,9 @@ def test_params_are_written_deterministically(params: dict[str, Any]) -> None:
         for key in reversed(list(params)):  # another order, one call per key
             second.log_params({key: params[key]})
         text = (first.path / "params.yaml").read_bytes()
-        assert (second.path / "params.yaml").read_bytes() == text
+        other = (second.path / "params.yaml").read_bytes()
+        if other != text:  # not a bare assert: pytest's diff of big texts, per shrink step, is huge
+            pytest.fail(f"params.yaml differs between runs:\n{text[:500]!r}\n{other[:500]!r}")
         assert text.endswith(b"\n") and b"\r" not in text
         top_keys = list(read_yaml(first.path / "params.yaml"))
         assert top_keys == sorted(top_keys)
@@ -322,3 +324,57 @@ def test_text_that_cannot_be_encoded_never_reaches_a_file(text: str) -> None:
             read_yaml(path)  # every file still loads
         assert [p.parent for p in root.rglob("run.yaml")] == [run.path]
         assert read_yaml(run.path / "run.yaml")["tags"] == {}
+
+
+# -- determinism, by example -----------------------------------------------------------------
+
+
+def test_same_params_and_tags_give_identical_files() -> None:
+    params = {"b": 1, "a": {"z": 0.1, "y": [1, 2]}, "c": "text"}
+    tags = {"team": "vision", "stage": "dev"}
+    with (
+        fresh_run(tags=tags) as (_, first),
+        fresh_run(tags=dict(reversed(tags.items()))) as (
+            _,
+            second,
+        ),
+    ):
+        first.log_params(params)
+        second.log_params(dict(reversed(params.items())))
+        assert (first.path / "params.yaml").read_bytes() == (
+            second.path / "params.yaml"
+        ).read_bytes()
+        assert (first.path / "params.yaml").read_text(encoding="utf-8") == (
+            "a:\n  y:\n  - 1\n  - 2\n  z: 0.1\nb: 1\nc: text\n"
+        )
+        tag_blocks = [
+            (run.path / "run.yaml")
+            .read_text(encoding="utf-8")
+            .split("tags:\n")[1]
+            .split("\nuser:")[0]
+            for run in (first, second)
+        ]
+        assert tag_blocks[0] == tag_blocks[1] == "  stage: dev\n  team: vision"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.1, "0.1"),
+        (1.0, "1.0"),
+        (-0.0, "-0.0"),
+        (1e16, "1.0e+16"),
+        (1e-05, "1.0e-05"),
+        (1 / 3, "0.3333333333333333"),
+        (5e-324, "5.0e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (float("nan"), ".nan"),
+        (float("inf"), ".inf"),
+        (float("-inf"), "-.inf"),
+    ],
+)
+def test_param_floats_are_written_in_shortest_round_trip_form(value: float, text: str) -> None:
+    with fresh_run() as (_, run):
+        run.log_param("x", value)
+        assert (run.path / "params.yaml").read_text(encoding="utf-8") == f"x: {text}\n"
+        assert same_float(read_yaml(run.path / "params.yaml")["x"], value)

@@ -351,11 +351,10 @@ def test_log_model_refuses_bad_input(run: runfolio.Run) -> None:
         runfolio.log_model({"a": 1}, "")
     with pytest.raises(InvalidInputError, match="sha256"):
         runfolio.log_model({"a": 1}, "m", sha256="0" * 64)
+    with pytest.raises(InvalidInputError, match="plain data"):
+        runfolio.log_model({"a": 1}, "m", input_example=object())
     assert "models" not in read_yaml(run.path / "run.yaml")
-    artifacts = run.path / "artifacts"
-    assert not artifacts.exists() or all(
-        not (p / "model.yaml").exists() for p in artifacts.iterdir()
-    )
+    assert not (run.path / "artifacts").exists()
 
 
 def test_files_are_not_written_with_crlf(run: runfolio.Run) -> None:

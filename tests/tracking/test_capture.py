@@ -166,6 +166,7 @@ def test_environment_and_packages(repo: Path) -> None:
 def test_outside_a_repository_nothing_of_git_is_recorded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "1")
     folder = tmp_path / "plain"
     folder.mkdir()
     monkeypatch.chdir(folder)
@@ -178,6 +179,20 @@ def test_outside_a_repository_nothing_of_git_is_recorded(
     assert data["source"] == {"entry_point": "job.py", "argv": []}
     assert not (run.path / "captured" / "git.patch").exists()
     assert (run.path / "captured" / "packages.txt").exists()
+
+
+def test_the_scripts_repository_is_captured_from_another_folder(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    runfolio.set_store(elsewhere / "runs")
+    run = start_and_end()
+    data = run_yaml(run)
+    assert data["git"]["commit"] == git(repo, "rev-parse", "HEAD")
+    assert data["git"]["dirty"] is False
+    assert data["source"]["entry_point"] == "train.py"
 
 
 def test_git_capture_can_be_turned_off(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
