@@ -230,9 +230,13 @@ def main() -> int:
     mlflow_runs = 20 if args.quick else 100
     reps = args.reps or (2 if args.quick else 5)
     mlflow_missing = common.mlflow_status(args.no_mlflow)
-    # The disk (where a repository lives) is the case that counts; a RAM disk, where
-    # creating a file costs next to nothing, shows what is left: each tracker's own code.
-    places: dict[str, str | None] = {"disk": None}
+    # The disk where the repository lives is the case that counts (a store sits in it),
+    # so the stores go under the data folder in this checkout, not the system temp
+    # folder, which may be another file system or a far slower part of this one. A RAM
+    # disk, where creating a file costs next to nothing, shows each tracker's own code.
+    data_dir = args.data_dir or Path(__file__).resolve().parent / ".data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    places: dict[str, str | None] = {"disk": str(data_dir)}
     if not args.quick and os.path.isdir("/dev/shm"):
         places["RAM disk"] = "/dev/shm"
 
