@@ -211,11 +211,11 @@ def test_run_replaced_under_the_same_id_is_seen(store: runfolio.Store) -> None:
         b"",
         b"[]",
         b'{"version": 999, "runs": {}}',
-        b'{"version": 1, "runs": []}',
-        b'{"version": 1, "runs": {"RUN": [1, 2]}}',
-        b'{"version": 1, "runs": {"RUN": {"sig": "SIG"}}}',
-        b'{"version": 1, "runs": {"RUN": {"sig": "SIG", "record": {"run_id": "x"}}}}',
-        b'{"version": 1, "runs": {"RUN": {"sig": "SIG", "record": [1]}}}',
+        b'{"version": 2, "runs": []}',
+        b'{"version": 2, "runs": {"RUN": [1, 2]}}',
+        b'{"version": 2, "runs": {"RUN": {"sig": "SIG"}}}',
+        b'{"version": 2, "runs": {"RUN": {"sig": "SIG", "data": {"run_id": "x"}}}}',
+        b'{"version": 2, "runs": {"RUN": {"sig": "SIG", "data": [1]}}}',
     ],
 )
 def test_a_corrupt_cache_file_is_ignored(

@@ -117,11 +117,16 @@ def search_runs(
     Raises:
         FilterError: the filter or an order-by clause does not parse.
     """
+    if output_format == "list":
+        return search_records(root, experiment_names, filter_string, order_by, max_results)
+    from runfolio.query.filter import parse_filter, sort_records
+    from runfolio.query.search_rows import read_search_rows
+
+    run_filter = parse_filter(filter_string or "")
     with paused_gc():
-        rows = _matching_rows(root, experiment_names, filter_string, order_by, max_results)
-        if output_format == "list":
-            return [row["run"] for row in rows]
-        return _frame(rows)
+        rows = [r for r in read_search_rows(root, experiment_names) if run_filter.matches(r)]
+        ordered = sort_records(rows, order_by)
+        return _frame(ordered[:max_results] if max_results is not None else ordered)
 
 
 def runs_to_frame(runs: Sequence[RunRecord]) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from typing import Any
 from runfolio.store import layout
 from runfolio.store.records import RunRecord
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _SIGNED_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
 
 Signature = list[list[int] | None]
@@ -52,36 +52,38 @@ def run_signature(run_dir: Path | str) -> Signature:
     return signature
 
 
-class RecordCache:
-    """Cached records of one experiment folder."""
+class DerivedCache:
+    """Cached data derived from each run of one experiment folder, by run signature.
 
-    def __init__(self, exp_dir: Path) -> None:
+    ``kind`` names what is cached (full records, search rows ...); each kind has its
+    own file, so a reader decodes only what it needs.
+    """
+
+    def __init__(self, exp_dir: Path, kind: str) -> None:
         key = hashlib.sha256(str(exp_dir.resolve()).encode("utf-8", "surrogateescape"))
         python = f"py{sys.version_info[0]}{sys.version_info[1]}"
-        self.path = cache_dir() / f"{key.hexdigest()[:24]}-{python}.marshal"
+        self.path = cache_dir() / f"{key.hexdigest()[:24]}-{kind}-{python}.marshal"
         self._entries: dict[str, Any] = self._load()
         self._fresh: dict[str, Any] = {}
 
-    def get(self, run_name: str, signature: Signature) -> dict[str, Any] | None:
-        """Return the cached fields of the run folder ``run_name`` if its files are unchanged."""
+    def get(self, run_name: str, signature: Signature) -> Any:
+        """Return what was cached for ``run_name`` if its files are unchanged, else None."""
         entry = self._entries.get(run_name)
         if not isinstance(entry, dict) or entry.get("sig") != signature:
             return None
-        record = entry.get("record")
-        if not isinstance(record, dict) or record.keys() != _RECORD_FIELDS:
+        payload = entry.get("data")
+        if payload is None or not self._valid(payload):
             return None  # a damaged cache file
         self._fresh[run_name] = entry
-        return record
+        return payload
 
-    def put(self, record: RunRecord, signature: Signature) -> None:
-        """Remember a freshly read record (only records without read problems)."""
-        if record.problems:
-            return
-        # A shallow copy: asdict's deep copy cost a sixth of a cold search, and nothing
-        # mutates the record's dicts before save() serialises them.
-        fields = dict(vars(record))
-        del fields["path"]
-        self._fresh[record.path.name] = {"sig": signature, "record": fields}
+    def put(self, run_name: str, signature: Signature, payload: Any) -> None:
+        """Remember what was derived from the run's files as they are now."""
+        self._fresh[run_name] = {"sig": signature, "data": payload}
+
+    def _valid(self, payload: Any) -> bool:
+        """Tell whether a cached payload has the expected shape (subclasses check more)."""
+        return True
 
     def save(self) -> None:
         """Write the cache back if anything changed; failures are ignored (it is a cache)."""
@@ -107,3 +109,24 @@ class RecordCache:
             return {}
         runs = data.get("runs")
         return runs if isinstance(runs, dict) else {}
+
+
+class RecordCache(DerivedCache):
+    """Cached :class:`RunRecord` fields of one experiment folder."""
+
+    def __init__(self, exp_dir: Path) -> None:
+        super().__init__(exp_dir, "records")
+
+    def put_record(self, record: RunRecord, signature: Signature) -> None:
+        """Remember a freshly read record (only records without read problems)."""
+        if record.problems:
+            return
+        # A shallow copy: asdict's deep copy cost a sixth of a cold search, and nothing
+        # mutates the record's dicts before save() serialises them.
+        fields = dict(vars(record))
+        del fields["path"]
+        self.put(record.path.name, signature, fields)
+
+    def _valid(self, payload: Any) -> bool:
+        """A record payload is a dict with exactly the RunRecord fields (but path)."""
+        return isinstance(payload, dict) and payload.keys() == _RECORD_FIELDS
