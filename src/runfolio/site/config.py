@@ -1,0 +1,310 @@
+"""The site settings in ``runfolio.yaml``, validated whole before anything is built.
+
+Every problem in the file is collected, each under its key path, and reported in one
+:class:`SiteConfigError`, so that a user fixes them all in one go instead of one per build.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urlsplit
+
+from runfolio.config import CONFIG_FILE, ConfigError, read_config
+
+DIRECTIONS = ("minimize", "maximize")
+DEFAULT_TITLE = "runfolio"
+DEFAULT_THEME = "default"
+DEFAULT_ARTIFACT_SIZE_LIMIT = 5_000_000  # "5 MB", decimal like the unit it is written in
+
+# The run attributes a leaderboard can show besides ``metrics.*``, ``params.*`` and
+# ``tags.*``: ``search_runs``' (MLflow's) column names, plus the two the site derives.
+RUN_COLUMNS = (
+    "run_id",
+    "run_name",
+    "experiment_name",
+    "status",
+    "start_time",
+    "end_time",
+    "duration",
+    "user_id",
+    "commit",
+    "parent_run_id",
+)
+COLUMN_GROUPS = ("metrics", "params", "tags")
+
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+
+
+class SiteConfigError(ConfigError):
+    """``runfolio.yaml`` holds one or more bad site settings; ``problems`` lists them all."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = tuple(problems)
+        count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"{source}: {count} in the site settings:\n{lines}")
+
+
+@dataclass(frozen=True)
+class ExperimentSettings:
+    """Overrides for one experiment; ``None`` keeps what its ``experiment.yaml`` says."""
+
+    primary_metric: str | None = None
+    direction: str | None = None
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """The validated site settings, with a default for every key that is absent."""
+
+    title: str = DEFAULT_TITLE
+    description: str = ""
+    repository_url: str | None = None
+    experiments: Mapping[str, ExperimentSettings] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    default_columns: tuple[str, ...] = ()
+    artifact_size_limit: int = DEFAULT_ARTIFACT_SIZE_LIMIT
+    theme: str = DEFAULT_THEME
+    store: str | None = None
+
+
+def load_site_config(root: Path) -> SiteConfig:
+    """Read and validate the site settings in ``<root>/runfolio.yaml``.
+
+    A missing file gives the defaults.
+
+    Raises:
+        SiteConfigError: the file is not valid YAML, or holds any bad or unknown key;
+            the error lists every problem found, each with its key path.
+    """
+    source = str(root / CONFIG_FILE)
+    try:
+        data = read_config(root)
+    except SiteConfigError:
+        raise
+    except ConfigError as exc:
+        raise SiteConfigError(source, [str(exc).removeprefix(f"{source}: ")]) from exc
+    return parse_site_config(data, source)
+
+
+def parse_site_config(data: Mapping[str, Any], source: str = CONFIG_FILE) -> SiteConfig:
+    """Validate a mapping of settings (as read from ``runfolio.yaml``) into a :class:`SiteConfig`.
+
+    A key set to null counts as absent.
+
+    Raises:
+        SiteConfigError: listing every problem; ``source`` names the file in the message.
+    """
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+    known = [f.name for f in fields(SiteConfig)]
+    for key, value in data.items():
+        if key not in known:
+            problems.append(_unknown_key(key, known, ""))
+        elif value is not None:
+            checked = _CHECKS[key](value, key, problems)
+            if checked is not None:
+                values[key] = checked
+    if problems:
+        raise SiteConfigError(source, problems)
+    return SiteConfig(**values)
+
+
+def parse_size(value: object) -> int:
+    """Return a byte count from an int or a text like ``"5 MB"``, ``"512KiB"`` or ``"300"``.
+
+    KB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024; the unit's case is ignored.
+
+    Raises:
+        ValueError: not a non-negative whole number of bytes.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a byte count like 5000000 or '5 MB', got {value!r}")
+    if isinstance(value, int):
+        number, unit = value, 1
+    else:
+        match = _SIZE_RE.match(value)
+        unit_name = match.group(2).lower() if match else ""
+        if match is None or unit_name not in {"", *_UNITS}:
+            raise ValueError(
+                f"{value!r} is not a size like '5 MB' (units: B, KB, MB, GB, KiB, MiB, GiB)"
+            )
+        # Decimal, so that "0.1 KB" is exactly 100 bytes.
+        number, unit = Decimal(match.group(1)), _UNITS.get(unit_name, 1)
+    size = number * unit
+    if size < 0 or size != int(size):
+        raise ValueError(f"{value!r} is not a whole, non-negative number of bytes")
+    return int(size)
+
+
+def _unknown_key(key: object, known: list[str], prefix: str) -> str:
+    """Describe an unknown key, suggesting the closest known one."""
+    path = f"{prefix}{key}"
+    close = difflib.get_close_matches(str(key), known, n=1)
+    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f" (known: {', '.join(known)})"
+    return f"{path}: unknown key{hint}"
+
+
+def _type_name(value: object) -> str:
+    """Name a YAML value's type the way a user wrote it."""
+    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _check_text(value: object, path: str, problems: list[str]) -> str | None:
+    """Accept any text."""
+    if isinstance(value, str):
+        return value
+    problems.append(f"{path}: expected text, got {_type_name(value)} {value!r}")
+    return None
+
+
+def _check_name(value: object, path: str, problems: list[str]) -> str | None:
+    """Accept non-blank text."""
+    text = _check_text(value, path, problems)
+    if text is not None and not text.strip():
+        problems.append(f"{path}: must not be empty")
+        return None
+    return text
+
+
+def _check_url(value: object, path: str, problems: list[str]) -> str | None:
+    """Accept an absolute http(s) URL without credentials; drop a trailing slash."""
+    text = _check_name(value, path, problems)
+    if text is None:
+        return None
+    text = text.strip()
+    problem = None
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        parts, problem = None, f"{text!r} is not a URL ({exc})"
+    if parts is None:
+        pass
+    elif parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        problem = f"{text!r} must be an http:// or https:// URL of the repository's web page"
+    elif _CONTROL_RE.search(text):
+        problem = f"{text!r} must not contain spaces or control characters"
+    elif parts.username or parts.password:
+        # The URL is published on every page: a token pasted into it would leak.
+        problem = "must not contain a user name or password (it is published on every page)"
+    if problem:
+        problems.append(f"{path}: {problem}")
+        return None
+    return text.rstrip("/")
+
+
+def _check_experiments(
+    value: object, path: str, problems: list[str]
+) -> Mapping[str, ExperimentSettings] | None:
+    """Accept ``{experiment name: {primary_metric, direction}}``."""
+    if not isinstance(value, dict):
+        problems.append(f"{path}: expected a mapping of experiment names, got {_type_name(value)}")
+        return None
+    known = [f.name for f in fields(ExperimentSettings)]
+    result: dict[str, ExperimentSettings] = {}
+    ok = True
+    for name, settings in value.items():
+        where = f"{path}.{name}"
+        if not isinstance(name, str):
+            problems.append(f"{where}: experiment names must be text, got {_type_name(name)}")
+            ok = False
+            continue
+        if settings is None:
+            settings = {}
+        if not isinstance(settings, dict):
+            problems.append(
+                f"{where}: expected a mapping with primary_metric and direction, "
+                f"got {_type_name(settings)}"
+            )
+            ok = False
+            continue
+        count = len(problems)
+        entry: dict[str, str | None] = {}
+        for key, item in settings.items():
+            if key not in known:
+                problems.append(_unknown_key(key, known, f"{where}."))
+            elif item is None:
+                continue
+            elif key == "direction":
+                if item in DIRECTIONS:
+                    entry[key] = item
+                else:
+                    problems.append(
+                        f"{where}.direction: {item!r} is not one of {', '.join(DIRECTIONS)}"
+                    )
+            else:
+                entry[key] = _check_name(item, f"{where}.{key}", problems)
+        if len(problems) > count:
+            ok = False
+        else:
+            result[name] = ExperimentSettings(**entry)
+    return MappingProxyType(result) if ok else None
+
+
+def _check_columns(value: object, path: str, problems: list[str]) -> tuple[str, ...] | None:
+    """Accept a list of run columns and ``metrics.X``/``params.X``/``tags.X`` names."""
+    if not isinstance(value, list):
+        problems.append(f"{path}: expected a list of column names, got {_type_name(value)}")
+        return None
+    count = len(problems)
+    for index, column in enumerate(value):
+        where = f"{path}[{index}]"
+        if not isinstance(column, str):
+            problems.append(f"{where}: expected a column name, got {_type_name(column)} {column!r}")
+            continue
+        group, dot, key = column.partition(".")
+        if dot and group in COLUMN_GROUPS:
+            if not key:
+                problems.append(f"{where}: {column!r} needs a key after '{group}.'")
+            continue
+        if column not in RUN_COLUMNS:
+            choices = [*RUN_COLUMNS, *(f"{g}.<key>" for g in COLUMN_GROUPS)]
+            close = difflib.get_close_matches(column, choices, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(
+                f"{where}: unknown column {column!r}{hint} "
+                f"(use {', '.join(RUN_COLUMNS)} or metrics.<key>, params.<key>, tags.<key>)"
+            )
+    return tuple(value) if len(problems) == count else None
+
+
+def _check_size(value: object, path: str, problems: list[str]) -> int | None:
+    """Accept a byte count or a size text."""
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        problems.append(f"{path}: {exc}")
+        return None
+
+
+_CHECKS = {
+    "title": _check_name,
+    "description": _check_text,
+    "repository_url": _check_url,
+    "experiments": _check_experiments,
+    "default_columns": _check_columns,
+    "artifact_size_limit": _check_size,
+    "theme": _check_name,
+    "store": _check_name,
+}

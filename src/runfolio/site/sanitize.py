@@ -1,0 +1,180 @@
+"""Making untrusted text safe for the published site: markdown, URLs, CSV cells, JSON in pages.
+
+Anything read from a store (notes, names, params, artifact contents) may have been written
+by anyone with commit access and ends up on a public page. Markdown is rendered first and
+the resulting HTML is then cleaned with an allow-list sanitizer (ammonia, through ``nh3``):
+sanitising after rendering is what catches raw HTML and links the markdown itself produced.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+# Only elements that carry text structure; nothing that runs code, loads a frame, submits a
+# form or restyles the page (no style, class except code languages, id, on* attributes).
+ALLOWED_TAGS = frozenset(
+    {
+        "a", "abbr", "b", "blockquote", "br", "code", "dd", "del", "div", "dl", "dt", "em",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "ol", "p",
+        "pre", "s", "span", "strong", "sub", "sup", "table", "tbody", "td", "tfoot", "th",
+        "thead", "tr", "ul",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "th": {"align"},
+    "td": {"align"},
+    "ol": {"start"},
+}
+LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+IMAGE_SCHEMES = frozenset({"http", "https"})
+LINK_REL = "nofollow noopener noreferrer"
+MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+
+_SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
+_UNSAFE_URL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\\]")
+_CODE_CLASS_RE = re.compile(r"^language-[A-Za-z0-9_+\-]{1,40}$")
+_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+# OWASP's list of characters a spreadsheet reads as the start of a formula, plus their
+# full-width forms, which some spreadsheet programs normalise to the ASCII ones.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_SCRIPT_ESCAPES = {
+    ord("<"): "\\u003c",
+    ord(">"): "\\u003e",
+    ord("&"): "\\u0026",
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+}
+
+
+def render_markdown(text: str) -> str:
+    """Render untrusted markdown to HTML that is safe to insert into a page as is.
+
+    Raw HTML in the text is kept only where the allow-list permits (no script, style,
+    iframe, form, event handler or style attribute); links keep only http, https, mailto
+    and relative or fragment URLs and get ``rel="nofollow noopener noreferrer"``; images
+    keep only http, https and relative sources. Template syntax such as ``{{ x }}`` stays
+    literal text: the result is data for a template, never template source.
+    """
+    import markdown
+    import nh3
+
+    html = markdown.markdown(
+        text,
+        extensions=list(MARKDOWN_EXTENSIONS),
+        # An align attribute rather than a style attribute, which the sanitizer drops.
+        extension_configs={"tables": {"use_align_attribute": True}},
+        output_format="html",
+    )
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags={"script", "style"},
+        attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+        attribute_filter=_filter_attribute,
+        url_schemes=set(LINK_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+    )
+
+
+def safe_url(url: str) -> str | None:
+    """Return ``url`` (trimmed) if a page may link to it, else ``None``.
+
+    Allowed: http, https and mailto URLs, and scheme-less (relative, fragment) URLs.
+    Refused: any other scheme (``javascript:``, ``data:``, ``vbscript:``, ``file:``...)
+    in any letter case, and URLs holding control characters or backslashes, which browsers
+    strip or reinterpret in ways that can smuggle a scheme past a check like this one.
+    Entities are not decoded here: pass the URL as the browser will see it.
+    """
+    if not isinstance(url, str):
+        return None
+    candidate = url.strip(" \t\n\r\f")
+    if _UNSAFE_URL_CHARS_RE.search(candidate):
+        return None
+    match = _SCHEME_RE.match(candidate)
+    if match is None:
+        return candidate
+    return candidate if match.group(1).lower() in LINK_SCHEMES else None
+
+
+def neutralize_csv_cell(value: object) -> str:
+    """Return the text of one cell for a downloadable CSV, unable to run as a formula.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (or their
+    full-width forms) gets a leading ``'``, per OWASP's CSV-injection guidance, so a
+    spreadsheet shows it as text.
+
+    Numbers stay numbers: an ``int`` or ``float`` is written as its number (``-1.5``,
+    ``nan``, ``-inf``), and so is text that is exactly a plain decimal number
+    (``"-1.5"``, ``"+3"``, ``"-2e-05"``), because a spreadsheet reads such a cell as that
+    number and evaluates nothing. Anything more (``-1+2``, ``-2+cmd|...``) is prefixed.
+    ``None`` is an empty cell; booleans are ``true``/``false``.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        from runfolio.store.serialize import format_float
+
+        return format_float(value)
+    text = value if isinstance(value, str) else str(value)
+    if text.startswith(_FORMULA_STARTS) and not _NUMBER_RE.match(text):
+        return "'" + text
+    return text
+
+
+def json_for_script(data: Any) -> str:
+    """Return ``data`` as JSON that is safe inside ``<script type="application/json">``.
+
+    ``<``, ``>`` and ``&`` are written as ``\\u003c``, ``\\u003e`` and ``\\u0026`` (so
+    ``</script>`` or ``<!--`` in a string cannot end or alter the block), and U+2028/U+2029
+    as escapes too. ``JSON.parse`` reads the same values back. NaN and infinities, which
+    JSON cannot express and which would make ``JSON.parse`` fail, become ``null``.
+
+    Raises:
+        TypeError: ``data`` holds something JSON cannot represent.
+    """
+    text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    # These characters can only occur inside JSON strings, where an escape means the same.
+    return text.translate(_SCRIPT_ESCAPES)
+
+
+def _finite(data: Any) -> Any:
+    """Replace non-finite floats with None, through lists, tuples and dicts."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Keep an attribute value the allow-list permits, else drop the attribute."""
+    if attribute == "href":
+        return safe_url(value)
+    if attribute == "src":
+        url = safe_url(value)
+        if url is None:
+            return None
+        match = _SCHEME_RE.match(url)
+        return url if match is None or match.group(1).lower() in IMAGE_SCHEMES else None
+    if attribute == "class":
+        kept = [name for name in value.split() if _CODE_CLASS_RE.match(name)]
+        return " ".join(kept) or None
+    if attribute in ("width", "height", "start"):
+        return value if value.isdigit() and len(value) <= 6 else None
+    if attribute == "align":
+        return value if value in ("left", "center", "right") else None
+    return value
