@@ -121,7 +121,7 @@ def _read_runs(
                 problems.append(Problem(run_dir, _reason(exc)))
                 continue
             if cache:
-                cache.put(record, signature)
+                cache.put_record(record, signature)
         problems.extend(Problem(run_dir, p) for p in record.problems)
         refresh_status(record)
         runs.append(record)
