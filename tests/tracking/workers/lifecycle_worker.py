@@ -106,6 +106,9 @@ def scenario_heartbeat() -> None:
 
 def main() -> None:
     """Run the scenario named on the command line."""
+    # A process started in the background (nohup, `cmd &` in a script) inherits SIGINT
+    # as ignored, and Python then keeps it ignored: restore Ctrl-C's usual meaning.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     runfolio.set_store(sys.argv[1])
     runfolio.set_experiment("life")
     globals()[f"scenario_{sys.argv[2]}"]()
