@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from runfolio.errors import ExperimentNotFoundError
+from runfolio.query.search_rows import read_search_rows, run_attributes
 from runfolio.store import layout
 from runfolio.store.metrics import MetricRow, read_metrics
 from runfolio.store.reader import read_run
@@ -59,19 +60,10 @@ def filter_record(run: RunRecord, artifact_uri: str | None = None) -> dict[str, 
     It also carries ``run`` (the record), so one mapping per run serves the filter, the
     ordering and the DataFrame.
     """
+    attributes = run_attributes(run, run.status)
+    attributes["artifact_uri"] = artifact_uri or (run.path / layout.ARTIFACTS_DIR).as_uri()
     return {
-        "attributes": {
-            "run_id": run.run_id,
-            "run_name": run.name,
-            "status": run.status,
-            "start_time": run.start_ms,
-            "end_time": run.end_ms,
-            "user_id": run.user,
-            "experiment_id": run.experiment_slug,
-            "experiment_name": run.experiment,
-            "parent_run_id": run.parent_run_id,
-            "artifact_uri": artifact_uri or (run.path / layout.ARTIFACTS_DIR).as_uri(),
-        },
+        "attributes": attributes,
         "params": run.flat_params(),
         "metrics": run.latest_metrics(),
         "tags": run.tags,
@@ -120,7 +112,6 @@ def search_runs(
     if output_format == "list":
         return search_records(root, experiment_names, filter_string, order_by, max_results)
     from runfolio.query.filter import parse_filter, sort_records
-    from runfolio.query.search_rows import read_search_rows
 
     run_filter = parse_filter(filter_string or "")
     with paused_gc():

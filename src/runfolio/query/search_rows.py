@@ -24,20 +24,25 @@ from runfolio.store.scan import list_experiments, paused_gc
 SEARCH_CACHE = "search"
 
 
+def run_attributes(run: RunRecord, status: str) -> dict[str, Any]:
+    """The ``attributes`` of a run as search filters name them (MLflow's names)."""
+    return {
+        "run_id": run.run_id,
+        "run_name": run.name,
+        "status": status,
+        "start_time": run.start_ms,
+        "end_time": run.end_ms,
+        "user_id": run.user,
+        "experiment_id": run.experiment_slug,
+        "experiment_name": run.experiment,
+        "parent_run_id": run.parent_run_id,
+    }
+
+
 def search_row(run: RunRecord) -> dict[str, Any]:
     """The cacheable search row of a run (status as stored; see :func:`read_search_rows`)."""
     return {
-        "attributes": {
-            "run_id": run.run_id,
-            "run_name": run.name,
-            "status": run.stored_status,
-            "start_time": run.start_ms,
-            "end_time": run.end_ms,
-            "user_id": run.user,
-            "experiment_id": run.experiment_slug,
-            "experiment_name": run.experiment,
-            "parent_run_id": run.parent_run_id,
-        },
+        "attributes": run_attributes(run, run.stored_status),
         "params": run.flat_params(),
         "metrics": run.latest_metrics(),
         "tags": dict(run.tags),
