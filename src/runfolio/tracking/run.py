@@ -248,11 +248,18 @@ class Run:
         Raises:
             InvalidInputError: a bad key, a non-numeric value or a non-integer step.
         """
-        prefix = self._metric_prefixes.get(key) or self._metric_prefix(key)
+        try:
+            prefix = self._metric_prefixes.get(key) or self._metric_prefix(key)
+        except TypeError:  # an unhashable key (a list, a dict) never reaches check_key
+            raise InvalidInputError(f"metric key must be a string, got {key!r}") from None
         if type(value) is not float:
             value = metric_value(key, value)
         step = 0 if step is None else (step if type(step) is int else metric_step(key, step))
-        stamp = time.time_ns() // 1_000_000 if timestamp is None else metric_step(key, timestamp)
+        stamp = (
+            time.time_ns() // 1_000_000
+            if timestamp is None
+            else metric_step(key, timestamp, "timestamp")
+        )
         with self._lock:
             handle = self._metrics_handle or self._open_metrics()
             try:
@@ -280,8 +287,13 @@ class Run:
             (key, self._metric_prefixes.get(key) or self._metric_prefix(key), metric_value(key, v))
             for key, v in metrics.items()
         ]
-        step_value = 0 if step is None else metric_step("step", step)
-        stamp = time.time_ns() // 1_000_000 if timestamp is None else metric_step("ts", timestamp)
+        first = next(iter(metrics), "")
+        step_value = 0 if step is None else metric_step(first, step)
+        stamp = (
+            time.time_ns() // 1_000_000
+            if timestamp is None
+            else metric_step(first, timestamp, "timestamp")
+        )
         text = "".join(f"{prefix}{step_value},{value!r},{stamp}\n" for _, prefix, value in rows)
         with self._lock:
             handle = self._metrics_handle or self._open_metrics()

@@ -80,21 +80,23 @@ def metric_value(key: str, value: Any) -> float:
         ) from exc
 
 
-def metric_step(key: str, step: Any) -> int:
-    """Return a step as an int (NumPy integers included).
+def metric_step(key: str, step: Any, what: str = "step") -> int:
+    """Return a step (or, with ``what="timestamp"``, a timestamp) as an int.
+
+    NumPy integers and integral floats are accepted.
 
     Raises:
-        InvalidInputError: the step is not an integer.
+        InvalidInputError: the value is not an integer; the message names ``what``.
     """
     if isinstance(step, bool):
-        raise InvalidInputError(f"metric {key!r}: step must be an integer, got {step!r}")
+        raise InvalidInputError(f"metric {key!r}: {what} must be an integer, got {step!r}")
     try:
         return int(step.__index__())
     except (AttributeError, TypeError):
         if isinstance(step, float) and step.is_integer():
             return int(step)
         raise InvalidInputError(
-            f"metric {key!r}: step must be an integer, got {type(step).__name__} {step!r}"
+            f"metric {key!r}: {what} must be an integer, got {type(step).__name__} {step!r}"
         ) from None
 
 
