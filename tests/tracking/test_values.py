@@ -424,3 +424,16 @@ def test_metric_text_is_shortest_round_trip(run: runfolio.Run) -> None:
         "nan",
         "-inf",
     ]
+
+
+def test_a_bad_timestamp_is_named_in_the_error(run: runfolio.Run) -> None:
+    with pytest.raises(InvalidInputError, match="timestamp must be an integer"):
+        run.log_metric("loss", 1.0, timestamp="yesterday")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="timestamp must be an integer"):
+        run.log_metrics({"loss": 1.0}, timestamp=1.5)  # type: ignore[arg-type]
+    assert not (run.path / "metrics.csv").exists()
+
+
+def test_an_unhashable_metric_key_is_invalid_input(run: runfolio.Run) -> None:
+    with pytest.raises(InvalidInputError, match="metric key must be a string"):
+        run.log_metric(["loss"], 1.0)  # type: ignore[arg-type]
