@@ -512,3 +512,19 @@ def test_active_run_is_per_thread() -> None:
         thread.start()
         thread.join()
     assert seen == [None]
+
+
+def test_resuming_with_a_name_tags_and_description_applies_them(tmp_path: Path) -> None:
+    store = runfolio.Store(tmp_path / "runs")
+    with store.start_run("exp", run_name="first", tags={"a": "1"}) as run:
+        pass
+    with store.start_run(
+        "exp", run_id=run.run_id, run_name="renamed", tags={"b": "2"}, description="more"
+    ):
+        pass
+    record = store.get_run(run.run_id)
+    assert (record.name, record.tags, record.description) == (
+        "renamed",
+        {"a": "1", "b": "2"},
+        "more",
+    )

@@ -87,6 +87,9 @@ class Store:
     ) -> Run:
         """Start a new run in ``experiment`` (created if missing), or resume ``run_id``.
 
+        When resuming, a given ``run_name`` renames the run, ``tags`` are set and
+        ``description`` replaces the old one, as MLflow does for a resumed run.
+
         Returns:
             The live :class:`Run`; use it as a context manager or call ``end()``.
         """
@@ -94,7 +97,14 @@ class Store:
             from runfolio.store.scan import find_run
 
             record, run_dir = find_run(self.root, run_id)
-            return Run.resume(record, run_dir)
+            run = Run.resume(record, run_dir)
+            if run_name is not None:
+                run.set_name(run_name)
+            if tags:
+                run.set_tags(tags)
+            if description is not None:
+                run.set_description(description)
+            return run
         return Run.create(
             self.set_experiment(experiment),
             run_name=run_name,

@@ -343,6 +343,15 @@ class Run:
             self._data["tags"] = {k: v for k, v in self._data["tags"].items() if k != key}
             self._save_run_yaml()
 
+    def set_name(self, name: str) -> None:
+        """Rename the run (its id, and so its folder, stays)."""
+        layout.check_text(name, "run name")
+        with self._lock:
+            self._check_open()
+            if name != self._data["name"]:
+                self._data["name"] = name
+                self._save_run_yaml()
+
     def set_description(self, text: str) -> None:
         """Replace the run's description (markdown notes shown on its page)."""
         if not isinstance(text, str):
