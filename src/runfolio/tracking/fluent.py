@@ -52,9 +52,10 @@ def set_store(path: str | os.PathLike[str] | None) -> Store:
     The default is ``$RUNFOLIO_STORE``, else the ``store`` key of ``runfolio.yaml`` at
     the repository root, else ``runs/`` at the repository root.
     """
-    global _explicit_store
+    global _explicit_store, _store_cache
     with _state_lock:
         _explicit_store = Path(path).absolute() if path is not None else None
+        _store_cache = None  # resolve afresh: runfolio.yaml may have changed since
     return get_store()
 
 
