@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import runfolio
+
 
 @pytest.fixture
 def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
@@ -21,3 +23,17 @@ def worker_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str
     env["RUNFOLIO_CAPTURE_GIT"] = "0"
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+@pytest.fixture
+def fluent_store(tmp_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the fluent API at a fresh store, from a folder outside any git repository."""
+    monkeypatch.chdir(tmp_store.parent)
+    runfolio.set_store(tmp_store)
+    return tmp_store
+
+
+@pytest.fixture
+def run(fluent_store: Path) -> runfolio.Run:
+    """A fresh active run in the fluent store."""
+    return runfolio.start_run()

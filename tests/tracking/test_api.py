@@ -15,11 +15,9 @@ from runfolio.store.layout import name_hash
 
 
 @pytest.fixture(autouse=True)
-def store(tmp_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the fluent API at a fresh store, from a folder outside any git repository."""
-    monkeypatch.chdir(tmp_store.parent)
-    runfolio.set_store(tmp_store)
-    return tmp_store
+def store(fluent_store: Path) -> Path:
+    """Every test here logs through the fluent API into a fresh store."""
+    return fluent_store
 
 
 def read_yaml(path: Path) -> Any:

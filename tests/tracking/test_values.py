@@ -18,19 +18,8 @@ import yaml
 import runfolio
 from runfolio.errors import InvalidInputError, ParamConflictError
 
-
-@pytest.fixture(autouse=True)
-def store(tmp_store: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Point the fluent API at a fresh store, from a folder outside any git repository."""
-    monkeypatch.chdir(tmp_store.parent)
-    runfolio.set_store(tmp_store)
-    return tmp_store
-
-
-@pytest.fixture
-def run() -> runfolio.Run:
-    """A fresh active run."""
-    return runfolio.start_run()
+# Every test here logs through the fluent API into a fresh store.
+pytestmark = pytest.mark.usefixtures("fluent_store")
 
 
 def read_yaml(path: Path) -> Any:
