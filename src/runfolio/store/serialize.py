@@ -57,5 +57,14 @@ def dump_yaml(data: Any) -> str:
 
 
 def load_yaml(text: str) -> Any:
-    """Parse YAML text with the safe loader (no arbitrary Python objects)."""
-    return yaml.load(text, Loader=_Loader)
+    """Parse YAML text with the safe loader (no arbitrary Python objects).
+
+    The common shape of store files is read by :mod:`runfolio.store.yaml_read`, several
+    times faster; anything else goes to PyYAML. Both give the same data.
+    """
+    from runfolio.store.yaml_read import NotSimple, load_simple
+
+    try:
+        return load_simple(text)
+    except NotSimple:
+        return yaml.load(text, Loader=_Loader)
