@@ -117,7 +117,14 @@ def _relative(item: dict[str, Any] | None) -> str:
 def _git(git: dict[str, Any]) -> str:
     """Render the Git section's body."""
     rows = [
-        (key, _yes_no(value) if isinstance(value, bool) else format_value(value))
+        (
+            key,
+            _yes_no(value)
+            if isinstance(value, bool)
+            else MISSING
+            if value is None  # no remote, a detached HEAD: absent, not the text "None"
+            else format_value(value),
+        )
         for key, value in git.items()
         if key != "patch"
     ]
