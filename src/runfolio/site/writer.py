@@ -1,0 +1,191 @@
+"""The one module that touches the output folder: incremental, atomic, contained.
+
+Rendering produces a mapping of site-relative paths to content (bytes, or a source file
+to copy, such as a theme's static file or an artifact). :func:`write_site` writes only
+what changed since the last build, removes what is gone, and records what it wrote in a
+manifest, so a rebuild leaves exactly the files a clean build would. It never writes
+outside the output folder, never follows or creates symlinks, and refuses to clean a
+folder it did not make.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from runfolio.errors import RunfolioError
+
+MANIFEST = ".runfolio-site.json"
+"""Written last in the output folder: the path and sha256 of every file of the build."""
+
+_COPY_CHUNK = 1 << 20
+
+
+class SiteWriteError(RunfolioError):
+    """The output folder cannot be written as asked (not ours, a bad path, a symlink)."""
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    """What one write of the site did."""
+
+    written: int
+    unchanged: int
+    removed: int
+
+    @property
+    def total(self) -> int:
+        """Files in the site after the write."""
+        return self.written + self.unchanged
+
+
+def write_site(
+    output: Path, files: Mapping[str, bytes | Path], *, clean: bool = False
+) -> WriteReport:
+    """Make ``output`` hold exactly ``files``, writing only what changed.
+
+    Args:
+        output: the site folder; created if missing. An existing folder must be empty or
+            a site this function wrote (it has the manifest).
+        files: site-relative POSIX paths mapped to their content, or to a regular file
+            to copy (never through a symlink).
+        clean: delete the previous build first and write everything.
+
+    Raises:
+        SiteWriteError: the folder is not empty and not a runfolio site, a path would
+            leave it, or a file to copy is missing, a symlink or not a regular file.
+    """
+    checked = {_check_path(path): source for path, source in files.items()}
+    previous = _read_manifest(output)
+    if clean and previous is not None:
+        for name in os.listdir(output):
+            target = output / name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            else:
+                target.unlink()
+        previous = {}
+    output.mkdir(parents=True, exist_ok=True)
+    written = unchanged = 0
+    current: dict[str, str] = {}
+    for path, source in sorted(checked.items()):
+        target = output.joinpath(*PurePosixPath(path).parts)
+        data = source if isinstance(source, bytes) else _read_regular(source)
+        digest = hashlib.sha256(data).hexdigest()
+        current[path] = digest
+        if previous.get(path) == digest and _is_plain_file(target):
+            unchanged += 1
+            continue
+        _write_atomic(output, target, data)
+        written += 1
+    removed = 0
+    for path in sorted(set(previous) - set(current)):
+        target = output.joinpath(*PurePosixPath(path).parts)
+        if _is_plain_file(target):
+            target.unlink()
+            removed += 1
+            _prune_empty_dirs(output, target.parent)
+    (output / MANIFEST).write_text(
+        json.dumps({"version": 1, "files": current}, indent=0, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
+    return WriteReport(written=written, unchanged=unchanged, removed=removed)
+
+
+def _check_path(path: str) -> str:
+    """Validate a site-relative path: relative, POSIX, no ``..``, not the manifest."""
+    parts = PurePosixPath(path).parts
+    if (
+        not path
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(part in ("..", ".", "") for part in path.split("/"))
+        or not parts
+        or path == MANIFEST
+    ):
+        raise SiteWriteError(f"refusing to write {path!r}: not a plain path inside the site")
+    return "/".join(parts)
+
+
+def _read_manifest(output: Path) -> dict[str, str] | None:
+    """The previous build's files, {} for an empty or missing folder.
+
+    Raises:
+        SiteWriteError: the folder holds files but no manifest (not a runfolio site).
+    """
+    if not output.exists():
+        return {}
+    if output.is_symlink() or not output.is_dir():
+        raise SiteWriteError(f"{output} is not a folder")
+    manifest = output / MANIFEST
+    if not manifest.is_file():
+        if any(output.iterdir()):
+            raise SiteWriteError(
+                f"{output} is not empty and was not built by runfolio; "
+                "choose an empty or new folder for the site"
+            )
+        return {}
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        files = data["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # a damaged manifest: rewrite everything
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def _read_regular(source: Path) -> bytes:
+    """Read a file to copy, refusing symlinks and anything but a regular file."""
+    try:
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise SiteWriteError(f"cannot copy {source} into the site: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as handle:
+        if not _is_regular_fd(handle.fileno()):
+            raise SiteWriteError(f"cannot copy {source} into the site: not a regular file")
+        return handle.read()
+
+
+def _is_regular_fd(fd: int) -> bool:
+    """Tell whether an open descriptor is a regular file."""
+    import stat
+
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
+
+def _is_plain_file(path: Path) -> bool:
+    """A regular file that is not a symlink."""
+    return path.is_file() and not path.is_symlink()
+
+
+def _write_atomic(output: Path, target: Path, data: bytes) -> None:
+    """Write one file by temporary file and rename, never through a symlinked folder."""
+    for parent in [target.parent, *target.parent.parents]:
+        if parent == output.parent:
+            break
+        if parent.is_symlink():
+            raise SiteWriteError(f"refusing to write through the symlink {parent}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.is_symlink() or (target.exists() and not target.is_file()):
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def _prune_empty_dirs(output: Path, folder: Path) -> None:
+    """Remove folders emptied by deletions, up to (not including) the output folder."""
+    while folder != output and output in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
