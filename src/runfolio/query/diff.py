@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from runfolio.store.reader import read_run
-from runfolio.store.records import ExperimentRecord, RunRecord
+from runfolio.store.records import ExperimentRecord, RunRecord, same_value
 from runfolio.store.scan import find_run
 
 SECTIONS = ("git", "params", "metrics", "tags")
@@ -136,21 +136,8 @@ def diff_records(
     return rows
 
 
-def values_equal(a: Any, b: Any) -> bool:
-    """Tell whether two stored values are the same, as the store sees a repeated param.
-
-    Types must match (``1`` is not ``1.0`` is not ``True`` is not ``"1"``), so equal
-    values also print alike; floats compare by their exact text, so NaN equals NaN.
-    """
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return repr(a) == repr(b)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(values_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(values_equal(a[k], b[k]) for k in a)
-    return bool(a == b)
+values_equal = same_value
+"""Two stored values are the same (see :func:`runfolio.store.records.same_value`)."""
 
 
 def _is_number(value: Any) -> bool:

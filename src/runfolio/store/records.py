@@ -99,6 +99,25 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Tell whether two stored values are the same value, as the store sees them.
+
+    Types must match (``1`` is not ``1.0`` is not ``True`` is not ``"1"``), so equal
+    values also print alike; floats compare by their exact text, so NaN equals NaN and
+    -0.0 differs from 0.0. Logging a param again with a same value is a repeat, with any
+    other value a change; ``runfolio diff`` marks rows whose values are not the same.
+    """
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return bool(a == b)
+
+
 def now_iso() -> str:
     """The current UTC time as ISO 8601 with milliseconds and a ``Z``."""
     return ms_to_iso(int(datetime.now(UTC).timestamp() * 1000))

@@ -28,10 +28,10 @@ from runfolio.store.metrics import (
     summarize,
 )
 from runfolio.store.reader import read_yaml_file
-from runfolio.store.records import ExperimentRecord, flatten, now_iso
+from runfolio.store.records import ExperimentRecord, flatten, now_iso, same_value
 from runfolio.store.serialize import dump_yaml
 from runfolio.tracking import lifecycle
-from runfolio.tracking.values import metric_step, metric_value, plain_param, same_param, tag_value
+from runfolio.tracking.values import metric_step, metric_value, plain_param, tag_value
 
 _ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
@@ -216,7 +216,7 @@ class Run:
         conflicts = [
             f"{key!r} is {self._flat_params[key]!r}, not {value!r}"
             for key, value in new_flat.items()
-            if key in self._flat_params and not same_param(self._flat_params[key], value)
+            if key in self._flat_params and not same_value(self._flat_params[key], value)
         ]
         conflicts += _structure_conflicts(self._flat_params, new_flat)
         conflicts += _clashes_within(incoming, new_flat)

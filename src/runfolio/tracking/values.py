@@ -45,22 +45,6 @@ def plain_param(key: str, value: Any) -> Any:
     return text
 
 
-def same_param(old: Any, new: Any) -> bool:
-    """Tell whether logging ``new`` over ``old`` is a repeat rather than a change.
-
-    Types must match too (``1`` is not ``1.0`` is not ``True``); NaN repeats NaN.
-    """
-    if type(old) is not type(new):
-        return False
-    if isinstance(old, float):
-        return repr(old) == repr(new)  # NaN repeats NaN; -0.0 differs from 0.0
-    if isinstance(old, list):
-        return len(old) == len(new) and all(same_param(a, b) for a, b in zip(old, new, strict=True))
-    if isinstance(old, dict):
-        return old.keys() == new.keys() and all(same_param(old[k], new[k]) for k in old)
-    return bool(old == new)
-
-
 def metric_value(key: str, value: Any) -> float:
     """Return a metric value as a float.
 
