@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from strict_values import same
 
 import runfolio
 from runfolio.store import scan as scan_module
@@ -95,19 +96,6 @@ def test_cached_records_equal_fresh_ones(tmp_path: Path, reads: list[str]) -> No
     [cached] = scan_store(store.root).runs
     assert reads == []
     assert same(dataclasses.asdict(cached), dataclasses.asdict(fresh[0]))
-
-
-def same(a: Any, b: Any) -> bool:
-    """Type-strict equality where NaN equals NaN and -0.0 differs from 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return repr(a) == repr(b)
-    if isinstance(a, list | tuple):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return bool(a == b)
 
 
 def test_use_cache_false_always_reads(store: runfolio.Store, reads: list[str]) -> None:

@@ -8,7 +8,6 @@ runfolio's own readers. Hypothesis runs derandomized, so the suite stays determi
 from __future__ import annotations
 
 import math
-import struct
 import tempfile
 import unicodedata
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import pytest
 import yaml
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from strict_values import same
 
 from runfolio import InvalidInputError, Run, Store
 
@@ -43,28 +43,6 @@ def fresh_run(experiment: str = "e", **kwargs: Any) -> Iterator[tuple[Store, Run
 def read_yaml(path: Path) -> Any:
     """Load a YAML file with PyYAML's pure-Python safe loader."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def same(a: Any, b: Any) -> bool:
-    """Type-strict equality: NaN equals NaN, -0.0 differs from 0.0, 1 differs from 1.0 and True."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return same_float(a, b)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    return bool(a == b)
-
-
-def same_float(a: float, b: float) -> bool:
-    """Bit-identical floats; any NaN matches any NaN (text has one spelling of NaN)."""
-    if math.isnan(a):
-        return math.isnan(b)
-    return struct.pack("<d", a) == struct.pack("<d", b) and math.copysign(1, a) == math.copysign(
-        1, b
-    )
 
 
 def documented_key_ok(key: str) -> bool:
@@ -157,15 +135,15 @@ def test_any_float_metric_reads_back_bit_identical(value: float) -> None:
         for key, step in (("m", 1), ("n", 2)):
             [row] = store.get_metric_history(run.run_id, key)
             assert (row.step, row.timestamp) == (step, step * 1_000)
-            assert same_float(row.value, value)
+            assert same(row.value, value)
             stored = read_yaml(run.path / "run.yaml")["metrics"][key]
-            assert same_float(stored["last"], value)
-            assert same_float(live[key]["last"], value)
-            assert same_float(store.get_run(run.run_id).metrics[key]["last"], value)
+            assert same(stored["last"], value)
+            assert same(live[key]["last"], value)
+            assert same(store.get_run(run.run_id).metrics[key]["last"], value)
             if math.isnan(value):
                 assert stored["min"] is None and stored["max"] is None
             else:
-                assert same_float(stored["min"], value) and same_float(stored["max"], value)
+                assert same(stored["min"], value) and same(stored["max"], value)
 
 
 @SETTINGS
@@ -179,7 +157,7 @@ def test_metric_keys_and_histories_round_trip_through_the_csv(
         run.end()
         history = store.get_metric_history(run.run_id, key)
         assert [r.key for r in history] == [key] * len(values)
-        assert all(same_float(r.value, v) for r, v in zip(history, values, strict=True))
+        assert all(same(r.value, v) for r, v in zip(history, values, strict=True))
         assert store.get_run(run.run_id).problems == []
 
 
@@ -377,4 +355,4 @@ def test_param_floats_are_written_in_shortest_round_trip_form(value: float, text
     with fresh_run() as (_, run):
         run.log_param("x", value)
         assert (run.path / "params.yaml").read_text(encoding="utf-8") == f"x: {text}\n"
-        assert same_float(read_yaml(run.path / "params.yaml")["x"], value)
+        assert same(read_yaml(run.path / "params.yaml")["x"], value)

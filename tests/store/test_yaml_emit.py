@@ -2,31 +2,17 @@
 
 from __future__ import annotations
 
-import math
-import struct
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strict_values import same
 
 from runfolio.store import yaml_emit
 
 LOADERS = [yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)]
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Type-strict equality where NaN equals NaN and -0.0 differs from 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
 
 
 text = st.text(st.characters(exclude_categories=("Cs",)))
@@ -50,7 +36,7 @@ values = st.recursive(
 def test_any_store_data_round_trips(data: dict[str, Any]) -> None:
     out = yaml_emit.dump(data)
     for loader in LOADERS:
-        assert _same(yaml.load(out, Loader=loader), data), out
+        assert same(yaml.load(out, Loader=loader), data), out
 
 
 @pytest.mark.parametrize(

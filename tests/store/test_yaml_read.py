@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import math
-import struct
 from typing import Any
 
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from strict_values import same
 
 from runfolio.store import yaml_emit
 from runfolio.store.yaml_read import NotSimple, load_simple
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Type-strict equality; NaN equals NaN, -0.0 differs from 0.0."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, float):
-        return struct.pack("<d", a) == struct.pack("<d", b) or (math.isnan(a) and math.isnan(b))
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    return bool(a == b)
 
 
 def _agrees(text: str) -> bool:
@@ -38,7 +24,7 @@ def _agrees(text: str) -> bool:
         slow = yaml.load(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
         return False  # the fast reader must never accept what YAML refuses
-    return _same(fast, slow)
+    return same(fast, slow)
 
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
@@ -90,7 +76,7 @@ def test_hand_written_text_never_reads_differently(body: list[str]) -> None:
     ],
 )
 def test_common_store_shapes_take_the_fast_path(text: str) -> None:
-    assert _same(load_simple(text), yaml.load(text, Loader=yaml.SafeLoader))
+    assert same(load_simple(text), yaml.load(text, Loader=yaml.SafeLoader))
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,13 @@ line (a file that appears) so that they really race, not run one after another.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
+
+from workers.worker_common import load_worker_module
 
 from runfolio.store import layout
 from runfolio.store.metrics import read_metrics
@@ -26,16 +26,7 @@ CREATORS = 32
 ROW_RE = re.compile(r"^[a-z_]+,\d+,[^,]+,\d+$")
 
 
-def _load_worker_module(name: str) -> ModuleType:
-    """Import a worker script as a module, to share its definition of the logged values."""
-    spec = importlib.util.spec_from_file_location(f"_worker_{name}", WORKERS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-sweep = _load_worker_module("sweep_worker")
+sweep = load_worker_module("sweep_worker")
 
 
 def _race(commands: list[list[str]], start_file: Path, env: dict[str, str], cwd: Path) -> list[str]:

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import errno
-import importlib.util
 import json
 import os
 import random
@@ -25,10 +24,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from workers.worker_common import load_worker_module
 
 from runfolio import Store, StoreError
 from runfolio.store import layout
@@ -43,16 +42,7 @@ MAX_KILL_DELAY = 0.15
 RESUME_STEP = 10**6
 
 
-def _load_worker_module(name: str) -> ModuleType:
-    """Import a worker script as a module, to share its definition of the logged values."""
-    spec = importlib.util.spec_from_file_location(f"_worker_{name}", WORKERS / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-kill_worker = _load_worker_module("kill_worker")
+kill_worker = load_worker_module("kill_worker")
 
 
 # -- SIGKILL at random points ---------------------------------------------------------

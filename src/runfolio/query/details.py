@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runfolio.errors import ExperimentNotFoundError, MalformedRunError
+from runfolio.errors import MalformedRunError
 from runfolio.store.layout import ARTIFACTS_DIR, MODEL_DESCRIPTOR_FILE
 from runfolio.store.reader import StoreScan, read_yaml_file
 from runfolio.store.records import RunRecord
-from runfolio.store.scan import scan_store
+from runfolio.store.scan import require_experiments, scan_store
 
 DESCRIPTOR_FILE = MODEL_DESCRIPTOR_FILE
 """The file that marks a folder of ``artifacts/`` as a logged model."""
@@ -195,10 +195,7 @@ def scan_experiments(root: Path, names: Iterable[str] = ()) -> StoreScan:
     """
     wanted = set(names)
     scan = scan_store(root, experiments=wanted or None)
-    missing = wanted - {e.name for e in scan.experiments}
-    if missing:
-        listed = ", ".join(map(repr, sorted(missing)))
-        raise ExperimentNotFoundError(f"no experiment named {listed} in {root}")
+    require_experiments(root, scan.experiments, wanted)
     return scan
 
 

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from runfolio.errors import ExperimentNotFoundError
 from runfolio.query.search_rows import read_search_rows, run_attributes
 from runfolio.store import layout
 from runfolio.store.metrics import MetricRow, read_metrics
 from runfolio.store.reader import read_run
 from runfolio.store.records import RunRecord
-from runfolio.store.scan import find_run, paused_gc, scan_store
+from runfolio.store.scan import find_run, paused_gc, require_experiments, scan_store
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,12 +137,7 @@ def _matching_rows(
     run_filter = parse_filter(filter_string or "")
     wanted = set(experiment_names) if experiment_names else None
     scan = scan_store(root, experiments=wanted)
-    if wanted:
-        missing = wanted - {e.name for e in scan.experiments}
-        if missing:
-            raise ExperimentNotFoundError(
-                f"no experiment named {', '.join(map(repr, sorted(missing)))} in {root}"
-            )
+    require_experiments(root, scan.experiments, wanted)
     # as_uri() quotes the path; a run id needs no quoting, so one call per experiment.
     experiment_uris = {e.slug: (e.path / "x").as_uri()[:-1] for e in scan.experiments}
     rows = [

@@ -13,13 +13,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from runfolio.errors import ExperimentNotFoundError, MalformedRunError
+from runfolio.errors import MalformedRunError
 from runfolio.store import layout
 from runfolio.store.cache import DerivedCache, run_signature
 from runfolio.store.liveness import effective_status
 from runfolio.store.reader import iter_run_dirs, read_run_files
 from runfolio.store.records import ExperimentRecord, RunRecord
-from runfolio.store.scan import list_experiments, paused_gc
+from runfolio.store.scan import list_experiments, paused_gc, require_experiments
 
 SEARCH_CACHE = "search"
 
@@ -68,12 +68,7 @@ def read_search_rows(
     """
     wanted = set(experiment_names) if experiment_names else None
     experiments = [e for e in list_experiments(root)[0] if wanted is None or e.name in wanted]
-    if wanted:
-        missing = wanted - {e.name for e in experiments}
-        if missing:
-            raise ExperimentNotFoundError(
-                f"no experiment named {', '.join(map(repr, sorted(missing)))} in {root}"
-            )
+    require_experiments(root, experiments, wanted)
     rows: list[dict[str, Any]] = []
     with paused_gc():
         for experiment in experiments:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from runfolio.errors import MalformedRunError
+from runfolio.errors import ExperimentNotFoundError, MalformedRunError
 from runfolio.store import layout
 from runfolio.store.cache import RecordCache, run_signature
 from runfolio.store.reader import (
@@ -80,6 +80,16 @@ def _scan(root: Path, experiments: set[str] | None, use_cache: bool) -> StoreSca
         scan.experiments.append(experiment)
         scan.runs.extend(_read_runs(experiment, scan.problems, use_cache))
     return scan
+
+
+def require_experiments(
+    root: Path, found: Iterable[ExperimentRecord], wanted: Iterable[str] | None
+) -> None:
+    """Raise ExperimentNotFoundError naming every wanted experiment that was not found."""
+    missing = set(wanted or ()) - {e.name for e in found}
+    if missing:
+        listed = ", ".join(map(repr, sorted(missing)))
+        raise ExperimentNotFoundError(f"no experiment named {listed} in {root}")
 
 
 def list_experiments(root: Path) -> tuple[list[ExperimentRecord], list[Problem]]:

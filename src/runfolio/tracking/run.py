@@ -117,12 +117,12 @@ class Run:
             "process": lifecycle.process_info(),
         }
         run = cls(experiment, run_dir, data, {}, {})
-        try:
-            if context:
+        if context:
+            try:
                 run._write_captured(context.git_patch, context.packages)
-            run._write_run_yaml()
-        except OSError as exc:
-            raise StoreError(f"cannot write run {run_dir}: {exc.strerror or exc}") from exc
+            except OSError as exc:
+                raise StoreError(f"cannot write run {run_dir}: {exc.strerror or exc}") from exc
+        run._save_run_yaml()
         lifecycle.register(run)
         return run
 
@@ -515,16 +515,7 @@ class Run:
 
     def _save_run_yaml(self) -> None:
         """Rewrite run.yaml from the in-memory state, reporting write failures clearly."""
-        try:
-            self._write_run_yaml()
-        except OSError as exc:
-            raise StoreError(
-                f"cannot write {self.path / layout.RUN_FILE}: {exc.strerror or exc}"
-            ) from exc
-
-    def _write_run_yaml(self) -> None:
-        """Replace run.yaml atomically."""
-        write_text_atomic(self.path / layout.RUN_FILE, dump_yaml(self._data))
+        self._write(self.path / layout.RUN_FILE, dump_yaml(self._data))
 
     def _write(self, path: Path, text: str) -> None:
         """Replace a metadata file atomically, as a StoreError on failure."""

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from collections.abc import Callable
 from typing import Any
+
+from worker_common import attempt  # the workers folder is sys.path[0]
 
 MAX_ROWS = 1_000_000
 
@@ -21,21 +22,6 @@ MAX_ROWS = 1_000_000
 def metric_value(step: int) -> float:
     """The value logged at ``step``."""
     return step / 3
-
-
-def _attempt(action: Callable[[], Any]) -> dict[str, Any] | None:
-    """Run one write and describe how it failed (None when it did not)."""
-    from runfolio import StoreError
-
-    try:
-        action()
-    except Exception as exc:  # the parent judges every kind of failure
-        return {
-            "type": type(exc).__name__,
-            "store_error": isinstance(exc, StoreError),
-            "message": str(exc),
-        }
-    return None
 
 
 def main() -> None:
@@ -60,9 +46,9 @@ def main() -> None:
         "run_id": run.run_id,
         "returned": returned,
         "metric": metric_error,
-        "log_param": _attempt(lambda: run.log_param("b", 2)),
-        "set_tag": _attempt(lambda: run.set_tag("t", "2")),
-        "end": _attempt(run.end),
+        "log_param": attempt(lambda: run.log_param("b", 2)),
+        "set_tag": attempt(lambda: run.set_tag("t", "2")),
+        "end": attempt(run.end),
     }
     shutil.copytree(store_path, out, symlinks=True)
     print(json.dumps(results), flush=True)

@@ -12,24 +12,9 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-
-def _attempt(action: Callable[[], Any]) -> dict[str, Any] | None:
-    """Run one write and describe how it failed (None when it did not)."""
-    from runfolio import StoreError
-
-    try:
-        action()
-    except Exception as exc:  # the parent judges every kind of failure
-        return {
-            "type": type(exc).__name__,
-            "store_error": isinstance(exc, StoreError),
-            "message": str(exc),
-        }
-    return None
+from worker_common import attempt  # the workers folder is sys.path[0]
 
 
 def main() -> None:
@@ -50,13 +35,13 @@ def main() -> None:
             sys.exit("go file never appeared")
         time.sleep(0.005)
     results = {
-        "log_param": _attempt(lambda: run.log_param("c", 3)),
-        "set_tag": _attempt(lambda: run.set_tag("t", "2")),
-        "log_text": _attempt(lambda: run.log_text("hello\n", "notes.txt")),
-        "first_metric": _attempt(lambda: untouched.log_metric("m", 1.0)),
-        "start_run": _attempt(lambda: store.start_run("ro")),
-        "new_experiment": _attempt(lambda: store.set_experiment("elsewhere")),
-        "end": _attempt(run.end),
+        "log_param": attempt(lambda: run.log_param("c", 3)),
+        "set_tag": attempt(lambda: run.set_tag("t", "2")),
+        "log_text": attempt(lambda: run.log_text("hello\n", "notes.txt")),
+        "first_metric": attempt(lambda: untouched.log_metric("m", 1.0)),
+        "start_run": attempt(lambda: store.start_run("ro")),
+        "new_experiment": attempt(lambda: store.set_experiment("elsewhere")),
+        "end": attempt(run.end),
     }
     print(json.dumps(results), flush=True)
 
