@@ -238,3 +238,59 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> 
 
     diff = diff_runs(_store_root(ctx), run_a, run_b)
     click.echo(render_diff(diff, show_all=show_all), nl=False)
+
+
+# --------------------------------------------------------------------------- build
+
+
+@main.command("build")
+@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("site"),
+    show_default=True,
+    help="The folder to write the site into (empty, new, or a previous runfolio site).",
+)
+@click.option(
+    "--theme",
+    default=None,
+    metavar="NAME|PATH",
+    help="A shipped theme or a theme folder, which may override single templates. "
+    "Default: 'theme' in runfolio.yaml, else the default theme.",
+)
+@click.option("--strict", is_flag=True, help="Fail if any run or file cannot be read.")
+@click.option("--clean", is_flag=True, help="Delete the previous build and render everything.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only problems and errors.")
+@click.pass_context
+def build_command(
+    ctx: click.Context,
+    store: Path | None,
+    output: Path,
+    theme: str | None,
+    strict: bool,
+    clean: bool,
+    quiet: bool,
+) -> None:
+    """Build the static site of a run store.
+
+    STORE, when given, overrides --store. A run that cannot be read is reported on
+    stderr with its path and left out; with --strict the build fails instead.
+    """
+    from runfolio.console.progress import ProgressBar
+    from runfolio.site.build import build_site
+
+    root = _store_root(ctx, store)
+    with ProgressBar("Rendering runs", enabled=not quiet) as bar:
+        report = build_site(root, output, theme=theme, strict=strict, clean=clean, progress=bar)
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    if not quiet:
+        index = (output / "index.html").absolute()
+        click.echo(
+            f"Built {report.pages_written:,} pages ({report.files_written:,} files written, "
+            f"{report.files_unchanged:,} unchanged, {report.files_removed:,} removed), "
+            f"{report.runs_skipped:,} skipped, in {report.seconds:.1f}s."
+        )
+        click.echo(f"Open {index.as_uri()}")

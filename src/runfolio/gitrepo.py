@@ -481,3 +481,62 @@ def _size(root: Path, rel: bytes) -> int:
         return os.lstat(root / os.fsdecode(rel)).st_size
     except OSError:
         return -1
+
+
+@dataclass(frozen=True)
+class FolderRevision:
+    """The commit a folder of a working tree was last committed at, as a site shows it.
+
+    Attributes:
+        root: Top level of the working tree.
+        commit: Full sha of HEAD; None in a repository with no commit yet.
+        dirty: The folder holds changes or untracked files not in ``commit``.
+        relative: The folder's path from ``root``, ``/``-separated ("" for the root).
+    """
+
+    root: Path
+    commit: str | None
+    dirty: bool
+    relative: str
+
+
+def folder_revision(folder: Path) -> FolderRevision | None:
+    """Tell which commit ``folder`` comes from and whether it has uncommitted changes.
+
+    Cheaper than :func:`capture_git`: two git commands and no patch, with untracked
+    folders reported as one entry each, so a store of thousands of new runs stays fast.
+
+    Returns:
+        The revision, or None outside a git working tree or without git.
+
+    Raises:
+        GitError: git failed on an existing repository.
+    """
+    start = _nearest_existing_dir(Path(folder).expanduser().absolute())
+    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+        return None
+    try:
+        import git
+    except ModuleNotFoundError:
+        raise
+    except ImportError:
+        return None
+    try:
+        status, out, err = _run(git, start, ["rev-parse", "--show-toplevel"], check=False)
+        if status != 0:
+            if "not a git repository" in err or "must be run in a work tree" in err:
+                return None
+            raise GitError(f"git could not read the repository holding {start}: {err.strip()}")
+        root = Path(os.fsdecode(out.splitlines()[0]))
+        status, head, _ = _run(git, root, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False)
+        commit = head.decode().strip() if status == 0 and head.strip() else None
+        relative = os.path.relpath(start.resolve(), root.resolve())
+        relative = "" if relative == "." else relative.replace(os.sep, "/")
+        changes = _run(
+            git,
+            root,
+            ["status", "--porcelain", "--untracked-files=normal", "--", relative or "."],
+        )[1]
+    except git.GitCommandNotFound:
+        return None
+    return FolderRevision(root=root, commit=commit, dirty=bool(changes.strip()), relative=relative)

@@ -69,9 +69,9 @@ def metric_history_spec(
         alt.Chart(alt.Data(values=rows))
         .mark_line(point=False, interpolate="linear")
         .encode(
-            x=alt.X("step:Q", title="step"),
+            x=alt.X("step:Q", title="step", axis=alt.Axis(format="~d", tickMinStep=1)),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", title="run"),
+            color=alt.Color("run:N", title="run", legend=alt.Legend() if len(series) > 1 else None),
             tooltip=[
                 alt.Tooltip("run:N", title="run"),
                 alt.Tooltip("step:Q", title="step"),

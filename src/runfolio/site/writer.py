@@ -14,9 +14,10 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from runfolio.errors import RunfolioError
 
@@ -28,6 +29,14 @@ _COPY_CHUNK = 1 << 20
 
 class SiteWriteError(RunfolioError):
     """The output folder cannot be written as asked (not ours, a bad path, a symlink)."""
+
+
+class StaleReuseError(SiteWriteError):
+    """A path asked to be kept is not in the previous build; render it afresh."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} is not in the previous build and cannot be kept")
+        self.path = path
 
 
 @dataclass(frozen=True)
@@ -45,7 +54,12 @@ class WriteReport:
 
 
 def write_site(
-    output: Path, files: Mapping[str, bytes | Path], *, clean: bool = False
+    output: Path,
+    files: Mapping[str, bytes | Path],
+    *,
+    clean: bool = False,
+    reuse: Iterable[str] = (),
+    state: Mapping[str, Any] | None = None,
 ) -> WriteReport:
     """Make ``output`` hold exactly ``files``, writing only what changed.
 
@@ -55,12 +69,19 @@ def write_site(
         files: site-relative POSIX paths mapped to their content, or to a regular file
             to copy (never through a symlink).
         clean: delete the previous build first and write everything.
+        reuse: paths the caller knows are unchanged since the previous build (their
+            inputs are the same); each is kept as it is, without being rendered or read
+            again, when the previous manifest lists it and the file is still there.
+            A path that cannot be kept raises, so the caller renders it instead.
+        state: plain JSON data kept in the manifest for the next build (see
+            :func:`read_site_state`), such as the inputs each page was rendered from.
 
     Raises:
         SiteWriteError: the folder is not empty and not a runfolio site, a path would
             leave it, or a file to copy is missing, a symlink or not a regular file.
     """
     checked = {_check_path(path): source for path, source in files.items()}
+    kept = {_check_path(path) for path in reuse} - set(checked)
     previous = _read_manifest(output)
     if clean and previous is not None:
         for name in os.listdir(output):
@@ -70,6 +91,12 @@ def write_site(
             else:
                 target.unlink()
         previous = {}
+    kept_digests: dict[str, str] = {}
+    for path in sorted(kept):
+        digest = previous.get(path)
+        if digest is None or not _is_plain_file(output.joinpath(*PurePosixPath(path).parts)):
+            raise StaleReuseError(path)
+        kept_digests[path] = digest
     output.mkdir(parents=True, exist_ok=True)
     written = unchanged = 0
     current: dict[str, str] = {}
@@ -83,6 +110,8 @@ def write_site(
             continue
         _write_atomic(output, target, data)
         written += 1
+    current.update(kept_digests)
+    unchanged += len(kept_digests)
     removed = 0
     for path in sorted(set(previous) - set(current)):
         target = output.joinpath(*PurePosixPath(path).parts)
@@ -90,11 +119,19 @@ def write_site(
             target.unlink()
             removed += 1
             _prune_empty_dirs(output, target.parent)
-    (output / MANIFEST).write_text(
-        json.dumps({"version": 1, "files": current}, indent=0, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
+    manifest = {"version": 1, "files": current, "state": dict(state or {})}
+    _write_atomic(output, output / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
     return WriteReport(written=written, unchanged=unchanged, removed=removed)
+
+
+def read_site_state(output: Path) -> dict[str, Any]:
+    """The ``state`` the previous :func:`write_site` into ``output`` kept ({} if none)."""
+    try:
+        data = json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    state = data.get("state") if isinstance(data, dict) else None
+    return state if isinstance(state, dict) else {}
 
 
 def _check_path(path: str) -> str:

@@ -1,0 +1,411 @@
+"""``runfolio build``: a run store in, a static site out, re-rendering only what changed.
+
+Gather, then write: the settings are validated, the store is scanned once, the site
+model is built, every page is rendered to bytes, and :func:`~runfolio.site.writer.write_site`
+alone touches the output folder.
+
+Incremental builds: each run page is rendered from inputs that are fingerprinted (the
+run folder's files by inode, mtime and size; its effective status; its parent and
+children; the theme files, the settings, runfolio's version and the store's commit).
+When a run's fingerprint equals the one the previous build recorded in the site's
+manifest, its page, compare data and copied files are kept as they are, unread; every
+other page is rendered afresh. The experiment, home and compare pages summarise every
+run and are always rendered; the writer still skips files whose bytes did not change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runfolio import __version__
+from runfolio.errors import GitError, RunfolioError
+from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
+from runfolio.site.config import SiteConfig, load_site_config
+from runfolio.site.leaderboard_data import (
+    leaderboard_csv,
+    leaderboard_download_json,
+    leaderboard_json,
+    leaderboard_table,
+)
+from runfolio.site.model import (
+    ExperimentPage,
+    RunPage,
+    SiteModel,
+    build_site_model,
+    run_path,
+)
+from runfolio.site.render import ASSETS_DIR, Renderer
+from runfolio.site.run_content import gather_run_content, metric_direction
+from runfolio.site.theme import ThemeChain, resolve_theme_chain
+from runfolio.site.writer import StaleReuseError, read_site_state, write_site
+from runfolio.store.reader import Problem
+from runfolio.store.scan import scan_store
+
+STATE_VERSION = 1
+"""Bump when what a run page is rendered from changes in a way fingerprints miss."""
+
+Progress = Callable[[int, int], None]
+
+
+class BuildError(RunfolioError):
+    """The build stopped: ``--strict`` and a problem, or the output cannot be written."""
+
+
+@dataclass
+class BuildReport:
+    """What one build did."""
+
+    output: Path
+    pages_written: int = 0
+    pages_rendered: int = 0
+    files_written: int = 0
+    files_unchanged: int = 0
+    files_removed: int = 0
+    runs: int = 0
+    runs_reused: int = 0
+    runs_skipped: int = 0
+    seconds: float = 0.0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StoreCommit:
+    """The commit the store was read at, for every page's footer."""
+
+    sha: str | None
+    dirty: bool
+    url: str | None
+    relative: str
+
+
+def build_site(
+    store: Path,
+    output: Path,
+    *,
+    theme: str | os.PathLike[str] | None = None,
+    strict: bool = False,
+    clean: bool = False,
+    config_root: Path | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Render the store at ``store`` into a static site in ``output``.
+
+    Args:
+        store: the run store folder.
+        output: the site folder (created; must be empty or a previous runfolio site).
+        theme: a shipped theme name or a theme folder; default: ``theme`` in
+            ``runfolio.yaml``, else the default theme. A folder may hold only the
+            templates and static files it changes; the rest comes from the default.
+        strict: fail (BuildError) when any run or file could not be read, instead of
+            reporting it and building the rest.
+        clean: delete the previous build first and render every page.
+        config_root: the folder holding ``runfolio.yaml``; default: the root of the git
+            repository holding the store, else the store's parent folder.
+        progress: called as ``progress(done, total)`` while run pages are rendered.
+
+    Raises:
+        SiteConfigError: ``runfolio.yaml`` has bad settings (all are listed).
+        ThemeError: the theme cannot be found.
+        BuildError: ``strict`` and a problem, or the output folder cannot be written.
+        StoreError: the store folder does not exist.
+    """
+    started = time.perf_counter()
+    store = Path(store).absolute()
+    root = config_root or _config_root(store)
+    config = load_site_config(root)
+    chain = resolve_theme_chain(theme if theme is not None else config.theme, base=root)
+    scan = scan_store(store)
+    report = BuildReport(output=Path(output))
+    report.problems = [str(p) for p in scan.problems]
+    report.runs_skipped = len(scan.problems)
+    if strict and report.problems:
+        raise BuildError(_strict_message(report.problems))
+    model = build_site_model(scan, config)
+    commit = _store_commit(store, model, report.problems)
+    shared_key = _shared_key(chain, config, commit)
+    renderer = Renderer(chain, _site_globals(model, commit))
+    experiments = {page.path: page for page in model.experiments}
+
+    previous = {} if clean else read_site_state(Path(output))
+    old_runs = previous.get("runs", {}) if previous.get("version") == STATE_VERSION else {}
+    files: dict[str, bytes | Path] = {}
+    reuse: list[str] = []
+    run_state: dict[str, Any] = {}
+    total = len(model.runs)
+    for done, (run_id, page) in enumerate(sorted(model.runs.items()), start=1):
+        experiment = experiments.get(page.experiment_path)
+        key = _run_key(page, shared_key, experiment)
+        old = old_runs.get(run_id)
+        if isinstance(old, dict) and old.get("key") == key and isinstance(old.get("files"), list):
+            reuse.extend(old["files"])
+            run_state[run_id] = old
+            report.runs_reused += 1
+        else:
+            written = _render_run(renderer, model, commit, page, experiment, files, report)
+            run_state[run_id] = {"key": key, "files": sorted(written)}
+        if progress is not None:
+            progress(done, total)
+    report.runs = total
+    if strict and len(report.problems) > len(scan.problems):
+        raise BuildError(_strict_message(report.problems[len(scan.problems) :]))
+
+    for page in model.experiments:
+        _render_experiment(renderer, model, commit, page, files)
+        report.pages_rendered += 1
+    home = {
+        "model": model,
+        "problems": [_site_problem(problem, store) for problem in scan.problems],
+        "raw_url": _raw_url(model, commit, ""),
+    }
+    files["index.html"] = _page(renderer, "home.html", "index.html", home)
+    files["compare.html"] = _page(renderer, "compare.html", "compare.html", {"model": model})
+    files["404.html"] = _page(renderer, "404.html", "404.html", {"model": model})
+    report.pages_rendered += 3
+    files[".nojekyll"] = b""
+    for relative, source in chain.static_files():
+        files[f"{ASSETS_DIR}/{relative}"] = source
+
+    state = {"version": STATE_VERSION, "runs": run_state}
+    try:
+        written = write_site(Path(output), files, clean=clean, reuse=reuse, state=state)
+    except StaleReuseError:
+        # The previous build's files were touched by hand: render everything again.
+        return build_site(
+            store,
+            output,
+            theme=theme,
+            strict=strict,
+            clean=True,
+            config_root=config_root,
+            progress=progress,
+        )
+    report.files_written = written.written
+    report.files_unchanged = written.unchanged
+    report.files_removed = written.removed
+    report.pages_written = sum(1 for path in files if path.endswith(".html"))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _render_run(
+    renderer: Renderer,
+    model: SiteModel,
+    commit: StoreCommit | None,
+    page: RunPage,
+    experiment: ExperimentPage | None,
+    files: dict[str, bytes | Path],
+    report: BuildReport,
+) -> list[str]:
+    """Render one run's page and compare data; plan its copies. Returns the paths."""
+    run = page.run
+    run_dir = page.path.removesuffix(".html")
+    primary = experiment.primary if experiment else None
+    content = gather_run_content(run, run_dir, primary, model.config.artifact_size_limit)
+    report.problems.extend(f"{run.path}: {problem}" for problem in content.problems)
+    directions = {key: metric_direction(key, primary) for key in run.metrics}
+    context = {
+        "model": model,
+        "page": page,
+        "run": run,
+        "experiment": experiment,
+        "content": content,
+        "directions": directions,
+        "raw_url": _raw_url(model, commit, f"{run.experiment_slug}/{run.run_id}"),
+    }
+    files[page.path] = _page(renderer, "run.html", page.path, context)
+    files[f"{run_dir}.js"] = content.compare_js
+    files.update(content.copies)
+    report.pages_rendered += 1
+    return [page.path, f"{run_dir}.js", *content.copies]
+
+
+def _render_experiment(
+    renderer: Renderer,
+    model: SiteModel,
+    commit: StoreCommit | None,
+    page: ExperimentPage,
+    files: dict[str, bytes | Path],
+) -> None:
+    """Render an experiment's leaderboard page and its table downloads."""
+    table = leaderboard_table(page, model.config.default_columns)
+    folder = page.path.removesuffix("index.html")
+    charts: dict[str, str] = {}
+    if page.primary is not None and page.entries:
+        points = [
+            {
+                "name": entry.run.name or entry.run.run_id,
+                "run_id": entry.run.run_id,
+                "start_time": entry.run.start_time,
+                "value": entry.value,
+            }
+            for entry in page.entries
+        ]
+        charts["primary"] = spec_to_json(
+            primary_metric_spec(points, page.primary.name, page.primary.direction)
+        )
+        if page.varying_params:
+            rows = [
+                {
+                    "name": entry.run.name or entry.run.run_id,
+                    **entry.run.flat_params(),
+                    page.primary.name: entry.value,
+                }
+                for entry in page.entries
+            ]
+            params = [key for key in page.varying_params if key != page.primary.name][:12]
+            charts["parallel"] = spec_to_json(
+                parallel_coordinates_spec(rows, params, page.primary.name)
+            )
+    context = {
+        "model": model,
+        "page": page,
+        "leaderboard": leaderboard_json(page, table),
+        "charts": charts,
+        "raw_url": _raw_url(model, commit, page.experiment.slug),
+    }
+    files[page.path] = _page(renderer, "experiment.html", page.path, context)
+    files[f"{folder}runs.csv"] = leaderboard_csv(table)
+    files[f"{folder}runs.json"] = leaderboard_download_json(table)
+
+
+def _page(renderer: Renderer, template: str, path: str, context: dict[str, Any]) -> bytes:
+    """Render one page to UTF-8 bytes."""
+    return renderer.render(template, path, context).encode("utf-8")
+
+
+def _site_globals(model: SiteModel, commit: StoreCommit | None) -> dict[str, Any]:
+    """Values every template sees."""
+    return {
+        "site": model.config,
+        "repository": model.repository,
+        "store_commit": commit,
+        "runfolio_version": __version__,
+        "run_path": run_path,
+    }
+
+
+def _raw_url(model: SiteModel, commit: StoreCommit | None, inside_store: str) -> str | None:
+    """The repository's web page for a folder of the store, at the commit the site shows."""
+    if model.repository is None or commit is None or commit.sha is None:
+        return None
+    path = "/".join(part for part in (commit.relative, inside_store) if part)
+    return model.repository.tree_url(commit.sha, path)
+
+
+def _store_commit(store: Path, model: SiteModel, problems: list[str]) -> StoreCommit | None:
+    """Find the commit the store is at; a git failure is a problem, not a failed build."""
+    from runfolio.gitrepo import folder_revision
+
+    try:
+        revision = folder_revision(store)
+    except GitError as exc:
+        problems.append(f"{store}: cannot read its git commit ({exc})")
+        return None
+    if revision is None:
+        return None
+    url = (
+        model.repository.commit_url(revision.commit)
+        if model.repository is not None and revision.commit
+        else None
+    )
+    return StoreCommit(revision.commit, revision.dirty, url, revision.relative)
+
+
+def _config_root(store: Path) -> Path:
+    """Where runfolio.yaml lives for a store: its repository's root, else its parent."""
+    from runfolio.gitrepo import find_repo_root
+
+    return find_repo_root(store) or store.parent
+
+
+def _shared_key(chain: ThemeChain, config: SiteConfig, commit: StoreCommit | None) -> str:
+    """Fingerprint of everything every run page depends on besides the run itself."""
+    digest = hashlib.sha256()
+    digest.update(f"{__version__}\0{STATE_VERSION}\0{config!r}\0{commit!r}\0".encode())
+    for folder in chain.template_dirs:
+        for path in sorted(_files_under(folder)):
+            digest.update(f"{path}\0".encode("utf-8", "surrogateescape"))
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _run_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) -> str:
+    """Fingerprint of one run page's inputs."""
+    run = page.run
+    family = {
+        "parent": _family(page.parent),
+        "children": [_family(child) for child in page.children],
+        "status": run.status,
+        "experiment": experiment.experiment.name if experiment else None,
+        "primary": repr(experiment.primary) if experiment else None,
+        "links": [page.commit_url, page.source_url],
+    }
+    digest = hashlib.sha256(shared_key.encode())
+    digest.update(json.dumps(family, sort_keys=True, default=str).encode())
+    for entry in _folder_signature(run.path):
+        digest.update(entry.encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _family(run: Any) -> list[str] | None:
+    """What a run page shows of a related run."""
+    if run is None:
+        return None
+    return [run.run_id, run.name, run.status, run.experiment_slug]
+
+
+def _folder_signature(folder: Path) -> Iterator[str]:
+    """Yield one line per entry below ``folder``: path, type, inode, mtime, size (no following)."""
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            with os.scandir(current) as entries:
+                items = sorted(entries, key=lambda e: e.name)
+        except OSError:
+            yield f"{current}\0unreadable\n"
+            continue
+        for entry in items:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            yield (
+                f"{entry.path}\0{info.st_mode}\0{info.st_ino}\0{info.st_mtime_ns}\0"
+                f"{info.st_size}\0{info.st_nlink}\n"
+            )
+            if stat.S_ISDIR(info.st_mode):
+                stack.append(Path(entry.path))
+
+
+def _files_under(folder: Path) -> Iterator[Path]:
+    """Regular files below ``folder``, not following symlinks."""
+    for dirpath, _dirs, names in os.walk(folder):
+        for name in names:
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                yield path
+
+
+def _site_problem(problem: Problem, store: Path) -> dict[str, str]:
+    """A scan problem as the home page lists it: the path inside the store, not the disk's."""
+    try:
+        where = problem.path.relative_to(store).as_posix()
+    except ValueError:
+        where = problem.path.name
+    return {"path": where or ".", "reason": problem.reason}
+
+
+def _strict_message(problems: list[str]) -> str:
+    """The error of a strict build: every problem, one per line."""
+    count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    return f"--strict: {count} in the store:\n{lines}"

@@ -1,0 +1,175 @@
+"""Rendering: page templates plus a context in, HTML text out.
+
+Templates see site-root-relative targets (``experiments/a/index.html``) and turn them
+into links relative to the page being rendered with ``url()``, so the published site
+works from ``file://`` and under any sub-path. Filters format the values a run store
+holds (times, durations, numbers, sizes) the same way on every page. Rendering never
+reads the store and never writes a file.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from runfolio.site.sanitize import json_for_script, render_markdown, safe_url
+from runfolio.site.theme import ThemeChain, make_environment
+
+if TYPE_CHECKING:
+    import jinja2
+
+ASSETS_DIR = "assets"
+"""Where the theme's static files go in the site."""
+
+
+def relative_root(page_path: str) -> str:
+    """The relative path from the page at ``page_path`` up to the site root (``.`` at the top)."""
+    depth = page_path.count("/")
+    return "/".join([".."] * depth) if depth else "."
+
+
+def relative_url(page_path: str, target: str) -> str:
+    """Link from the page at ``page_path`` to the site-root-relative ``target``, percent-encoded.
+
+    A ``#fragment`` on the target is kept (and encoded as a fragment).
+    """
+    path, _, fragment = target.partition("#")
+    if path:
+        link = posixpath.relpath(path, posixpath.dirname(page_path) or ".")
+        link = quote(link, safe="/")
+    else:
+        link = ""
+    return f"{link}#{quote(fragment, safe='')}" if fragment else link
+
+
+def format_time(value: Any) -> str:
+    """Show an ISO 8601 UTC time as ``YYYY-MM-DD HH:MM:SS``; anything else as given."""
+    if not isinstance(value, str) or not value:
+        return "—"
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: Any) -> str:
+    """Show seconds as ``4.2s``, ``3m 05s`` or ``1h 02m``; missing as an em dash."""
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool):
+        return "—"
+    if not math.isfinite(seconds) or seconds < 0:
+        return "—"
+    if seconds < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours:02d}h"
+
+
+def format_number(value: Any) -> str:
+    """Show a metric or param value: up to 6 significant digits, NaN/inf as words."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return f"{value:.6g}"
+    if isinstance(value, int):
+        return str(value)
+    return str(value)
+
+
+def format_value(value: Any) -> str:
+    """Show any stored value (params and tags): numbers as above, lists and text as written."""
+    if isinstance(value, int | float | bool) or value is None:
+        return format_number(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(format_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {format_value(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def format_size(size: Any) -> str:
+    """Show a byte count as ``512 B``, ``3.4 KB``, ``12.0 MB``."""
+    if not isinstance(size, int):
+        return "—"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{size} B"
+
+
+def short_sha(value: Any) -> str:
+    """The first 8 characters of a commit sha, or an em dash."""
+    return value[:8] if isinstance(value, str) and value else "—"
+
+
+class Renderer:
+    """Renders page templates of one theme chain with the site's filters and globals."""
+
+    def __init__(self, chain: ThemeChain, site_globals: Mapping[str, Any]) -> None:
+        self.env: jinja2.Environment = make_environment(chain)
+        self.env.filters.update(
+            time=format_time,
+            duration=format_duration,
+            number=format_number,
+            value=format_value,
+            filesize=format_size,
+            short_sha=short_sha,
+            json_script=json_for_script,
+        )
+        self.env.globals.update(site_globals)
+        self.env.globals["markdown"] = _markdown
+        self.env.globals["safe_url"] = safe_url
+        self._templates: dict[str, jinja2.Template] = {}
+
+    def render(self, template: str, page_path: str, context: Mapping[str, Any]) -> str:
+        """Render ``template`` as the page at site path ``page_path``.
+
+        The template gets ``context`` plus ``page_path``, ``root`` (the relative way up
+        to the site root), ``url(target)`` and ``asset(name)``.
+        """
+        compiled = self._templates.get(template)
+        if compiled is None:
+            compiled = self._templates[template] = self.env.get_template(template)
+
+        def url(target: str) -> str:
+            return relative_url(page_path, target)
+
+        def asset(name: str) -> str:
+            return relative_url(page_path, f"{ASSETS_DIR}/{name}")
+
+        return compiled.render(
+            {
+                **context,
+                "page_path": page_path,
+                "root": relative_root(page_path),
+                "url": url,
+                "asset": asset,
+            }
+        )
+
+
+def _markdown(text: Any) -> Any:
+    """Render untrusted markdown to sanitised HTML, marked safe for the template."""
+    from markupsafe import Markup
+
+    if not isinstance(text, str) or not text.strip():
+        return ""
+    return Markup(render_markdown(text))

@@ -1,0 +1,224 @@
+"""What a run page shows beyond its record: charts, artifact previews, captured files.
+
+This is the part of a build that reads a run's folder (its metric history, artifacts and
+captured files). Everything it returns is plain data for the run template, plus the
+files to copy into the site and the run's compare data, so a page whose inputs did not
+change need not be gathered again (see :mod:`runfolio.site.build`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runfolio.query.details import LoggedModel, list_artifacts
+from runfolio.query.leaderboard import PrimaryMetric
+from runfolio.site.charts import metric_history_spec, spec_to_json
+from runfolio.site.downsample import downsample
+from runfolio.site.previews import Preview, PreviewKind, build_preview
+from runfolio.site.sanitize import json_for_script
+from runfolio.store import layout
+from runfolio.store.metrics import read_metrics
+from runfolio.store.records import RunRecord
+
+COMPARE_POINTS = 1000
+"""Points per metric kept in a run's compare data (the overlaid curves)."""
+
+MAX_PATCH_CHARS = 200_000
+"""A longer captured diff is cut on the page; the whole file stays downloadable."""
+
+_MINIMIZE_WORDS = re.compile(
+    r"(loss|err|error|rmse|mse|mae|mape|perplexity|latency|time|seconds|duration|cost|regret)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class MetricChart:
+    """One metric's line chart over steps on a run page."""
+
+    key: str
+    anchor: str
+    spec_json: str
+    total: int
+    drawn: int
+    nonfinite: int
+
+
+@dataclass(frozen=True)
+class ArtifactView:
+    """An artifact (or captured file) with where its copy lives in the site, if published."""
+
+    preview: Preview
+    site_path: str | None
+    model: str | None = None
+
+
+@dataclass
+class RunContent:
+    """Everything a run page shows that is read from the run folder itself."""
+
+    charts: list[MetricChart] = field(default_factory=list)
+    artifacts: list[ArtifactView] = field(default_factory=list)
+    models: list[LoggedModel] = field(default_factory=list)
+    patch: ArtifactView | None = None
+    packages: ArtifactView | None = None
+    copies: dict[str, Path] = field(default_factory=dict)
+    compare_js: bytes = b""
+    problems: list[str] = field(default_factory=list)
+
+
+def metric_direction(key: str, primary: PrimaryMetric | None) -> str | None:
+    """Which way a metric is better: the primary metric's configured direction, else a guess.
+
+    Names that read like a cost (loss, error, rmse, mae, time ...) are minimised; names
+    that read like a score (acc, f1, auc, r2, precision, recall ...) maximised; others
+    have no known direction and no "best".
+    """
+    if primary is not None and key == primary.name:
+        return primary.direction
+    if _MINIMIZE_WORDS.search(key):
+        return "minimize"
+    if re.search(r"(acc|accuracy|f1|auc|r2|precision|recall|score|iou|map|bleu)", key, re.I):
+        return "maximize"
+    return None
+
+
+def gather_run_content(
+    run: RunRecord,
+    run_site_dir: str,
+    primary: PrimaryMetric | None,
+    size_limit: int,
+    *,
+    max_points: int = 2000,
+) -> RunContent:
+    """Read what a run page needs from the run folder.
+
+    Args:
+        run: the run.
+        run_site_dir: the site folder that receives the run's published files
+            (``experiments/<slug>/runs/<id>``).
+        primary: the experiment's primary metric (for the compare data's directions).
+        size_limit: artifacts larger than this are listed, not copied.
+        max_points: chart budget per metric series.
+    """
+    content = RunContent()
+    history = _read_history(run, content.problems)
+    label = run.name or run.run_id
+    for index, key in enumerate(sorted(history)):
+        spec = metric_history_spec({label: history[key]}, key, max_points=max_points)
+        series = spec["usermeta"]["runfolio"]["series"].get(label, {})
+        content.charts.append(
+            MetricChart(
+                key=key,
+                anchor=f"metric-{index}",
+                spec_json=spec_to_json(spec),
+                total=series.get("total", 0),
+                drawn=series.get("drawn", 0),
+                nonfinite=series.get("nonfinite", 0),
+            )
+        )
+    listing = list_artifacts(run.path)
+    content.models = listing.models
+    content.problems.extend(listing.problems)
+    for entry in listing.files:
+        view = _view(run, f"{layout.ARTIFACTS_DIR}/{entry.path}", run_site_dir, size_limit, content)
+        content.artifacts.append(ArtifactView(view.preview, view.site_path, entry.model))
+    patch = run.git.get("patch")
+    if isinstance(patch, str) and patch:
+        content.patch = _view(run, patch, run_site_dir, size_limit, content, MAX_PATCH_CHARS)
+    packages = run.environment.get("packages")
+    if isinstance(packages, str) and packages:
+        content.packages = _view(run, packages, run_site_dir, size_limit, content)
+    content.compare_js = compare_data_js(run, history, primary)
+    return content
+
+
+def compare_data_js(
+    run: RunRecord, history: Mapping[str, list[tuple[int, float]]], primary: PrimaryMetric | None
+) -> bytes:
+    """The run's compare data file: a script that registers the run for ``compare.html``."""
+    ref = f"{run.experiment_slug}/{run.run_id}"
+    data = {
+        "ref": ref,
+        "id": run.run_id,
+        "name": run.name,
+        "experiment": run.experiment,
+        "href": f"experiments/{run.experiment_slug}/runs/{run.run_id}.html",
+        "status": run.status,
+        "start": run.start_time,
+        "duration": run.duration_seconds,
+        "params": {key: json_value(value) for key, value in sorted(run.flat_params().items())},
+        "metrics": {
+            key: {name: json_value(summary.get(name)) for name in ("last", "min", "max", "step")}
+            for key, summary in sorted(run.metrics.items())
+        },
+        "directions": {
+            key: direction
+            for key in sorted(run.metrics)
+            if (direction := metric_direction(key, primary)) is not None
+        },
+        "history": {
+            key: [[step, json_value(value)] for step, value in _compare_points(points)]
+            for key, points in sorted(history.items())
+        },
+    }
+    text = (
+        "(window.runfolioRuns = window.runfolioRuns || {})"
+        f"[{json_for_script(ref)}] = {json_for_script(data)};\n"
+    )
+    return text.encode("utf-8")
+
+
+def json_value(value: Any) -> Any:
+    """A stored value as the site's JSON shows it: NaN and infinities as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, list | tuple):
+        return [json_value(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    return value
+
+
+def _compare_points(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+    """Downsample a series for the compare page, keeping non-finite points' absence."""
+    return downsample(points, COMPARE_POINTS).points
+
+
+def _read_history(run: RunRecord, problems: list[str]) -> dict[str, list[tuple[int, float]]]:
+    """Every metric's ``(step, value)`` points, in file order."""
+    metrics = read_metrics(run.path / layout.METRICS_FILE)
+    problems.extend(metrics.problems)
+    history: dict[str, list[tuple[int, float]]] = {}
+    for row in metrics.rows:
+        points = history.get(row.key)
+        if points is None:
+            history[row.key] = points = []
+        points.append((row.step, row.value))
+    return history
+
+
+def _view(
+    run: RunRecord,
+    relative: str,
+    run_site_dir: str,
+    size_limit: int,
+    content: RunContent,
+    max_chars: int | None = None,
+) -> ArtifactView:
+    """Preview one file of the run folder and plan its copy into the site when allowed."""
+    preview = build_preview(run.path, relative, size_limit)
+    if max_chars is not None and preview.text is not None and len(preview.text) > max_chars:
+        from dataclasses import replace
+
+        preview = replace(preview, text=preview.text[:max_chars], truncated=True)
+    if not preview.published or preview.kind is PreviewKind.WITHHELD:
+        return ArtifactView(preview, None)
+    site_path = f"{run_site_dir}/{preview.relative_path}"
+    content.copies[site_path] = run.path / preview.relative_path
+    return ArtifactView(preview, site_path)
