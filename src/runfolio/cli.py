@@ -294,3 +294,52 @@ def build_command(
             f"{report.runs_skipped:,} skipped, in {report.seconds:.1f}s."
         )
         click.echo(f"Open {index.as_uri()}")
+
+
+# --------------------------------------------------------------------------- serve
+
+
+@main.command("serve")
+@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--port",
+    type=click.IntRange(min=0, max=65535),
+    default=8000,
+    show_default=True,
+    help="The port on 127.0.0.1 to serve on; 0 picks a free one.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Build the site into this folder and keep it. Default: a temporary folder, "
+    "deleted on exit.",
+)
+@click.option(
+    "--theme",
+    default=None,
+    metavar="NAME|PATH",
+    help="A shipped theme or a theme folder, as for `runfolio build`.",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Print one line per request.")
+@click.pass_context
+def serve_command(
+    ctx: click.Context,
+    store: Path | None,
+    port: int,
+    output: Path | None,
+    theme: str | None,
+    verbose: bool,
+) -> None:
+    """Build the site, serve it on 127.0.0.1 and rebuild it when anything changes.
+
+    STORE, when given, overrides --store. Changes to the store, the theme or
+    runfolio.yaml are rebuilt within a second or two: reload the page to see them. A
+    failed rebuild prints its error and the last good site stays served. Ctrl-C stops.
+    """
+    from runfolio.site.serve import serve_site
+
+    serve_site(
+        _store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=click.echo
+    )

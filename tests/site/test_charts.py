@@ -420,3 +420,25 @@ def test_specs_render_with_the_vendored_bundle_and_user_strings_stay_data(
                     assert any(name in literal for literal in expression["literals"]), expression[
                         "text"
                     ]
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        {"run": [(step, step * 0.5) for step in range(100)]},
+        {"a</script>": [(0, 1.0), (1, math.nan), (2, math.inf)], "b\u2028": [(5, -0.0)]},
+        {"only": []},
+    ],
+)
+def test_metric_history_json_is_the_spec_as_json(
+    series: dict[str, list[tuple[int, float]]],
+) -> None:
+    """The fast path gives exactly the spec metric_history_spec builds, safely escaped."""
+    from runfolio.site.charts import metric_history_json
+
+    metric = 'loss "quoted" </script><!--'
+    text, meta = metric_history_json(series, metric)
+    spec = metric_history_spec(series, metric)
+    assert json.loads(text) == json.loads(spec_to_json(spec))
+    assert meta == spec["usermeta"]["runfolio"]["series"]
+    assert "<" not in text and "\u2028" not in text

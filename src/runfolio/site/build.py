@@ -49,7 +49,7 @@ from runfolio.site.writer import StaleReuseError, read_site_state, write_site
 from runfolio.store.reader import Problem
 from runfolio.store.scan import scan_store
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 """Bump when what a run page is rendered from changes in a way fingerprints miss."""
 
 Progress = Callable[[int, int], None]
@@ -144,13 +144,21 @@ def build_site(
         experiment = experiments.get(page.experiment_path)
         key = _run_key(page, shared_key, experiment)
         old = old_runs.get(run_id)
-        if isinstance(old, dict) and old.get("key") == key and isinstance(old.get("files"), list):
+        if _reusable(old, key):
             reuse.extend(old["files"])
+            # A kept page's problems (say, unreadable metrics.csv rows) still count, so an
+            # incremental build reports, and --strict fails on, what a clean build would.
+            report.problems.extend(old["problems"])
             run_state[run_id] = old
             report.runs_reused += 1
         else:
+            found = len(report.problems)
             written = _render_run(renderer, model, commit, page, experiment, files, report)
-            run_state[run_id] = {"key": key, "files": sorted(written)}
+            run_state[run_id] = {
+                "key": key,
+                "files": sorted(written),
+                "problems": report.problems[found:],
+            }
         if progress is not None:
             progress(done, total)
     report.runs = total
@@ -174,8 +182,10 @@ def build_site(
         files[f"{ASSETS_DIR}/{relative}"] = source
 
     state = {"version": STATE_VERSION, "runs": run_state}
+    # The writer's clean mode lists the folder, which a first build has not made yet.
+    clean_output = clean and Path(output).exists()
     try:
-        written = write_site(Path(output), files, clean=clean, reuse=reuse, state=state)
+        written = write_site(Path(output), files, clean=clean_output, reuse=reuse, state=state)
     except StaleReuseError:
         # The previous build's files were touched by hand: render everything again.
         return build_site(
@@ -193,6 +203,17 @@ def build_site(
     report.pages_written = sum(1 for path in files if path.endswith(".html"))
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _reusable(old: Any, key: str) -> bool:
+    """Whether a previous build's record of a run is intact and was made from ``key``."""
+    return (
+        isinstance(old, dict)
+        and old.get("key") == key
+        and isinstance(old.get("files"), list)
+        and isinstance(old.get("problems"), list)
+        and all(isinstance(problem, str) for problem in old["problems"])
+    )
 
 
 def _render_run(

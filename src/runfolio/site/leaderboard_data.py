@@ -15,11 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from runfolio.site.model import ExperimentPage
-from runfolio.site.run_content import json_value
+from runfolio.site.run_content import json_value, run_ref
 from runfolio.site.sanitize import neutralize_csv_cell
 
 SUMMARY_FIELDS = ("min", "max")
 """Metric summaries beyond the last value; hidden until the user shows them."""
+
+_CONFIG_RUN_COLUMNS = {"run_name": "name", "start_time": "start", "user_id": "user"}
+"""``default_columns`` names (those of ``search_runs``) whose table column is named otherwise."""
+
+_NON_FINITE = frozenset({"NaN", "inf", "-inf"})
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,11 @@ def leaderboard_table(
 
     Args:
         page: the experiment page.
-        default_columns: column keys (``status``, ``params.lr``, ``metrics.rmse`` ...) to
-            show at first; when empty, run fields, varying params and the last value of
-            every metric are shown, min/max and tags hidden.
+        default_columns: the ``default_columns`` setting: column names (``status``,
+            ``run_name``, ``params.lr``, ``metrics.rmse`` ...) to show at first; a param
+            named there gets a column even when every run has the same value. When
+            empty, run fields, varying params and the last value of every metric are
+            shown, min/max and tags hidden.
     """
     runs = [entry.run for entry in page.entries]
     columns: list[Column] = []
@@ -69,7 +76,12 @@ def leaderboard_table(
         Column("commit", "Commit", "text", "run"),
     ]
     flats = [run.flat_params() for run in runs]
-    for key in page.varying_params:
+    param_keys = list(page.varying_params)
+    for column in default_columns:
+        key = column.removeprefix("params.")
+        if key != column and key not in param_keys and any(key in flat for flat in flats):
+            param_keys.append(key)
+    for key in param_keys:
         numeric = all(
             _is_number(flat[key]) for flat in flats if key in flat and flat[key] is not None
         )
@@ -87,7 +99,7 @@ def leaderboard_table(
     columns += [Column(f"tags.{key}", key, "text", "tags") for key in tag_keys]
 
     if default_columns:
-        shown = set(default_columns) | {"name", "rank"}
+        shown = {_CONFIG_RUN_COLUMNS.get(key, key) for key in default_columns} | {"name", "rank"}
         hidden = [c.key for c in columns if c.key not in shown]
     else:
         hidden = [c.key for c in columns if c.group == "tags" or c.key.endswith((".min", ".max"))]
@@ -105,7 +117,7 @@ def leaderboard_table(
             "user": run.user,
             "commit": _short_commit(run.git.get("commit")),
         }
-        for key in page.varying_params:
+        for key in param_keys:
             values[f"params.{key}"] = flat.get(key)
         for key in metric_keys:
             summary = run.metrics.get(key) or {}
@@ -117,7 +129,7 @@ def leaderboard_table(
         rows.append(
             {
                 "id": run.run_id,
-                "ref": f"{run.experiment_slug}/{run.run_id}",
+                "ref": run_ref(run),
                 "href": f"runs/{run.run_id}.html",
                 "values": [_cell(values.get(c.key), c.kind) for c in columns],
             }
@@ -148,8 +160,14 @@ def leaderboard_csv(table: LeaderboardTable) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["run_id", *(neutralize_csv_cell(c.key) for c in table.columns)])
+    kinds = [column.kind for column in table.columns]
     for row in table.rows:
-        writer.writerow([row["id"], *(neutralize_csv_cell(value) for value in row["values"])])
+        writer.writerow(
+            [
+                row["id"],
+                *(_csv_cell(value, kind) for value, kind in zip(row["values"], kinds, strict=True)),
+            ]
+        )
     return buffer.getvalue().encode("utf-8")
 
 
@@ -159,7 +177,7 @@ def leaderboard_download_json(table: LeaderboardTable) -> bytes:
     records = [
         {"run_id": row["id"], **dict(zip(keys, row["values"], strict=True))} for row in table.rows
     ]
-    return (json.dumps(records, ensure_ascii=False, indent=1, sort_keys=False) + "\n").encode()
+    return (json.dumps(records, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 def _cell(value: Any, kind: str) -> Any:
@@ -175,6 +193,15 @@ def _cell(value: Any, kind: str) -> Any:
     from runfolio.site.render import format_value
 
     return format_value(value)
+
+
+def _csv_cell(value: Any, kind: str) -> str:
+    """One CSV cell: a number column's NaN/inf words stay numbers, other text is neutralised."""
+    if kind in ("number", "duration") and value in _NON_FINITE:
+        # Back to the float the table spelled out: written as the store writes it (nan,
+        # -inf), fixed words that carry no formula, where a quote would hide a number.
+        return neutralize_csv_cell(float(value))
+    return neutralize_csv_cell(value)
 
 
 def _short_commit(commit: Any) -> str | None:

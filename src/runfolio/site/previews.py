@@ -172,6 +172,24 @@ def build_preview(
     return _text_preview(base, data, max_rows, max_columns)
 
 
+def read_file_bytes(run_dir: Path, relative_path: str, size_limit: int) -> bytes | None:
+    """Read a file of the run folder under the same rules as :func:`build_preview`.
+
+    Returns None for anything :func:`build_preview` would withhold (a path leaving the
+    folder, a symlink on the way, a hardlink, a non-regular or oversized file).
+    """
+    try:
+        fd = _open_no_follow(run_dir, _checked_parts(relative_path))
+    except _Withheld:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            _check_file(os.fstat(handle.fileno()), size_limit)
+        except _Withheld:
+            return None
+        return handle.read(size_limit + 1)[:size_limit]
+
+
 def _checked_parts(rel: str) -> list[str]:
     """Split a relative path, refusing anything that could leave the run folder."""
     # Split by hand: PurePosixPath would quietly drop "." and empty parts.

@@ -32,14 +32,14 @@ def relative_root(page_path: str) -> str:
     return "/".join([".."] * depth) if depth else "."
 
 
-def relative_url(page_path: str, target: str) -> str:
+def relative_url(page_path: str, target: str, fragment: str = "") -> str:
     """Link from the page at ``page_path`` to the site-root-relative ``target``, percent-encoded.
 
-    A ``#fragment`` on the target is kept (and encoded as a fragment).
+    ``target`` is a path, never parsed for ``#`` or ``?``: folder and artifact names from
+    the store may hold either. A ``fragment`` is appended, encoded, after a ``#``.
     """
-    path, _, fragment = target.partition("#")
-    if path:
-        link = posixpath.relpath(path, posixpath.dirname(page_path) or ".")
+    if target:
+        link = posixpath.relpath(target, posixpath.dirname(page_path) or ".")
         link = quote(link, safe="/")
     else:
         link = ""
@@ -54,6 +54,9 @@ def format_time(value: Any) -> str:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
+    if parsed.tzinfo is None:
+        # astimezone() would read a naive time as the build machine's local time.
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -63,9 +66,11 @@ def format_duration(seconds: Any) -> str:
         return "—"
     if not math.isfinite(seconds) or seconds < 0:
         return "—"
-    if seconds < 60:
-        return f"{seconds:.1f}s" if seconds < 10 else f"{seconds:.0f}s"
+    if seconds < 9.95:
+        return f"{seconds:.1f}s"
     minutes, secs = divmod(round(seconds), 60)
+    if not minutes:
+        return f"{secs}s"
     if minutes < 60:
         return f"{minutes}m {secs:02d}s"
     hours, minutes = divmod(minutes, 60)
@@ -109,7 +114,8 @@ def format_size(size: Any) -> str:
         return "—"
     value = float(size)
     for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
+        # Compare the value as shown, so 999,999 B is "1.0 MB", not "1000.0 KB".
+        if round(value, 1) < 1000 or unit == "GB":
             return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1000
     return f"{size} B"
@@ -143,14 +149,14 @@ class Renderer:
         """Render ``template`` as the page at site path ``page_path``.
 
         The template gets ``context`` plus ``page_path``, ``root`` (the relative way up
-        to the site root), ``url(target)`` and ``asset(name)``.
+        to the site root), ``url(target, fragment="")`` and ``asset(name)``.
         """
         compiled = self._templates.get(template)
         if compiled is None:
             compiled = self._templates[template] = self.env.get_template(template)
 
-        def url(target: str) -> str:
-            return relative_url(page_path, target)
+        def url(target: str, fragment: str = "") -> str:
+            return relative_url(page_path, target, fragment)
 
         def asset(name: str) -> str:
             return relative_url(page_path, f"{ASSETS_DIR}/{name}")

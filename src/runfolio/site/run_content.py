@@ -8,18 +8,20 @@ change need not be gathered again (see :mod:`runfolio.site.build`).
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from runfolio.query.details import LoggedModel, list_artifacts
 from runfolio.query.leaderboard import PrimaryMetric
-from runfolio.site.charts import metric_history_spec, spec_to_json
-from runfolio.site.downsample import downsample
-from runfolio.site.previews import Preview, PreviewKind, build_preview
+from runfolio.site.charts import metric_history_json
+from runfolio.site.downsample import Downsampled, downsample
+from runfolio.site.previews import Preview, PreviewKind, build_preview, read_file_bytes
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
 from runfolio.store.metrics import read_metrics
@@ -49,13 +51,32 @@ class MetricChart:
     nonfinite: int
 
 
+MAX_INLINE_SVG_BYTES = 1_000_000
+"""An SVG up to this size is shown inline (as a ``data:`` image); larger ones are listed."""
+
+ACTIVE_COPY_SUFFIX = ".txt"
+"""Appended to the published copy of an SVG or HTML file, so a web server sends it as text."""
+
+
 @dataclass(frozen=True)
 class ArtifactView:
-    """An artifact (or captured file) with where its copy lives in the site, if published."""
+    """An artifact (or captured file) with where its copy lives in the site, if published.
+
+    Attributes:
+        preview: how the page shows the file.
+        site_path: the copy in the site, None when the file is not published. SVG and
+            HTML files (``preview.active_content``) are published as text under their
+            name plus ``.txt``: opened directly, a copy under its own suffix would run
+            its scripts on the site's origin. The page's download link restores the name.
+        model: the logged model folder the file belongs to.
+        inline_src: for an SVG image, a ``data:`` URL the page shows it from through
+            ``<img>`` (where a browser runs no script in it).
+    """
 
     preview: Preview
     site_path: str | None
     model: str | None = None
+    inline_src: str | None = None
 
 
 @dataclass
@@ -108,15 +129,16 @@ def gather_run_content(
     """
     content = RunContent()
     history = _read_history(run, content.problems)
+    reduced = {key: downsample(points, max_points) for key, points in history.items()}
     label = run.name or run.run_id
-    for index, key in enumerate(sorted(history)):
-        spec = metric_history_spec({label: history[key]}, key, max_points=max_points)
-        series = spec["usermeta"]["runfolio"]["series"].get(label, {})
+    for index, key in enumerate(sorted(reduced)):
+        spec_json, meta = metric_history_json({label: reduced[key]}, key, max_points=max_points)
+        series = meta.get(label, {})
         content.charts.append(
             MetricChart(
                 key=key,
                 anchor=f"metric-{index}",
-                spec_json=spec_to_json(spec),
+                spec_json=spec_json,
                 total=series.get("total", 0),
                 drawn=series.get("drawn", 0),
                 nonfinite=series.get("nonfinite", 0),
@@ -127,22 +149,26 @@ def gather_run_content(
     content.problems.extend(listing.problems)
     for entry in listing.files:
         view = _view(run, f"{layout.ARTIFACTS_DIR}/{entry.path}", run_site_dir, size_limit, content)
-        content.artifacts.append(ArtifactView(view.preview, view.site_path, entry.model))
+        content.artifacts.append(replace(view, model=entry.model))
     patch = run.git.get("patch")
     if isinstance(patch, str) and patch:
         content.patch = _view(run, patch, run_site_dir, size_limit, content, MAX_PATCH_CHARS)
     packages = run.environment.get("packages")
     if isinstance(packages, str) and packages:
         content.packages = _view(run, packages, run_site_dir, size_limit, content)
-    content.compare_js = compare_data_js(run, history, primary)
+    content.compare_js = compare_data_js(run, reduced, primary)
     return content
 
 
 def compare_data_js(
-    run: RunRecord, history: Mapping[str, list[tuple[int, float]]], primary: PrimaryMetric | None
+    run: RunRecord, history: Mapping[str, Downsampled], primary: PrimaryMetric | None
 ) -> bytes:
-    """The run's compare data file: a script that registers the run for ``compare.html``."""
-    ref = f"{run.experiment_slug}/{run.run_id}"
+    """The run's compare data file: a script that registers the run for ``compare.html``.
+
+    ``history`` holds each metric's finite points, already downsampled for the run's
+    own charts; the overlaid curves get at most :data:`COMPARE_POINTS` of them.
+    """
+    ref = run_ref(run)
     data = {
         "ref": ref,
         "id": run.run_id,
@@ -163,15 +189,20 @@ def compare_data_js(
             if (direction := metric_direction(key, primary)) is not None
         },
         "history": {
-            key: [[step, json_value(value)] for step, value in _compare_points(points)]
-            for key, points in sorted(history.items())
+            key: _compare_points(reduced.points) for key, reduced in sorted(history.items())
         },
     }
+    # Through JSON.parse, not an object literal: a key such as "__proto__" stays a key.
     text = (
         "(window.runfolioRuns = window.runfolioRuns || {})"
-        f"[{json_for_script(ref)}] = {json_for_script(data)};\n"
+        f"[{json_for_script(ref)}] = JSON.parse({json_for_script(json_for_script(data))});\n"
     )
     return text.encode("utf-8")
+
+
+def run_ref(run: RunRecord) -> str:
+    """How the site's scripts name a run: its experiment folder and id, each percent-encoded."""
+    return f"{quote(run.experiment_slug, safe='')}/{quote(run.run_id, safe='')}"
 
 
 def json_value(value: Any) -> Any:
@@ -186,7 +217,9 @@ def json_value(value: Any) -> Any:
 
 
 def _compare_points(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
-    """Downsample a series for the compare page, keeping non-finite points' absence."""
+    """A series for the compare page: finite points, at most COMPARE_POINTS of them."""
+    if len(points) <= COMPARE_POINTS:
+        return points
     return downsample(points, COMPARE_POINTS).points
 
 
@@ -214,11 +247,16 @@ def _view(
     """Preview one file of the run folder and plan its copy into the site when allowed."""
     preview = build_preview(run.path, relative, size_limit)
     if max_chars is not None and preview.text is not None and len(preview.text) > max_chars:
-        from dataclasses import replace
-
         preview = replace(preview, text=preview.text[:max_chars], truncated=True)
     if not preview.published or preview.kind is PreviewKind.WITHHELD:
         return ArtifactView(preview, None)
     site_path = f"{run_site_dir}/{preview.relative_path}"
+    if preview.active_content:
+        site_path += ACTIVE_COPY_SUFFIX
     content.copies[site_path] = run.path / preview.relative_path
-    return ArtifactView(preview, site_path)
+    inline_src = None
+    if preview.kind is PreviewKind.SVG:
+        data = read_file_bytes(run.path, preview.relative_path, MAX_INLINE_SVG_BYTES)
+        if data is not None and preview.size is not None and len(data) == preview.size:
+            inline_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+    return ArtifactView(preview, site_path, inline_src=inline_src)

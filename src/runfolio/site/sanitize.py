@@ -144,7 +144,10 @@ def json_for_script(data: Any) -> str:
     Raises:
         TypeError: ``data`` holds something JSON cannot represent.
     """
-    text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except ValueError:  # NaN or an infinity somewhere: rare, so only then walk the data
+        text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     # These characters can only occur inside JSON strings, where an escape means the same.
     return text.translate(_SCRIPT_ESCAPES)
 

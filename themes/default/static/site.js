@@ -31,9 +31,6 @@
       return;
     }
     window.vegaEmbed(element, spec, embedOptions()).catch(function () {
-  // Pages with at most this many charts draw them all at once; longer pages lazily.
-  var EAGER_CHARTS = 12;
-
       showError(element, 'This chart could not be drawn.');
     });
   }

@@ -1,0 +1,486 @@
+"""``runfolio serve``: build the site, serve it on 127.0.0.1, rebuild it when its inputs change.
+
+Standard library only: a :class:`~http.server.ThreadingHTTPServer` serves the site folder
+and a polling thread watches the store, the theme folders and ``runfolio.yaml``. Polling
+(metadata only, about once a second) needs no platform-specific notification API and
+sees changes made by git, editors and training scripts alike. A change is rebuilt once
+the files have stopped changing for a moment (debounce), incrementally, in place; a
+rebuild that fails is reported and the last good site stays served, because rendering
+finishes before :func:`~runfolio.site.writer.write_site` touches the folder.
+
+Every response says ``Cache-Control: no-store``, so a reload shows the latest build.
+Only regular files inside the site folder are served: ``..`` is normalised away, and a
+path whose real location (symlinks resolved) is outside the folder is a 404, as is a
+folder without ``index.html`` (no listings).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import signal
+import stat
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Protocol
+
+from runfolio.config import CONFIG_FILE
+from runfolio.errors import RunfolioError
+from runfolio.site.build import BuildReport, build_site
+
+HOST = "127.0.0.1"
+"""The only address served: the preview is for this machine, never the network."""
+
+Signature = dict[str, tuple[int, int, int, int] | None]
+"""Path → (mode, inode, mtime in ns, size), or None for a watched path that is missing."""
+
+
+class Echo(Protocol):
+    """Prints a message, to stderr when ``err`` (``click.echo`` fits)."""
+
+    def __call__(self, message: str, err: bool = False) -> None: ...
+
+
+class ServeError(RunfolioError):
+    """The preview server cannot start (the port is taken, or cannot be bound)."""
+
+
+def _print(message: str, err: bool = False) -> None:
+    """Print a line at once (a parent process may be reading the pipe)."""
+    print(message, file=sys.stderr if err else sys.stdout, flush=True)
+
+
+class SiteWatcher:
+    """Tell whether anything under some files and folders changed since the last look.
+
+    Each :meth:`check` takes a snapshot of the metadata (type, inode, mtime, size) of
+    every entry below the watched paths and compares it with the previous one. Names
+    starting with ``.`` are skipped, as the store's readers skip them (editors' swap
+    files, ``.git``), and so are the ``ignore`` folders (the site itself, should it be
+    inside the store); symlinked folders are not followed. A watched path that does not
+    exist yet is watched for its creation.
+    """
+
+    def __init__(self, paths: Iterable[Path], *, ignore: Iterable[Path] = ()) -> None:
+        """Watch ``paths`` (files or folders), never looking inside the ``ignore`` folders."""
+        self._ignore = {os.path.abspath(p) for p in ignore} | {os.path.realpath(p) for p in ignore}
+        self._paths: tuple[str, ...] = ()
+        self._snapshot: Signature = {}
+        self.watch(paths)
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The watched paths, absolute."""
+        return self._paths
+
+    def watch(self, paths: Iterable[Path]) -> None:
+        """Watch these paths from now on; what they hold now counts as unchanged."""
+        self._paths = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
+        self._snapshot = self.snapshot()
+
+    def check(self) -> bool:
+        """Tell whether anything changed since the last check (or :meth:`watch`)."""
+        current = self.snapshot()
+        changed = current != self._snapshot
+        self._snapshot = current
+        return changed
+
+    def snapshot(self) -> Signature:
+        """The metadata of every watched entry now."""
+        entries: Signature = {}
+        for path in self._paths:
+            try:
+                # The watched path itself may be a symlink (a store linked elsewhere).
+                info = os.stat(path)
+            except OSError:
+                entries[path] = None
+                continue
+            entries[path] = _signature(info)
+            if stat.S_ISDIR(info.st_mode):
+                self._scan(path, entries)
+        return entries
+
+    def _scan(self, folder: str, entries: Signature) -> None:
+        """Record every entry below ``folder`` without following symlinks."""
+        stack = [folder]
+        while stack:
+            current = stack.pop()
+            try:
+                with os.scandir(current) as listing:
+                    items = list(listing)
+            except OSError:
+                entries[current + os.sep] = None
+                continue
+            for entry in items:
+                if entry.name.startswith(".") or entry.path in self._ignore:
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError:
+                    continue
+                entries[entry.path] = _signature(info)
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+
+
+def _signature(info: os.stat_result) -> tuple[int, int, int, int]:
+    """What tells one version of a file from another without reading it."""
+    if stat.S_ISDIR(info.st_mode):
+        # A folder's mtime moves when an ignored entry (an editor's .swp) comes or goes;
+        # the entries that matter are compared one by one instead.
+        return (info.st_mode, info.st_ino, 0, 0)
+    return (info.st_mode, info.st_ino, info.st_mtime_ns, info.st_size)
+
+
+class _SiteHandler(SimpleHTTPRequestHandler):
+    """Serve the files of one site folder, uncached, and nothing outside it."""
+
+    server_version = "runfolio"
+
+    def __init__(self, *args: Any, directory: str, log: Echo | None, **kwargs: Any) -> None:
+        self._log = log
+        super().__init__(*args, directory=directory, **kwargs)
+
+    def send_head(self) -> Any:
+        """Refuse anything whose real location is not a file inside the site folder."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path) and self.path.split("?", 1)[0].split("#", 1)[0].endswith("/"):
+            # The stdlib then serves the folder's index.html: check that file instead.
+            path = os.path.join(path, "index.html")
+        root = os.path.realpath(self.directory)
+        real = os.path.realpath(path)
+        if real != root and os.path.commonpath([root, real]) != root:
+            self.send_error(404, "File not found")
+            return None
+        return super().send_head()
+
+    def list_directory(self, path: str | os.PathLike[str]) -> None:
+        """No folder listings: a published site has none either."""
+        self.send_error(404, "File not found")
+
+    def end_headers(self) -> None:
+        # A reload must show the latest build, never a cached page of an older one.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """One line per request, when verbose."""
+        if self._log is not None:
+            self._log(f"{self.command} {self.path} {getattr(code, 'value', code)}", err=True)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: requests are logged by :meth:`log_request` only."""
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A threading server that does not print tracebacks when a browser drops a connection."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Ignore: a closed connection or cancelled download harms nothing."""
+
+
+class LiveSite:
+    """A site built from a store, served on 127.0.0.1 and rebuilt when its inputs change.
+
+    Use it as a context manager (tests do)::
+
+        with LiveSite(store, port=0) as site:
+            urllib.request.urlopen(site.url + "index.html")
+
+    or call :meth:`start` and :meth:`close`. :meth:`poll` runs one step of the watcher by
+    hand; :attr:`builds` and :attr:`failures` count the rebuilds that worked and failed.
+    """
+
+    def __init__(
+        self,
+        store: Path,
+        output: Path | None = None,
+        *,
+        theme: str | os.PathLike[str] | None = None,
+        port: int = 8000,
+        verbose: bool = False,
+        interval: float = 1.0,
+        debounce: float = 0.3,
+        watch: bool = True,
+        echo: Echo = _print,
+    ) -> None:
+        """Prepare (nothing runs until :meth:`start`).
+
+        Args:
+            store: the run store folder.
+            output: the site folder; default a new temporary folder, removed on close.
+            theme: as for :func:`~runfolio.site.build.build_site`.
+            port: the port on 127.0.0.1; 0 picks a free one.
+            verbose: print one line per request.
+            interval: seconds between two looks at the inputs.
+            debounce: after a change, wait until the inputs have been still this long.
+            watch: run the watcher thread (off: call :meth:`poll` yourself).
+            echo: prints messages (default: print to stdout / stderr).
+        """
+        self.store = Path(store).absolute()
+        self._own_output = output is None
+        self.output = Path(output).absolute() if output is not None else None
+        self.theme = theme
+        self.port = port
+        self.verbose = verbose
+        self.interval = interval
+        self.debounce = debounce
+        self._watch = watch
+        self._echo = echo
+        self.config_root = _config_root(self.store)
+        self.builds = 0
+        self.failures = 0
+        self.last_error: BaseException | None = None
+        self._problems: set[str] = set()
+        self._server: ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        self.watcher = SiteWatcher(())
+
+    @property
+    def url(self) -> str:
+        """The site's address, ending in ``/``."""
+        if self._server is None:
+            raise ServeError("the site is not being served yet")
+        return f"http://{HOST}:{self._server.server_port}/"
+
+    def start(self) -> str:
+        """Bind the port, build the site, start serving and watching. Returns the URL.
+
+        Raises:
+            ServeError: the port cannot be bound.
+            RunfolioError: the first build failed (nothing is served then).
+        """
+        if self._stop.is_set():
+            raise ServeError("a closed site cannot be started again")
+        try:
+            server = self._bind()
+            if self.output is None:
+                self.output = Path(tempfile.mkdtemp(prefix="runfolio-serve-"))
+            self._echo(f"Building the site of {self.store} in {self.output}")
+            self.watcher = SiteWatcher(self._inputs(), ignore=[self.output])
+            self._report(build_site(self.store, self.output, **self._build_options()), first=True)
+        except BaseException:
+            self.close()
+            raise
+        handler = partial(
+            _SiteHandler, directory=str(self.output), log=self._echo if self.verbose else None
+        )
+        server.RequestHandlerClass = handler  # type: ignore[assignment]
+        self._spawn(server.serve_forever, "runfolio-serve-http")
+        if self._watch:
+            self._spawn(self._watch_loop, "runfolio-serve-watch")
+        return self.url
+
+    def poll(self) -> bool:
+        """Look at the inputs once; rebuild when they changed. Returns whether they did."""
+        if not self.watcher.check():
+            return False
+        settle_until = time.monotonic() + max(5.0, 10 * self.debounce)
+        # Wait for a burst of writes (a run being copied, git checkout) to end, but not
+        # forever: a training run appending metrics every second never goes quiet.
+        while time.monotonic() < settle_until and not self._stop.wait(self.debounce):
+            if not self.watcher.check():
+                break
+        if not self._stop.is_set():
+            self.rebuild()
+        return True
+
+    def rebuild(self) -> bool:
+        """Build again; on failure report the error and keep the last good site."""
+        assert self.output is not None
+        try:
+            report = build_site(self.store, self.output, **self._build_options())
+        except Exception as exc:  # any failure, a theme's template error included
+            self.failures += 1
+            self.last_error = exc
+            message = str(exc) if isinstance(exc, RunfolioError) else f"{type(exc).__name__}: {exc}"
+            self._echo(f"Rebuild failed, still serving the last good site: {message}", err=True)
+            return False
+        finally:
+            self._follow_theme()
+        self._report(report, first=False)
+        return True
+
+    def wait(self) -> None:
+        """Block until :meth:`close` (or Ctrl-C, as KeyboardInterrupt, in the main thread)."""
+        # A timed wait keeps the main thread responsive to SIGINT on every platform.
+        while not self._stop.wait(0.5):
+            pass
+
+    def close(self) -> None:
+        """Stop serving and watching; remove the site folder if it was a temporary one."""
+        self._stop.set()
+        if self._server is not None and self._threads:
+            # Only once serve_forever runs: shutdown() would wait for it forever otherwise.
+            self._server.shutdown()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads.clear()
+        if self._server is not None:
+            self._server.server_close()
+        if self._own_output and self.output is not None:
+            shutil.rmtree(self.output, ignore_errors=True)
+
+    def __enter__(self) -> LiveSite:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _bind(self) -> ThreadingHTTPServer:
+        """Listen on 127.0.0.1 before building, so a taken port fails at once."""
+        try:
+            server = _QuietServer((HOST, self.port), SimpleHTTPRequestHandler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ServeError(
+                    f"port {self.port} of {HOST} is in use; choose another with --port "
+                    "(--port 0 picks a free one)"
+                ) from exc
+            raise ServeError(f"cannot listen on {HOST}:{self.port}: {exc.strerror}") from exc
+        self._server = server
+        return server
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        """Run ``target`` in a daemon thread that :meth:`close` joins."""
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _watch_loop(self) -> None:
+        """Poll the inputs until closed; an unexpected error is printed, never fatal."""
+        while not self._stop.wait(self.interval):
+            try:
+                self.poll()
+            except Exception as exc:  # the watcher must outlive any one bad moment
+                self._echo(f"Watching failed: {type(exc).__name__}: {exc}", err=True)
+
+    def _follow_theme(self) -> None:
+        """Watch the theme folders runfolio.yaml names now, if they are not those watched."""
+        inputs = self._inputs()
+        if tuple(os.path.abspath(p) for p in inputs) != self.watcher.paths:
+            # Rare (the theme itself changed): a change made during this build is missed.
+            self.watcher.watch(inputs)
+
+    def _build_options(self) -> dict[str, Any]:
+        """The keyword arguments of every build."""
+        return {"theme": self.theme, "config_root": self.config_root}
+
+    def _inputs(self) -> list[Path]:
+        """What a build reads: the store, runfolio.yaml and the theme folders."""
+        return [self.store, self.config_root / CONFIG_FILE, *self._theme_folders()]
+
+    def _theme_folders(self) -> list[Path]:
+        """The folders of the theme chain, or the ones watched so far when it cannot be found.
+
+        A broken runfolio.yaml or a theme folder being edited must not stop the watching:
+        its next fix is a change like any other.
+        """
+        from runfolio.site.config import load_site_config
+        from runfolio.site.theme import resolve_theme_chain
+
+        try:
+            theme = self.theme
+            if theme is None:
+                theme = load_site_config(self.config_root).theme
+            chain = resolve_theme_chain(theme, base=self.config_root)
+        except RunfolioError:
+            fixed = (str(self.store), str(self.config_root / CONFIG_FILE))
+            return [Path(p) for p in self.watcher.paths if p not in fixed]
+        return list(chain.folders)
+
+    def _report(self, report: BuildReport, *, first: bool) -> None:
+        """Print what a build did, and the store problems not printed before."""
+        self.builds += 1
+        problems = set(report.problems)
+        for problem in report.problems:
+            if problem not in self._problems:
+                self._echo(f"warning: {problem}", err=True)
+        self._problems = problems
+        if not first:
+            self._echo(
+                f"Rebuilt in {report.seconds:.1f}s: {report.pages_rendered:,} pages rendered, "
+                f"{report.files_written:,} files written, {report.files_removed:,} removed."
+            )
+
+
+def serve_site(
+    store: Path,
+    output: Path | None = None,
+    *,
+    theme: str | os.PathLike[str] | None = None,
+    port: int = 8000,
+    verbose: bool = False,
+    echo: Echo = _print,
+) -> None:
+    """Build the site of ``store``, serve it on 127.0.0.1 and rebuild it on changes, until Ctrl-C.
+
+    Prints ``Serving <url> (Ctrl-C to stop)`` once the site is served. Changes to the
+    store, the theme folders or ``runfolio.yaml`` are rebuilt within a second or two;
+    a failed rebuild prints its error and the last good site stays served. Ctrl-C
+    (KeyboardInterrupt) stops the server and returns normally.
+
+    Args:
+        store: the run store folder.
+        output: the site folder (empty, new, or a previous runfolio site); default a
+            temporary folder, deleted on exit.
+        theme: a shipped theme name or a theme folder, as for ``runfolio build``.
+        port: the port on 127.0.0.1; 0 picks a free one.
+        verbose: print one line per request.
+        echo: prints messages (``click.echo`` fits); default print.
+
+    Raises:
+        ServeError: the port cannot be bound.
+        RunfolioError: the first build failed (bad runfolio.yaml, unknown theme, ...).
+    """
+    site = LiveSite(store, output, theme=theme, port=port, verbose=verbose, echo=echo)
+    restore = _stop_on_sigterm()
+    try:
+        url = site.start()
+        echo(f"Serving {url} (Ctrl-C to stop)")
+        site.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        site.close()
+        restore()
+
+
+def _stop_on_sigterm() -> Callable[[], None]:
+    """Make SIGTERM stop the server as Ctrl-C does (so the temporary site is removed).
+
+    Returns what puts the previous handler back. Signals belong to the main thread:
+    elsewhere (a test running the server in a thread) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
+def _config_root(store: Path) -> Path:
+    """Where runfolio.yaml lives for a store, as ``build_site`` finds it."""
+    from runfolio.gitrepo import find_repo_root
+
+    return find_repo_root(store) or store.parent

@@ -1,0 +1,271 @@
+"""``runfolio serve``: a real server on 127.0.0.1 over a copy of the example store.
+
+The server runs in a thread (:class:`LiveSite`) or as the real command in a subprocess.
+Rebuilds are awaited by polling with a generous deadline; nothing asserts on speed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from runfolio.site.serve import LiveSite, ServeError, SiteWatcher
+
+EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "example_runs"
+DEADLINE = 30.0  # seconds; a loaded CI machine is slow, a broken watcher never gets there
+NEW_ID = "20261127-235959-0123456789"
+
+
+class Messages:
+    """Collects what the server prints (it runs in other threads)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, bool]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str, err: bool = False) -> None:
+        with self._lock:
+            self.lines.append((message, err))
+
+    def errors(self) -> list[str]:
+        with self._lock:
+            return [message for message, err in self.lines if err]
+
+
+def _get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    """GET ``path`` exactly as written (no client-side normalisation of ``..``)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll ``condition`` until it holds; fail after a generous deadline."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def _copy_run(store: Path, new_id: str) -> Path:
+    """Add a run to the store: a copy of an existing one under a new id (folder and run.yaml)."""
+    source = sorted((store / "digits-mlp").glob("2026*"))[0]
+    target = source.parent / new_id
+    shutil.copytree(source, target)
+    run_yaml = target / "run.yaml"
+    text = re.sub(r"(?m)^id: .*$", f"id: {new_id}", run_yaml.read_text(encoding="utf-8"))
+    run_yaml.write_text(text, encoding="utf-8")
+    return target
+
+
+def _small_store(parent: Path) -> Path:
+    """A copy of one experiment of the example store (a third of the build time)."""
+    copy = parent / "runs"
+    shutil.copytree(EXAMPLE_STORE / "digits-mlp", copy / "digits-mlp")
+    return copy
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    """A store of its own for the test; runfolio.yaml would live in tmp_path (no repository)."""
+    return _small_store(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def shared_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
+    """One site, in a temporary folder, for the tests that only read; no watcher thread."""
+    store = _small_store(tmp_path_factory.mktemp("shared"))
+    with LiveSite(store, port=0, watch=False, echo=Messages()) as site:
+        yield site
+
+
+@pytest.fixture
+def theme(tmp_path: Path) -> Path:
+    """A theme folder that changes nothing yet (static/ only)."""
+    folder = tmp_path / "theme"
+    (folder / "static").mkdir(parents=True)
+    (folder / "static" / "extra.css").write_text("body {}\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def live(store: Path, theme: Path, tmp_path: Path) -> Iterator[tuple[LiveSite, Messages]]:
+    """The site of ``store`` served in this process, polled every 0.1 s."""
+    messages = Messages()
+    site = LiveSite(
+        store,
+        tmp_path / "site",
+        theme=theme,
+        port=0,
+        interval=0.1,
+        debounce=0.1,
+        echo=messages,
+    )
+    with site:
+        yield site, messages
+
+
+def test_watcher_reports_changes_once(tmp_path: Path) -> None:
+    folder = tmp_path / "watched"
+    (folder / "a").mkdir(parents=True)
+    (folder / "a" / "file.txt").write_text("one", encoding="utf-8")
+    (folder / "out").mkdir()
+    config = tmp_path / "runfolio.yaml"
+    watcher = SiteWatcher([folder, config], ignore=[folder / "out"])
+
+    assert watcher.check() is False
+    (folder / "a" / "file.txt").write_text("two!", encoding="utf-8")
+    assert watcher.check() is True
+    assert watcher.check() is False  # reported once
+    (folder / "a" / "new.txt").write_text("", encoding="utf-8")
+    assert watcher.check() is True
+    (folder / "a" / ".swap").write_text("editor noise", encoding="utf-8")
+    (folder / "out" / "page.html").write_text("the site itself", encoding="utf-8")
+    assert watcher.check() is False
+    config.write_text("title: x\n", encoding="utf-8")  # a watched file that did not exist
+    assert watcher.check() is True
+    (folder / "a" / "file.txt").unlink()
+    assert watcher.check() is True
+
+
+def test_serves_the_site_uncached_on_localhost(shared_site: LiveSite) -> None:
+    site = shared_site
+    assert site.url.startswith("http://127.0.0.1:")
+    status, headers, body = _get(site.url, "/index.html")
+    assert status == 200
+    assert b"digits-mlp" in body and b"</html>" in body
+    assert headers["Cache-Control"] == "no-store"
+    status, _headers, root = _get(site.url, "/")
+    assert (status, root) == (200, body)
+    assert _get(site.url, "/assets/site.css")[0] == 200
+    assert site.poll() is False  # nothing changed since the build
+
+
+def test_never_serves_files_outside_the_site(shared_site: LiveSite, tmp_path: Path) -> None:
+    site = shared_site
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP SECRET", encoding="utf-8")
+    assert site.output is not None
+    os.symlink(secret, site.output / "linked.html")
+    os.symlink(tmp_path, site.output / "linked-folder")
+    for path in (
+        "/../secret.txt",
+        "/../../../../etc/passwd",
+        "/%2e%2e/secret.txt",
+        "/%2e%2e/%2e%2e/%2e%2e/etc/passwd",
+        "/assets/..%2f..%2fsecret.txt",
+        "/linked.html",
+        "/linked-folder/secret.txt",
+        "/linked-folder/",
+        "/experiments/",  # a folder without index.html: no listing
+    ):
+        status, _headers, body = _get(site.url, path)
+        assert status in (403, 404), path
+        assert b"TOP SECRET" not in body and b"root:" not in body, path
+
+
+def test_rebuilds_on_changes_and_keeps_the_last_good_site(
+    live: tuple[LiveSite, Messages], store: Path, theme: Path
+) -> None:
+    site, messages = live
+    status, _headers, css = _get(site.url, "/assets/extra.css")  # the theme is in use
+    assert (status, css) == (200, b"body {}\n")
+    page = f"/experiments/digits-mlp/runs/{NEW_ID}.html"
+    assert _get(site.url, page)[0] == 404
+
+    _copy_run(store, NEW_ID)
+    _wait_for(lambda: _get(site.url, page)[0] == 200, "the new run's page")
+    assert NEW_ID.encode() in _get(site.url, page)[2]
+
+    # A malformed run is reported, left out, and the rest is served.
+    builds = site.builds
+    broken_run = store / "digits-mlp" / "20261127-235959-00000000ff"
+    broken_run.mkdir()
+    (broken_run / "run.yaml").write_text("id: [unclosed\n", encoding="utf-8")
+    _wait_for(lambda: site.builds > builds, "the rebuild after a malformed run")
+    assert any(broken_run.name in line for line in messages.errors())
+    status, _headers, home = _get(site.url, "/index.html")
+    assert status == 200 and broken_run.name.encode() in home
+    assert _get(site.url, page)[0] == 200
+
+    # A template that does not parse fails the rebuild; the last good site stays.
+    (theme / "templates").mkdir()
+    (theme / "templates" / "home.html").write_text("{% if %}\n", encoding="utf-8")
+    _wait_for(lambda: site.failures == 1, "the failed rebuild")
+    assert any("Rebuild failed" in line for line in messages.errors())
+    status, _headers, body = _get(site.url, "/index.html")
+    assert (status, body) == (200, home)
+    assert _get(site.url, page)[0] == 200
+
+    # Fixing the theme is a change like any other.
+    builds = site.builds
+    (theme / "templates" / "home.html").write_text(
+        '{% extends "default:home.html" %}{% block title %}FIXED-THEME{% endblock %}\n',
+        encoding="utf-8",
+    )
+    _wait_for(lambda: site.builds > builds, "the rebuild after the fix")
+    assert b"FIXED-THEME" in _get(site.url, "/index.html")[2]
+
+
+def test_taken_port_is_an_error(store: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServeError, match=f"port {port}"):
+            LiveSite(store, port=port, echo=Messages()).start()
+
+
+def test_cli_serves_until_sigint_and_exits_0(store: Path, tmp_path: Path) -> None:
+    command = [sys.executable, "-c", "from runfolio.cli import main; main()"]
+    process = subprocess.Popen(
+        [*command, "serve", str(store), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        lines: list[str] = []
+        # readline blocks: read in a thread so a hung server fails the test instead.
+        reader = threading.Thread(
+            target=lambda: lines.extend(iter(process.stdout.readline, "")),  # type: ignore[union-attr]
+            daemon=True,
+        )
+        reader.start()
+        _wait_for(lambda: any(line.startswith("Serving ") for line in lines), "Serving <url>")
+        match = re.search(r"Serving (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)", "".join(lines))
+        assert match, lines
+        built_in = re.search(r"Building the site of .* in (.+)", lines[0])
+        assert built_in, lines
+        output = Path(built_in.group(1).strip())
+        assert output.is_dir()
+        status, _headers, body = _get(match.group(1), "/index.html")
+        assert status == 200 and b"digits-mlp" in body
+
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=DEADLINE) == 0
+        assert not output.exists()  # the temporary site is cleaned up
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
