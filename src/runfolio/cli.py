@@ -289,9 +289,10 @@ def build_command(
     if not quiet:
         index = (output / "index.html").absolute()
         click.echo(
-            f"Built {report.pages_written:,} pages ({report.files_written:,} files written, "
-            f"{report.files_unchanged:,} unchanged, {report.files_removed:,} removed), "
-            f"{report.runs_skipped:,} skipped, in {report.seconds:.1f}s."
+            f"Built {report.pages:,} pages ({report.pages_written:,} rendered, "
+            f"{report.runs_reused:,} kept), {report.files_written:,} files written, "
+            f"{report.files_unchanged:,} unchanged, {report.files_removed:,} removed; "
+            f"{report.runs_skipped:,} runs skipped; {report.seconds:.1f}s."
         )
         click.echo(f"Open {index.as_uri()}")
 

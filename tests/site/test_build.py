@@ -524,13 +524,21 @@ def test_the_command_ends_with_a_summary(tmp_path: Path, monkeypatch: pytest.Mon
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().splitlines()
     summary = re.fullmatch(
-        r"Built (\d+) pages \((\d+) files written, 0 unchanged, 0 removed\), 2 skipped, "
-        r"in \d+\.\ds\.",
+        r"Built (\d+) pages \(\1 rendered, 0 kept\), (\d+) files written, 0 unchanged, "
+        r"0 removed; 2 runs skipped; \d+\.\ds\.",
         lines[-2],
     )
     assert summary, lines
     assert int(summary.group(1)) == 3 + 1 + 3 == len(list((tmp_path / "out").rglob("*.html")))
     assert lines[-1] == f"Open {(tmp_path / 'out' / 'index.html').as_uri()}"
+
+    again = CliRunner().invoke(main, ["build", str(store), "--output", "out"])
+    kept = re.fullmatch(
+        r"Built (\d+) pages \((\d+) rendered, (\d+) kept\), 0 files written.*",
+        again.stdout.strip().splitlines()[-2],
+    )
+    assert kept and int(kept.group(1)) == int(summary.group(1))
+    assert (int(kept.group(2)), int(kept.group(3))) == (3 + 1, 3)  # run pages kept
 
 
 def test_the_command_builds_the_configured_store(

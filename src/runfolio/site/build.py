@@ -61,9 +61,14 @@ class BuildError(RunfolioError):
 
 @dataclass
 class BuildReport:
-    """What one build did."""
+    """What one build did.
+
+    ``pages`` counts every HTML page of the site; ``pages_written`` those rendered by
+    this build (the rest are run pages kept from the previous one, ``runs_reused``).
+    """
 
     output: Path
+    pages: int = 0
     pages_written: int = 0
     pages_rendered: int = 0
     files_written: int = 0
@@ -201,6 +206,7 @@ def build_site(
     report.files_unchanged = written.unchanged
     report.files_removed = written.removed
     report.pages_written = sum(1 for path in files if path.endswith(".html"))
+    report.pages = report.pages_written + report.runs_reused
     report.seconds = time.perf_counter() - started
     return report
 

@@ -32,6 +32,9 @@ from runfolio.store.records import DIRECTIONS
 HEIGHT = 260
 """Chart height in pixels; the width follows the page (``width: "container"``)."""
 
+FEW_POINTS = 30
+"""A metric line with at most this many points also marks each point."""
+
 MAX_CATEGORY_LABELS = 12
 """A categorical parallel-coordinates axis labels each value up to this many values."""
 
@@ -58,7 +61,7 @@ def metric_history_spec(
         points in the input, drawn, and left out as non-finite.
     """
     rows, meta = _history_rows(series, max_points)
-    spec = copy.deepcopy(_history_skeleton(metric, len(series) > 1))
+    spec = copy.deepcopy(_history_skeleton(metric, len(series) > 1, _few_points(meta)))
     spec["data"] = {"values": rows}
     spec["usermeta"] = {"runfolio": {"kind": "metric_history", "series": meta}}
     return spec
@@ -78,7 +81,7 @@ def metric_history_json(
     """
     rows, meta = _history_rows(series, max_points)
     usermeta = {"runfolio": {"kind": "metric_history", "series": meta}}
-    text = _history_skeleton_json(metric, len(series) > 1)
+    text = _history_skeleton_json(metric, len(series) > 1, _few_points(meta))
     text = text.replace(_DATA_SLOT, spec_to_json({"values": rows}), 1)
     return text.replace(_META_SLOT, spec_to_json(usermeta), 1), meta
 
@@ -87,10 +90,15 @@ _DATA_SLOT = '"@runfolio-data@"'
 _META_SLOT = '"@runfolio-usermeta@"'
 
 
+def _few_points(meta: Mapping[str, Mapping[str, int]]) -> bool:
+    """Whether every line is short enough that its points should show (one alone is no line)."""
+    return all(counts["drawn"] <= FEW_POINTS for counts in meta.values())
+
+
 @functools.lru_cache(maxsize=256)
-def _history_skeleton_json(metric: str, legend: bool) -> str:
+def _history_skeleton_json(metric: str, legend: bool, points: bool) -> str:
     """The skeleton as JSON text with quoted slots where the data and usermeta go."""
-    spec = dict(_history_skeleton(metric, legend))
+    spec = dict(_history_skeleton(metric, legend, points))
     spec["data"] = _DATA_SLOT.strip('"')
     spec["usermeta"] = _META_SLOT.strip('"')
     return spec_to_json(spec)
@@ -114,7 +122,7 @@ def _history_rows(
 
 
 @functools.lru_cache(maxsize=256)
-def _history_skeleton(metric: str, legend: bool) -> dict[str, Any]:
+def _history_skeleton(metric: str, legend: bool, points: bool) -> dict[str, Any]:
     """The line chart of one metric without its data, built with Altair once per title.
 
     Building a chart through Altair costs tens of milliseconds (schema validation); a
@@ -123,7 +131,7 @@ def _history_skeleton(metric: str, legend: bool) -> dict[str, Any]:
     """
     chart = (
         alt.Chart(alt.Data(values=[]))
-        .mark_line(point=False, interpolate="linear")
+        .mark_line(point=points, interpolate="linear")
         .encode(
             x=alt.X("step:Q", title="step", axis=alt.Axis(format="~d", tickMinStep=1)),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
@@ -189,9 +197,9 @@ def primary_metric_spec(
         row["best_so_far"] = running
 
     base = alt.Chart(_slot("rows")).encode(
-        x=alt.X("start:T", title="run start"),
+        x=alt.X("start:T", title="run start", axis=alt.Axis(format=_time_format(rows))),
     )
-    frontier = base.mark_line(interpolate="step-after", opacity=0.45).encode(
+    frontier = base.mark_line(interpolate="step-after", opacity=0.7, color="#8a8f98").encode(
         y=alt.Y("best_so_far:Q", title=metric, scale=alt.Scale(zero=False)),
     )
     dots = base.mark_point(filled=True).encode(
@@ -199,7 +207,7 @@ def primary_metric_spec(
         color=alt.Color(
             "rank:N",
             title=None,
-            scale=alt.Scale(domain=["best", "other"], range=["#d62728", "#4c78a8"]),
+            scale=alt.Scale(domain=["best", "other"], range=["#e4572e", "#4c9be8"]),
         ),
         # Ordinal, not nominal: Vega-Lite warns about size on an unordered field.
         size=alt.Size(
@@ -281,7 +289,14 @@ def parallel_coordinates_spec(
         "axis:N",
         title=None,
         sort=alt.EncodingSortField(field="order", op="min"),
-        axis=alt.Axis(orient="top", labelAngle=0, domain=False, ticks=False, labelLimit=120),
+        axis=alt.Axis(
+            orient="top",
+            labelAngle=0 if len(keys) <= 5 else -30,
+            labelAlign="center" if len(keys) <= 5 else "left",
+            domain=False,
+            ticks=False,
+            labelLimit=120 if len(keys) <= 5 else 90,
+        ),
     )
     y = alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, 1]))
     lines = (
@@ -298,7 +313,12 @@ def parallel_coordinates_spec(
             y=y,
             order=alt.Order("order:Q"),
             detail=alt.Detail("index:N"),
-            color=alt.Color("metric:Q", title=metric, scale=alt.Scale(scheme="viridis")),
+            # Viridis without its darkest fifth, which vanishes on a dark page.
+            color=alt.Color(
+                "metric:Q",
+                title=metric,
+                scale=alt.Scale(scheme=alt.SchemeParams(name="viridis", extent=[0.2, 1.0])),
+            ),
             tooltip=[
                 alt.Tooltip("run:N", title="run"),
                 alt.Tooltip("metric:Q", title=metric, format=".6~g"),
@@ -397,6 +417,24 @@ _HTML_ESCAPES = {
     "\u2028": "\\u2028",
     "\u2029": "\\u2029",
 }
+
+
+def _time_format(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A time-axis label format that tells runs apart at the span they cover."""
+    starts = sorted(row["start"] for row in rows)
+    if len(starts) < 2:
+        return "%Y-%m-%d %H:%M"
+    span = (_parse_iso(starts[-1]) - _parse_iso(starts[0])).total_seconds()
+    if span < 3600:
+        return "%H:%M:%S"
+    if span < 2 * 86400:
+        return "%b %d %H:%M"
+    return "%Y-%m-%d"
+
+
+def _parse_iso(text: str) -> datetime:
+    """Parse an ISO 8601 time as written in the chart rows."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _finite(value: Any) -> float | None:
