@@ -287,10 +287,11 @@ def _render_experiment(
                 }
                 for entry in page.entries
             ]
-            params = [key for key in page.varying_params if key != page.primary.name][:12]
-            charts["parallel"] = spec_to_json(
-                parallel_coordinates_spec(rows, params, page.primary.name)
-            )
+            params = _axes_worth_drawing(rows, page.varying_params, page.primary.name)
+            if params:
+                charts["parallel"] = spec_to_json(
+                    parallel_coordinates_spec(rows, params, page.primary.name)
+                )
     context = {
         "model": model,
         "page": page,
@@ -301,6 +302,27 @@ def _render_experiment(
     files[page.path] = _page(renderer, "experiment.html", page.path, context)
     files[f"{folder}runs.csv"] = leaderboard_csv(table)
     files[f"{folder}runs.json"] = leaderboard_download_json(table)
+
+
+PARALLEL_AXES = 12
+"""At most this many params get an axis in the parallel-coordinates chart."""
+
+
+def _axes_worth_drawing(rows: list[dict[str, Any]], params: list[str], metric: str) -> list[str]:
+    """Params that take two or more values among the runs ranked by ``metric``.
+
+    A param only some runs have (the parent of a sweep has none of its children's)
+    varies across the experiment, yet draws as one flat line: leave it out.
+    """
+    ranked = [row for row in rows if row.get(metric) is not None]
+    axes = []
+    for key in params:
+        if key == metric:
+            continue
+        values = {repr(row[key]) for row in ranked if row.get(key) is not None}
+        if len(values) >= 2:
+            axes.append(key)
+    return axes[:PARALLEL_AXES]
 
 
 def _page(renderer: Renderer, template: str, path: str, context: dict[str, Any]) -> bytes:
