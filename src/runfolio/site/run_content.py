@@ -131,7 +131,9 @@ def gather_run_content(
     history = _read_history(run, content.problems)
     reduced = {key: downsample(points, max_points) for key, points in history.items()}
     label = run.name or run.run_id
-    for index, key in enumerate(sorted(reduced)):
+    # One value makes no line: the metrics table shows it.
+    drawable = sorted(key for key, points in history.items() if len(points) >= 2)
+    for index, key in enumerate(drawable):
         spec_json, meta = metric_history_json({label: reduced[key]}, key, max_points=max_points)
         series = meta.get(label, {})
         content.charts.append(
