@@ -53,6 +53,10 @@ RUN_ROLES: dict[str, tuple[Callable[[RunRecord, set[str]], bool], tuple[str, ...
         lambda run, parents: bool(run.description.strip()),
         ('<section id="notes"', '<div class="prose">'),
     ),
+    "curves": (
+        lambda run, parents: any(summary.get("count", 0) >= 2 for summary in run.metrics.values()),
+        ('<div class="chart" data-chart="spec-metric-0"',),
+    ),
 }
 PHONE = {"width": 390, "height": 844}
 LANDMARKS = ("header", "nav", "main", "footer")
@@ -155,10 +159,17 @@ def _open(page: Page, base: str, url: str, kind: str) -> None:
         page.wait_for_selector("#runs-table tbody tr")
     if kind == "compare":
         page.wait_for_selector("#compare[data-charts='done']", state="attached")
-    if kind in CHART_KINDS:
+    if _has_charts(page, kind):
         # Long pages draw their charts only when scrolled near them.
         page.locator("[data-chart]").first.scroll_into_view_if_needed()
         page.wait_for_selector("[data-chart] svg, [data-chart] canvas")
+
+
+def _has_charts(page: Page, kind: str) -> bool:
+    """Leaderboards always have charts; a run page has one per metric with two values."""
+    return kind == "experiment" or (
+        kind in CHART_KINDS and page.locator("[data-chart]").count() > 0
+    )
 
 
 def _check_drawn(page: Page, url: str, kind: str) -> None:
@@ -166,7 +177,7 @@ def _check_drawn(page: Page, url: str, kind: str) -> None:
     assert page.title(), url
     assert page.locator("h1").count() == 1, url
     assert page.evaluate(_UNLABELLED_CONTROLS) == [], url
-    if kind in CHART_KINDS:
+    if _has_charts(page, kind):
         assert page.locator("[data-chart] svg, [data-chart] canvas").count() >= 1, url
         assert page.locator(".chart-error").count() == 0, url
         # Specs say width "container": a drawn chart fills its card, on a phone too.
