@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import pandas
 import pytest
 
 from runfolio import Store
@@ -143,11 +144,26 @@ def test_every_formula_start_is_neutralised_in_names(tmp_path: Path, text: str) 
 def test_json_download_agrees_with_the_table(store: Path) -> None:
     page = _page(store)
     table = leaderboard_table(page)
-    records = json.loads(leaderboard_download_json(table))
+    download = leaderboard_download_json(table)
+    split = json.loads(download)
     keys = [column.key for column in table.columns]
-    assert [record["run_id"] for record in records] == [row["id"] for row in table.rows]
-    for record, row in zip(records, table.rows, strict=True):
-        assert list(record) == ["run_id", *keys]
-        assert [record[key] for key in keys] == row["values"]
+    assert split["columns"] == ["run_id", *keys]
+    assert [values[0] for values in split["data"]] == [row["id"] for row in table.rows]
+    assert [values[1:] for values in split["data"]] == [row["values"] for row in table.rows]
+    records = [dict(zip(split["columns"], values, strict=True)) for values in split["data"]]
+    # pandas reads it back as the same table.
+    frame = pandas.read_json(io.StringIO(download.decode()), orient="split")
+    assert list(frame.columns) == split["columns"] and len(frame) == len(table.rows)
     # The download keeps the original text: it is data, not a spreadsheet.
     assert {record["params.model"] for record in records} == {"svm", "=1+1", "@SUM(A1)"}
+
+
+def test_encoded_leaderboard_is_the_page_data_and_the_download(store: Path) -> None:
+    from runfolio.site.leaderboard_data import encode_leaderboard, leaderboard_json
+
+    page = _page(store)
+    table = leaderboard_table(page)
+    encoded = encode_leaderboard(page, table)
+    assert json.loads(encoded.page_json) == leaderboard_json(page, table)
+    assert json.loads(encoded.download_json) == json.loads(leaderboard_download_json(table))
+    assert list(json.loads(encoded.page_json)) == list(leaderboard_json(page, table))

@@ -16,23 +16,23 @@ run and are always rendered; the writer still skips files whose bytes did not ch
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import stat
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from runfolio import __version__
 from runfolio.errors import GitError, RunfolioError
+from runfolio.gitrepo import folder_revision
 from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
 from runfolio.site.config import SiteConfig, load_site_config
 from runfolio.site.leaderboard_data import (
+    encode_leaderboard,
     leaderboard_csv,
-    leaderboard_download_json,
-    leaderboard_json,
     leaderboard_table,
 )
 from runfolio.site.model import (
@@ -49,7 +49,7 @@ from runfolio.site.writer import StaleReuseError, read_site_state, write_site
 from runfolio.store.reader import Problem
 from runfolio.store.scan import scan_store
 
-STATE_VERSION = 2
+STATE_VERSION = 3
 """Bump when what a run page is rendered from changes in a way fingerprints miss."""
 
 Progress = Callable[[int, int], None]
@@ -127,14 +127,16 @@ def build_site(
     root = config_root or _config_root(store)
     config = load_site_config(root)
     chain = resolve_theme_chain(theme if theme is not None else config.theme, base=root)
-    scan = scan_store(store)
+    with ThreadPoolExecutor(max_workers=1) as git_thread:
+        revision_lookup = git_thread.submit(folder_revision, store)
+        scan = scan_store(store)
     report = BuildReport(output=Path(output))
     report.problems = [str(p) for p in scan.problems]
     report.runs_skipped = len(scan.problems)
     if strict and report.problems:
         raise BuildError(_strict_message(report.problems))
     model = build_site_model(scan, config)
-    commit = _store_commit(store, model, report.problems)
+    commit = _store_commit(store, revision_lookup, model, report.problems)
     shared_key = _shared_key(chain, config, commit)
     renderer = Renderer(chain, _site_globals(model, commit))
     experiments = {page.path: page for page in model.experiments}
@@ -246,6 +248,9 @@ def _render_run(
         "content": content,
         "directions": directions,
         "raw_url": _raw_url(model, commit, f"{run.experiment_slug}/{run.run_id}"),
+        # Run pages name the store's commit without "plus uncommitted changes": see
+        # _shared_key. The home and experiment pages say whether the store was dirty.
+        "store_commit": replace(commit, dirty=False) if commit else None,
     }
     files[page.path] = _page(renderer, "run.html", page.path, context)
     files[f"{run_dir}.js"] = content.compare_js
@@ -262,7 +267,8 @@ def _render_experiment(
     files: dict[str, bytes | Path],
 ) -> None:
     """Render an experiment's leaderboard page and its table downloads."""
-    table = leaderboard_table(page, model.config.default_columns)
+    flats = [entry.run.flat_params() for entry in page.entries]
+    table = leaderboard_table(page, model.config.default_columns, flats)
     folder = page.path.removesuffix("index.html")
     charts: dict[str, str] = {}
     if page.primary is not None and page.entries:
@@ -279,33 +285,38 @@ def _render_experiment(
             primary_metric_spec(points, page.primary.name, page.primary.direction)
         )
         if page.varying_params:
+            # The best runs only: beyond a thousand lines the chart is a solid block.
             rows = [
-                {
-                    "name": entry.run.name or entry.run.run_id,
-                    **entry.run.flat_params(),
-                    page.primary.name: entry.value,
-                }
-                for entry in page.entries
+                {"name": entry.run.name or entry.run.run_id, **flat, page.primary.name: entry.value}
+                for entry, flat in zip(
+                    page.entries[:PARALLEL_RUNS], flats[:PARALLEL_RUNS], strict=True
+                )
+                if entry.value is not None
             ]
             params = _axes_worth_drawing(rows, page.varying_params, page.primary.name)
             if params:
                 charts["parallel"] = spec_to_json(
                     parallel_coordinates_spec(rows, params, page.primary.name)
                 )
+    encoded = encode_leaderboard(page, table)
     context = {
         "model": model,
         "page": page,
-        "leaderboard": leaderboard_json(page, table),
+        "leaderboard_json": encoded.page_json,
         "charts": charts,
+        "parallel_runs": PARALLEL_RUNS,
         "raw_url": _raw_url(model, commit, page.experiment.slug),
     }
     files[page.path] = _page(renderer, "experiment.html", page.path, context)
     files[f"{folder}runs.csv"] = leaderboard_csv(table)
-    files[f"{folder}runs.json"] = leaderboard_download_json(table)
+    files[f"{folder}runs.json"] = encoded.download_json
 
 
 PARALLEL_AXES = 12
 """At most this many params get an axis in the parallel-coordinates chart."""
+
+PARALLEL_RUNS = 1000
+"""The parallel-coordinates chart draws the best-ranked runs, at most this many."""
 
 
 def _axes_worth_drawing(rows: list[dict[str, Any]], params: list[str], metric: str) -> list[str]:
@@ -349,12 +360,16 @@ def _raw_url(model: SiteModel, commit: StoreCommit | None, inside_store: str) ->
     return model.repository.tree_url(commit.sha, path)
 
 
-def _store_commit(store: Path, model: SiteModel, problems: list[str]) -> StoreCommit | None:
-    """Find the commit the store is at; a git failure is a problem, not a failed build."""
-    from runfolio.gitrepo import folder_revision
+def _store_commit(
+    store: Path, revision_lookup: Future[Any], model: SiteModel, problems: list[str]
+) -> StoreCommit | None:
+    """The commit the store is at; a git failure is a problem, not a failed build.
 
+    ``revision_lookup`` runs :func:`~runfolio.gitrepo.folder_revision` in a thread
+    started before the scan: git runs while the store is read.
+    """
     try:
-        revision = folder_revision(store)
+        revision = revision_lookup.result()
     except GitError as exc:
         problems.append(f"{store}: cannot read its git commit ({exc})")
         return None
@@ -378,7 +393,10 @@ def _config_root(store: Path) -> Path:
 def _shared_key(chain: ThemeChain, config: SiteConfig, commit: StoreCommit | None) -> str:
     """Fingerprint of everything every run page depends on besides the run itself."""
     digest = hashlib.sha256()
-    digest.update(f"{__version__}\0{STATE_VERSION}\0{config!r}\0{commit!r}\0".encode())
+    # Not the dirty flag: run pages leave it out, so a new uncommitted run changes no
+    # other run's page. A new commit changes every page's footer and raw-files link.
+    revision = None if commit is None else (commit.sha, commit.url, commit.relative)
+    digest.update(f"{__version__}\0{STATE_VERSION}\0{config!r}\0{revision!r}\0".encode())
     for folder in chain.template_dirs:
         for path in sorted(_files_under(folder)):
             digest.update(f"{path}\0".encode("utf-8", "surrogateescape"))
@@ -389,18 +407,18 @@ def _shared_key(chain: ThemeChain, config: SiteConfig, commit: StoreCommit | Non
 def _run_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) -> str:
     """Fingerprint of one run page's inputs."""
     run = page.run
-    family = {
-        "parent": _family(page.parent),
-        "children": [_family(child) for child in page.children],
-        "status": run.status,
-        "experiment": experiment.experiment.name if experiment else None,
-        "primary": repr(experiment.primary) if experiment else None,
-        "links": [page.commit_url, page.source_url],
-    }
+    family = (
+        _family(page.parent),
+        [_family(child) for child in page.children],
+        run.status,
+        experiment.experiment.name if experiment else None,
+        experiment.primary if experiment else None,
+        page.commit_url,
+        page.source_url,
+    )
     digest = hashlib.sha256(shared_key.encode())
-    digest.update(json.dumps(family, sort_keys=True, default=str).encode())
-    for entry in _folder_signature(run.path):
-        digest.update(entry.encode("utf-8", "surrogateescape"))
+    digest.update(repr(family).encode("utf-8", "surrogateescape"))
+    digest.update("".join(_folder_signature(run.path)).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -413,7 +431,7 @@ def _family(run: Any) -> list[str] | None:
 
 def _folder_signature(folder: Path) -> Iterator[str]:
     """Yield one line per entry below ``folder``: path, type, inode, mtime, size (no following)."""
-    stack = [folder]
+    stack = [os.fspath(folder)]
     while stack:
         current = stack.pop()
         try:
@@ -432,7 +450,7 @@ def _folder_signature(folder: Path) -> Iterator[str]:
                 f"{info.st_size}\0{info.st_nlink}\n"
             )
             if stat.S_ISDIR(info.st_mode):
-                stack.append(Path(entry.path))
+                stack.append(entry.path)
 
 
 def _files_under(folder: Path) -> Iterator[Path]:

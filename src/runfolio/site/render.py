@@ -16,7 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from runfolio.site.sanitize import json_for_script, render_markdown, safe_url
+from runfolio.site.sanitize import (
+    escape_json_for_script,
+    json_for_script,
+    render_markdown,
+    safe_url,
+)
 from runfolio.site.theme import ThemeChain, make_environment
 
 if TYPE_CHECKING:
@@ -139,6 +144,7 @@ class Renderer:
             filesize=format_size,
             short_sha=short_sha,
             json_script=json_for_script,
+            script_safe_json=escape_json_for_script,
         )
         self.env.globals.update(site_globals)
         self.env.globals["markdown"] = _markdown

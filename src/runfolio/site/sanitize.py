@@ -148,6 +148,15 @@ def json_for_script(data: Any) -> str:
         text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except ValueError:  # NaN or an infinity somewhere: rare, so only then walk the data
         text = json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return escape_json_for_script(text)
+
+
+def escape_json_for_script(text: str) -> str:
+    """Make JSON text safe inside a ``<script type="application/json">`` block.
+
+    As :func:`json_for_script` does, for JSON already encoded elsewhere; ``JSON.parse``
+    reads the same values back.
+    """
     # These characters can only occur inside JSON strings, where an escape means the same.
     return text.translate(_SCRIPT_ESCAPES)
 

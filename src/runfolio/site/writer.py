@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -83,7 +84,7 @@ def write_site(
     checked = {_check_path(path): source for path, source in files.items()}
     kept = {_check_path(path) for path in reuse} - set(checked)
     previous = _read_manifest(output)
-    if clean and previous is not None:
+    if clean and previous is not None and output.is_dir():
         for name in os.listdir(output):
             target = output / name
             if target.is_dir() and not target.is_symlink():
@@ -94,7 +95,7 @@ def write_site(
     kept_digests: dict[str, str] = {}
     for path in sorted(kept):
         digest = previous.get(path)
-        if digest is None or not _is_plain_file(output.joinpath(*PurePosixPath(path).parts)):
+        if digest is None or not _is_plain_file(os.path.join(output, path)):
             raise StaleReuseError(path)
         kept_digests[path] = digest
     output.mkdir(parents=True, exist_ok=True)
@@ -136,18 +137,16 @@ def read_site_state(output: Path) -> dict[str, Any]:
 
 def _check_path(path: str) -> str:
     """Validate a site-relative path: relative, POSIX, no ``..``, not the manifest."""
-    parts = PurePosixPath(path).parts
     if (
         not path
         or path.startswith("/")
         or "\\" in path
         or "\x00" in path
         or any(part in ("..", ".", "") for part in path.split("/"))
-        or not parts
         or path == MANIFEST
     ):
         raise SiteWriteError(f"refusing to write {path!r}: not a plain path inside the site")
-    return "/".join(parts)
+    return path  # with no empty, "." or ".." part, it is already in normal form
 
 
 def _read_manifest(output: Path) -> dict[str, str] | None:
@@ -190,14 +189,15 @@ def _read_regular(source: Path) -> bytes:
 
 def _is_regular_fd(fd: int) -> bool:
     """Tell whether an open descriptor is a regular file."""
-    import stat
-
     return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
-def _is_plain_file(path: Path) -> bool:
-    """A regular file that is not a symlink."""
-    return path.is_file() and not path.is_symlink()
+def _is_plain_file(path: Path | str) -> bool:
+    """A regular file that is not a symlink (one ``lstat``)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _write_atomic(output: Path, target: Path, data: bytes) -> None:
