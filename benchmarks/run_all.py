@@ -20,7 +20,14 @@ from pathlib import Path
 
 import _common as common
 
-SCRIPTS = ("bench_log_metric.py", "bench_import.py", "bench_create_runs.py", "bench_search.py")
+SCRIPTS = (
+    "bench_log_metric.py",
+    "bench_import.py",
+    "bench_create_runs.py",
+    "bench_search.py",
+    "bench_site.py",
+    "bench_leaderboard_browser.py",
+)
 
 
 def machine_info() -> list[str]:

@@ -99,13 +99,17 @@ def best_entry(entries: Sequence[LeaderboardEntry]) -> LeaderboardEntry | None:
     return entries[0] if entries and entries[0].rank is not None else None
 
 
-def varying_params(runs: Sequence[RunRecord]) -> list[str]:
+def varying_params(
+    runs: Sequence[RunRecord], flats: Sequence[Mapping[str, Any]] | None = None
+) -> list[str]:
     """Dotted param keys whose value is not the same in every run (or missing in some).
 
     These are the columns worth showing on a leaderboard: a param every run shares
-    tells the runs apart no better than the experiment's name.
+    tells the runs apart no better than the experiment's name. ``flats``, when given,
+    are the runs' ``flat_params()``, in the same order.
     """
-    flats = [run.flat_params() for run in runs]
+    if flats is None:
+        flats = [run.flat_params() for run in runs]
     keys = sorted({key for flat in flats for key in flat})
     varying = []
     missing: Any = object()

@@ -267,7 +267,7 @@ def _render_experiment(
     files: dict[str, bytes | Path],
 ) -> None:
     """Render an experiment's leaderboard page and its table downloads."""
-    flats = [entry.run.flat_params() for entry in page.entries]
+    flats = page.flat_params if len(page.flat_params) == len(page.entries) else None
     table = leaderboard_table(page, model.config.default_columns, flats)
     folder = page.path.removesuffix("index.html")
     charts: dict[str, str] = {}

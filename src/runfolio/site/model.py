@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from runfolio.query.leaderboard import (
     LeaderboardEntry,
@@ -41,6 +42,8 @@ class ExperimentPage:
     varying_params: list[str]
     metric_keys: list[str]
     last_activity: str | None
+    flat_params: list[dict[str, Any]] = field(default_factory=list)
+    """Each entry's ``run.flat_params()``, in the order of ``entries``."""
 
     @property
     def best(self) -> LeaderboardEntry | None:
@@ -131,14 +134,17 @@ def _experiment_page(
     """The leaderboard page of one experiment."""
     primary = primary_metric_of(experiment, override)
     times = [t for run in runs for t in (run.start_time, run.end_time) if t]
+    entries = rank_runs(runs, primary)
+    flats = [entry.run.flat_params() for entry in entries]
     return ExperimentPage(
         experiment=experiment,
         path=experiment_path(experiment),
         primary=primary,
-        entries=rank_runs(runs, primary),
-        varying_params=varying_params(runs),
+        entries=entries,
+        varying_params=varying_params([entry.run for entry in entries], flats),
         metric_keys=sorted({key for run in runs for key in run.metrics}),
         last_activity=max(times) if times else None,
+        flat_params=flats,
     )
 
 
