@@ -418,7 +418,7 @@ def _run_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) 
     )
     digest = hashlib.sha256(shared_key.encode())
     digest.update(repr(family).encode("utf-8", "surrogateescape"))
-    digest.update("".join(_folder_signature(run.path)).encode("utf-8", "surrogateescape"))
+    digest.update(_folder_signature(run.path).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -429,28 +429,39 @@ def _family(run: Any) -> list[str] | None:
     return [run.run_id, run.name, run.status, run.experiment_slug]
 
 
-def _folder_signature(folder: Path) -> Iterator[str]:
-    """Yield one line per entry below ``folder``: path, type, inode, mtime, size (no following)."""
+def _folder_signature(folder: Path) -> str:
+    """Describe every entry below ``folder``: path, type, inode, mtime, size, links.
+
+    Symlinks are described, never followed. Runs once per run on every build, so it
+    collects plain tuples and formats them in one ``repr``.
+    """
+    found: list[tuple[str, int, int, int, int, int]] = []
     stack = [os.fspath(folder)]
     while stack:
         current = stack.pop()
         try:
             with os.scandir(current) as entries:
-                items = sorted(entries, key=lambda e: e.name)
+                items = sorted(entries, key=_entry_name)
         except OSError:
-            yield f"{current}\0unreadable\n"
+            found.append((current, -1, 0, 0, 0, 0))
             continue
         for entry in items:
             try:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            yield (
-                f"{entry.path}\0{info.st_mode}\0{info.st_ino}\0{info.st_mtime_ns}\0"
-                f"{info.st_size}\0{info.st_nlink}\n"
+            mode = info.st_mode
+            found.append(
+                (entry.path, mode, info.st_ino, info.st_mtime_ns, info.st_size, info.st_nlink)
             )
-            if stat.S_ISDIR(info.st_mode):
+            if stat.S_ISDIR(mode):
                 stack.append(entry.path)
+    return repr(found)
+
+
+def _entry_name(entry: os.DirEntry[str]) -> str:
+    """Sort key of a folder entry."""
+    return entry.name
 
 
 def _files_under(folder: Path) -> Iterator[Path]:

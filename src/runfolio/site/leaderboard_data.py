@@ -205,20 +205,19 @@ def leaderboard_csv(table: LeaderboardTable) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["run_id", *(neutralize_csv_cell(c.key) for c in table.columns)])
+    # The table holds only text, finite numbers and None; the csv module writes
+    # numbers with repr (the store's own float format) and None as an empty cell, so
+    # only text needs a look: in text columns any text, in number columns the words
+    # NaN/inf/-inf. This runs once per cell of a 10,000-run table.
     kinds = [column.kind for column in table.columns]
+    lines = []
     for row in table.rows:
-        # The table holds only text, finite numbers and None; the csv module writes
-        # numbers with repr (the store's own float format) and None as an empty cell,
-        # so only text needs a look, once per cell of a 10,000-run table.
-        writer.writerow(
-            [
-                row["id"],
-                *(
-                    _csv_cell(value, kind) if type(value) is str else value
-                    for value, kind in zip(row["values"], kinds, strict=True)
-                ),
-            ]
-        )
+        cells = [row["id"], *row["values"]]
+        for index, value in enumerate(row["values"], start=1):
+            if type(value) is str:
+                cells[index] = _csv_cell(value, kinds[index - 1])
+        lines.append(cells)
+    writer.writerows(lines)
     return buffer.getvalue().encode("utf-8")
 
 
