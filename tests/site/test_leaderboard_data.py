@@ -167,3 +167,48 @@ def test_encoded_leaderboard_is_the_page_data_and_the_download(store: Path) -> N
     assert json.loads(encoded.page_json) == leaderboard_json(page, table)
     assert json.loads(encoded.download_json) == json.loads(leaderboard_download_json(table))
     assert list(json.loads(encoded.page_json)) == list(leaderboard_json(page, table))
+
+
+class _DictCache:
+    """A row cache in a dict that counts its hits."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[object, object]] = {}
+        self.hits = 0
+
+    def get(self, run_name: str, signature: object) -> object:
+        kept = self.rows.get(run_name)
+        if kept is None or kept[0] != signature:
+            return None
+        self.hits += 1
+        return kept[1]
+
+    def put(self, run_name: str, signature: object, payload: object) -> None:
+        self.rows[run_name] = (signature, payload)
+
+
+def test_cached_rows_give_the_same_page_data_and_downloads(store: Path) -> None:
+    from runfolio.site.leaderboard_data import encode_leaderboard, leaderboard_json
+
+    page = _page(store)
+    full = leaderboard_table(page)
+    expected = (
+        json.loads(json.dumps(leaderboard_json(page, full))),
+        json.loads(leaderboard_download_json(full)),
+        leaderboard_csv(full),
+    )
+    plan_only = leaderboard_table(page, with_rows=False)
+    assert plan_only.rows == [] and plan_only.plan is not None
+    cache = _DictCache()
+    keys = {entry.run.run_id: f"key-{entry.run.run_id}" for entry in page.entries}
+    for round_ in range(2):  # cold, then every row from the cache
+        encoded = encode_leaderboard(page, plan_only, cache=cache, run_keys=keys)
+        got = (json.loads(encoded.page_json), json.loads(encoded.download_json), encoded.csv)
+        assert got == expected, round_
+    assert cache.hits == len(page.entries)
+    # A changed fingerprint lays the row out again; a stale cached row is never used.
+    victim = page.entries[0].run.run_id
+    cache.rows[victim] = (cache.rows[victim][0], ['["stale"]', "stale"])
+    keys[victim] = "changed"
+    encoded = encode_leaderboard(page, plan_only, cache=cache, run_keys=keys)
+    assert encoded.csv == expected[2] and b"stale" not in encoded.download_json

@@ -19,7 +19,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +32,6 @@ from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec,
 from runfolio.site.config import SiteConfig, load_site_config
 from runfolio.site.leaderboard_data import (
     encode_leaderboard,
-    leaderboard_csv,
     leaderboard_table,
 )
 from runfolio.site.model import (
@@ -46,6 +45,7 @@ from runfolio.site.render import ASSETS_DIR, Renderer
 from runfolio.site.run_content import gather_run_content, metric_direction
 from runfolio.site.theme import ThemeChain, resolve_theme_chain
 from runfolio.site.writer import StaleReuseError, read_site_state, write_site
+from runfolio.store.cache import DerivedCache
 from runfolio.store.reader import Problem
 from runfolio.store.scan import scan_store
 
@@ -147,9 +147,10 @@ def build_site(
     reuse: list[str] = []
     run_state: dict[str, Any] = {}
     total = len(model.runs)
+    run_keys: dict[str, str] = {}
     for done, (run_id, page) in enumerate(sorted(model.runs.items()), start=1):
         experiment = experiments.get(page.experiment_path)
-        key = _run_key(page, shared_key, experiment)
+        key = run_keys[run_id] = _run_key(page, shared_key, experiment)
         old = old_runs.get(run_id)
         if _reusable(old, key):
             reuse.extend(old["files"])
@@ -173,7 +174,7 @@ def build_site(
         raise BuildError(_strict_message(report.problems[len(scan.problems) :]))
 
     for page in model.experiments:
-        _render_experiment(renderer, model, commit, page, files)
+        _render_experiment(renderer, model, commit, page, files, run_keys)
         report.pages_rendered += 1
     home = {
         "model": model,
@@ -265,10 +266,15 @@ def _render_experiment(
     commit: StoreCommit | None,
     page: ExperimentPage,
     files: dict[str, bytes | Path],
+    run_keys: Mapping[str, str],
 ) -> None:
     """Render an experiment's leaderboard page and its table downloads."""
-    flats = page.flat_params if len(page.flat_params) == len(page.entries) else None
-    table = leaderboard_table(page, model.config.default_columns, flats)
+    flats = (
+        page.flat_params
+        if len(page.flat_params) == len(page.entries)
+        else [entry.run.flat_params() for entry in page.entries]
+    )
+    table = leaderboard_table(page, model.config.default_columns, flats, with_rows=False)
     folder = page.path.removesuffix("index.html")
     charts: dict[str, str] = {}
     if page.primary is not None and page.entries:
@@ -298,7 +304,10 @@ def _render_experiment(
                 charts["parallel"] = spec_to_json(
                     parallel_coordinates_spec(rows, params, page.primary.name)
                 )
-    encoded = encode_leaderboard(page, table)
+    # Rows whose run is unchanged since the last build come encoded from the cache.
+    cache = DerivedCache(page.experiment.path, "site-rows")
+    encoded = encode_leaderboard(page, table, flats, cache=cache, run_keys=run_keys)
+    cache.save()
     context = {
         "model": model,
         "page": page,
@@ -308,7 +317,7 @@ def _render_experiment(
         "raw_url": _raw_url(model, commit, page.experiment.slug),
     }
     files[page.path] = _page(renderer, "experiment.html", page.path, context)
-    files[f"{folder}runs.csv"] = leaderboard_csv(table)
+    files[f"{folder}runs.csv"] = encoded.csv
     files[f"{folder}runs.json"] = encoded.download_json
 
 

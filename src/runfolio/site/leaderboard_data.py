@@ -11,13 +11,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from runfolio.site.model import ExperimentPage
 from runfolio.site.run_content import json_value, run_ref
 from runfolio.site.sanitize import neutralize_csv_cell
+from runfolio.store.records import RunRecord
 
 SUMMARY_FIELDS = ("min", "max")
 """Metric summaries beyond the last value; hidden until the user shows them."""
@@ -43,18 +44,31 @@ class Column:
 
 
 @dataclass(frozen=True)
+class RowPlan:
+    """Where each value of a row comes from, in column order (after the rank, if ranked)."""
+
+    ranked: bool
+    param_columns: list[tuple[str, str]]
+    metric_keys: list[str]
+    tag_keys: list[str]
+
+
+@dataclass(frozen=True)
 class LeaderboardTable:
     """Columns, the ones hidden at first, and one row of values per run."""
 
     columns: list[Column]
     hidden: list[str]
     rows: list[dict[str, Any]]
+    plan: RowPlan | None = None
 
 
 def leaderboard_table(
     page: ExperimentPage,
     default_columns: tuple[str, ...] = (),
     flats: Sequence[dict[str, Any]] | None = None,
+    *,
+    with_rows: bool = True,
 ) -> LeaderboardTable:
     """Build the table of one experiment's leaderboard, ranked best first.
 
@@ -66,6 +80,8 @@ def leaderboard_table(
             empty, run fields, varying params and the last value of every metric are
             shown, min/max and tags hidden.
         flats: each entry's ``run.flat_params()``, when the caller has them already.
+        with_rows: False leaves ``rows`` empty (for :func:`encode_leaderboard`, which
+            lays out only the rows it has not cached).
     """
     runs = [entry.run for entry in page.entries]
     columns: list[Column] = []
@@ -110,42 +126,54 @@ def leaderboard_table(
         hidden = [c.key for c in columns if c.group == "tags" or c.key.endswith((".min", ".max"))]
         hidden = [k for k in hidden if not _is_metric_last(k, metric_keys)]
 
-    # Values are laid out in the order of ``columns`` directly: this loop runs over every
-    # cell of the table (600,000 for 10,000 runs), on every rebuild.
     param_columns = [
         (key, column.kind)
         for key, column in zip(param_keys, [c for c in columns if c.group == "params"], strict=True)
     ]
-    ranked = page.primary is not None
-    empty: dict[str, Any] = {}
+    plan = RowPlan(page.primary is not None, param_columns, metric_keys, tag_keys)
     rows = []
-    for entry, flat in zip(page.entries, flats, strict=True):
-        run = entry.run
-        values: list[Any] = [entry.rank] if ranked else []
-        values += (
-            run.status,
-            run.name,
-            run.start_time,
-            _cell(run.duration_seconds, "duration"),
-            _cell(run.user, "text"),
-            _short_commit(run.git.get("commit")),
-        )
-        values += [_cell(flat.get(key), kind) for key, kind in param_columns]
-        summaries = [run.metrics.get(key) or empty for key in metric_keys]
-        values += [_cell(summary.get("last"), "number") for summary in summaries]
-        for summary in summaries:
-            values += [_cell(summary.get(name), "number") for name in SUMMARY_FIELDS]
-        tags = run.tags
-        values += [_cell(tags.get(key), "text") for key in tag_keys]
-        rows.append(
-            {
-                "id": run.run_id,
-                "ref": run_ref(run),
-                "href": f"runs/{run.run_id}.html",
-                "values": values,
-            }
-        )
-    return LeaderboardTable(columns, hidden, rows)
+    if with_rows:
+        for entry, flat in zip(page.entries, flats, strict=True):
+            run = entry.run
+            values = row_values(run, flat, plan)
+            if plan.ranked:
+                values.insert(0, entry.rank)
+            rows.append(
+                {
+                    "id": run.run_id,
+                    "ref": run_ref(run),
+                    "href": f"runs/{run.run_id}.html",
+                    "values": values,
+                }
+            )
+    return LeaderboardTable(columns, hidden, rows, plan)
+
+
+def row_values(run: RunRecord, flat: Mapping[str, Any], plan: RowPlan) -> list[Any]:
+    """A run's values in column order, the rank left out (it depends on the other runs).
+
+    Runs over every cell of the table (600,000 for 10,000 runs), so values are laid
+    out directly rather than looked up by column key.
+    """
+    values: list[Any] = [
+        run.status,
+        run.name,
+        run.start_time,
+        _cell(run.duration_seconds, "duration"),
+        _cell(run.user, "text"),
+        _short_commit(run.git.get("commit")),
+    ]
+    values += [_cell(flat.get(key), kind) for key, kind in plan.param_columns]
+    summaries = [run.metrics.get(key) or _EMPTY for key in plan.metric_keys]
+    values += [_cell(summary.get("last"), "number") for summary in summaries]
+    for summary in summaries:
+        values += [_cell(summary.get(name), "number") for name in SUMMARY_FIELDS]
+    tags = run.tags
+    values += [_cell(tags.get(key), "text") for key in plan.tag_keys]
+    return values
+
+
+_EMPTY: dict[str, Any] = {}
 
 
 def leaderboard_json(page: ExperimentPage, table: LeaderboardTable) -> dict[str, Any]:
@@ -168,36 +196,122 @@ def leaderboard_json(page: ExperimentPage, table: LeaderboardTable) -> dict[str,
 
 @dataclass(frozen=True)
 class EncodedLeaderboard:
-    """The page's data block and the JSON download, from one encoding of the values."""
+    """The page's data block and both downloads, as :func:`encode_leaderboard` makes them."""
 
     page_json: str
     download_json: bytes
+    csv: bytes
 
 
-def encode_leaderboard(page: ExperimentPage, table: LeaderboardTable) -> EncodedLeaderboard:
-    """Encode :func:`leaderboard_json` for the page and :func:`leaderboard_download_json`.
+class RowCache(Protocol):
+    """Where encoded rows are kept between builds, such as a ``DerivedCache``."""
 
-    Both hold every value of the table; encoding each row's values once and joining
-    the text halves the cost of a leaderboard's JSON, which a rebuild after one new run
-    pays for every run of the experiment. The results equal ``json.dumps`` of the two.
+    def get(self, run_name: str, signature: Any) -> Any:
+        """The payload kept for ``run_name`` under ``signature``, else None."""
+
+    def put(self, run_name: str, signature: Any, payload: Any) -> None:
+        """Keep ``payload`` for ``run_name`` under ``signature``."""
+
+
+def encode_leaderboard(
+    page: ExperimentPage,
+    table: LeaderboardTable,
+    flats: Sequence[Mapping[str, Any]] | None = None,
+    *,
+    cache: RowCache | None = None,
+    run_keys: Mapping[str, str] | None = None,
+) -> EncodedLeaderboard:
+    """Encode the page's data block, the JSON download and the CSV download at once.
+
+    The results equal ``json.dumps(leaderboard_json(...))``, :func:`leaderboard_download_json`
+    and :func:`leaderboard_csv`. Each run's values are encoded once, as JSON and as CSV
+    cells, without its rank (which moves when another run is added); with ``cache`` and
+    the runs' fingerprints in ``run_keys``, a run whose fingerprint and the table's
+    columns are unchanged since the previous build is not laid out or encoded again.
+    A rebuild after one new run thus pays for one row, not for 10,000.
+
+    Args:
+        page: the experiment page.
+        table: its table; ``rows`` may be empty (``with_rows=False``) when ``plan`` is set.
+        flats: each entry's flat params (computed when missing).
+        cache: where encoded rows are kept between builds.
+        run_keys: run id → fingerprint of everything the run's row is made from.
     """
     dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    plan = table.plan
+    columns = table.columns
+    kinds = [column.kind for column in columns]
+    if plan is not None and plan.ranked:
+        kinds = kinds[1:]
+    signature_text = dumps([[column.key, column.kind] for column in columns])
+    if flats is None:
+        flats = [entry.run.flat_params() for entry in page.entries]
+    given = {row["id"]: row["values"] for row in table.rows}
+    page_rows: list[str] = []
+    data_rows: list[str] = []
+    csv_lines: list[str] = []
+    for entry, flat in zip(page.entries, flats, strict=True):
+        run = entry.run
+        run_id = run.run_id
+        key = run_keys.get(run_id) if run_keys is not None else None
+        fragments = cache.get(run_id, [key, signature_text]) if cache and key else None
+        if not _valid_fragments(fragments):
+            if run_id in given:
+                values = given[run_id][1:] if plan is None or plan.ranked else given[run_id]
+            elif plan is not None:
+                values = row_values(run, flat, plan)
+            else:
+                raise ValueError("a table without rows needs its row plan")
+            fragments = [dumps(values), _csv_cells(values, kinds)]
+            if cache is not None and key:
+                cache.put(run_id, [key, signature_text], fragments)
+        values_json, cells = fragments
+        id_json = dumps(run_id)
+        if plan is None or plan.ranked:
+            rank = entry.rank
+            rank_json = "null" if rank is None else str(rank)
+            values_json = (
+                f"[{rank_json}]" if values_json == "[]" else f"[{rank_json},{values_json[1:]}"
+            )
+            cells = f"{'' if rank is None else rank},{cells}"
+        page_rows.append(
+            f'{{"id":{id_json},"ref":{dumps(run_ref(run))},'
+            f'"href":{dumps(f"runs/{run_id}.html")},"values":{values_json}}}'
+        )
+        data_rows.append(f"[{id_json}]" if values_json == "[]" else f"[{id_json},{values_json[1:]}")
+        csv_lines.append(f"{run_id},{cells}\n")
     head = leaderboard_json(page, table)
     del head["rows"]
-    values = [dumps(row["values"]) for row in table.rows]
-    rows = ",".join(
-        f'{{"id":{dumps(row["id"])},"ref":{dumps(row["ref"])},"href":{dumps(row["href"])},'
-        f'"values":{text}}}'
-        for row, text in zip(table.rows, values, strict=True)
+    page_json = f'{dumps(head)[:-1]},"rows":[{",".join(page_rows)}]}}'
+    names = dumps(["run_id", *(column.key for column in columns)])
+    download = f'{{"columns":{names},"data":[{",".join(data_rows)}]}}\n'
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(
+        ["run_id", *(neutralize_csv_cell(column.key) for column in columns)]
     )
-    page_json = f'{dumps(head)[:-1]},"rows":[{rows}]}}'
-    columns = dumps(["run_id", *(column.key for column in table.columns)])
-    data = ",".join(
-        f"[{dumps(row['id'])}{',' if text != '[]' else ''}{text[1:]}"
-        for row, text in zip(table.rows, values, strict=True)
+    csv_text = header.getvalue() + "".join(csv_lines)
+    return EncodedLeaderboard(page_json, download.encode("utf-8"), csv_text.encode("utf-8"))
+
+
+def _csv_cells(values: list[Any], kinds: list[str]) -> str:
+    """The CSV cells of ``values`` (one row, no line end), text neutralised."""
+    buffer = io.StringIO()
+    cells = [
+        _csv_cell(value, kind) if type(value) is str else value
+        for value, kind in zip(values, kinds, strict=True)
+    ]
+    csv.writer(buffer, lineterminator="").writerow(cells)
+    return buffer.getvalue()
+
+
+def _valid_fragments(fragments: Any) -> bool:
+    """Whether a cached row is two texts, as :func:`encode_leaderboard` keeps it."""
+    return (
+        isinstance(fragments, list)
+        and len(fragments) == 2
+        and all(isinstance(text, str) for text in fragments)
+        and fragments[0].startswith("[")
     )
-    download = f'{{"columns":{columns},"data":[{data}]}}\n'
-    return EncodedLeaderboard(page_json, download.encode("utf-8"))
 
 
 def leaderboard_csv(table: LeaderboardTable) -> bytes:
