@@ -321,7 +321,7 @@ def test_model_load_errors(run: runfolio.Run, tmp_path: Path) -> None:
         runfolio.load_model("runs:/fffffffff/model")
     with pytest.raises(InvalidInputError, match="URI"):
         runfolio.load_model("s3://bucket/model")
-    with pytest.raises(InvalidInputError, match="URI"):
+    with pytest.raises(runfolio.RegistryError, match="no registered model is named 'iris'"):
         runfolio.load_model("models:/iris/1")
     with pytest.raises(InvalidInputError):
         runfolio.load_model(f"runs:/{run.run_id}/../../model")

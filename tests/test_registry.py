@@ -1,0 +1,207 @@
+"""The model registry derived from run tags: versions, aliases, conflicts, concurrency."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+import yaml
+
+from runfolio import Store
+from runfolio.registry import (
+    ALIAS_PREFIX,
+    MODEL_TAG,
+    VERSION_TAG,
+    RegistryConflictError,
+    RegistryError,
+    delete_model_alias,
+    get_model_version,
+    get_model_version_by_alias,
+    read_registry,
+    register_model,
+    resolve_model_uri,
+    search_model_versions,
+    set_model_alias,
+)
+from runfolio.tracking.models import load_model_dir
+
+
+def _runs_with_models(root: Path, count: int, experiment: str = "exp") -> list[str]:
+    """Make ``count`` ended runs, each logging a model ``{"n": i}`` and an accuracy."""
+    store = Store(root)
+    ids = []
+    for index in range(count):
+        with store.start_run(experiment, run_name=f"run-{index}") as run:
+            run.log_metric("accuracy", 0.5 + index / 100)
+            run.log_model({"n": index}, "model")
+        ids.append(run.run_id)
+    return ids
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return tmp_path / "runs"
+
+
+def test_registering_numbers_versions_and_tags_the_runs(root: Path) -> None:
+    first, second, third = _runs_with_models(root, 3)
+    v1 = register_model(root, first, "churn")
+    v2 = register_model(root, second[-10:-3], "churn")  # a unique short id is enough
+    other = register_model(root, third, "fraud")
+    assert (v1.version, v2.version, other.version) == (1, 2, 1)
+    assert v2.source == f"runs:/{second}/model"
+    tags = yaml.safe_load((v2.run.path / "run.yaml").read_text(encoding="utf-8"))["tags"]  # type: ignore[union-attr]
+    assert tags[MODEL_TAG] == "churn" and tags[VERSION_TAG] == "2"
+    # Registering the same run again is idempotent; under another name it is refused.
+    assert register_model(root, first, "churn").version == 1
+    with pytest.raises(RegistryError, match="already version 1 of 'churn'"):
+        register_model(root, first, "other")
+    registry = read_registry(root)
+    assert sorted(registry.models) == ["churn", "fraud"]
+    assert registry.model("churn").latest == get_model_version(root, "churn", 2)
+    assert registry.conflicts == []
+
+
+def test_an_alias_points_to_one_version_and_moves(root: Path) -> None:
+    ids = _runs_with_models(root, 3)
+    for run_id in ids:
+        register_model(root, run_id, "churn")
+    set_model_alias(root, "churn", "champion", 1)
+    set_model_alias(root, "churn", "staging", 2)  # MLflow's stages are plain aliases
+    assert get_model_version_by_alias(root, "churn", "champion").version == 1
+    moved = set_model_alias(root, "churn", "champion", 3)
+    assert moved.aliases == ("champion",)
+    assert get_model_version_by_alias(root, "churn", "champion").version == 3
+    old = get_model_version(root, "churn", 1)
+    assert old.aliases == ()
+    assert not any(key.startswith(ALIAS_PREFIX) for key in old.run.tags)  # type: ignore[union-attr]
+    assert read_registry(root).model("churn").aliases == {"champion": 3, "staging": 2}
+    delete_model_alias(root, "churn", "staging")
+    with pytest.raises(RegistryError, match="no alias 'staging'"):
+        get_model_version_by_alias(root, "churn", "staging")
+
+
+def test_a_half_done_alias_move_still_resolves_to_one_version(root: Path) -> None:
+    """A move writes the new claim first: until the old tag is removed, it is outranked."""
+    from runfolio.registry import rewrite_run_tags
+
+    ids = _runs_with_models(root, 2)
+    for run_id in ids:
+        register_model(root, run_id, "churn")
+    set_model_alias(root, "churn", "prod", 1)
+    second = get_model_version(root, "churn", 2)
+    rewrite_run_tags(second.run.path, {ALIAS_PREFIX + "prod": "2"})  # type: ignore[union-attr]
+    assert get_model_version_by_alias(root, "churn", "prod").version == 2
+
+
+def test_load_model_by_version_and_alias(root: Path) -> None:
+    ids = _runs_with_models(root, 2)
+    for run_id in ids:
+        register_model(root, run_id, "churn")
+    set_model_alias(root, "churn", "champion", 2)
+    assert load_model_dir(resolve_model_uri(root, "models:/churn/1")) == {"n": 0}
+    assert load_model_dir(resolve_model_uri(root, "models:/churn@champion")) == {"n": 1}
+    with pytest.raises(RegistryError, match="bad model URI"):
+        resolve_model_uri(root, "models:/churn")
+    with pytest.raises(RegistryError, match="no version 7"):
+        resolve_model_uri(root, "models:/churn/7")
+
+
+def test_clear_errors(root: Path) -> None:
+    (run_id,) = _runs_with_models(root, 1)
+    store = Store(root)
+    with store.start_run("exp", run_name="no-model") as plain:
+        plain.log_metric("accuracy", 0.1)
+    with pytest.raises(RegistryError, match="logged no model"):
+        register_model(root, plain.run_id, "churn")
+    for bad in ("", " x", "a/b", "a@b"):
+        with pytest.raises(RegistryError, match="bad model name"):
+            register_model(root, run_id, bad)
+    register_model(root, run_id, "churn")
+    with pytest.raises(RegistryError, match="no registered model is named 'nope'"):
+        get_model_version(root, "nope", 1)
+    for bad_alias in ("v3", "latest", "has space", ""):
+        with pytest.raises(RegistryError, match="bad alias"):
+            set_model_alias(root, "churn", bad_alias, 1)
+    with pytest.raises(RegistryError, match="no version 2"):
+        set_model_alias(root, "churn", "champion", 2)
+    with store.start_run("exp", run_name="live") as live:
+        live.log_model({"n": 9}, "model")
+        with pytest.raises(RegistryError, match="still running"):
+            register_model(root, live.run_id, "churn")
+
+
+def test_two_runs_claiming_one_version_are_reported_not_resolved(root: Path) -> None:
+    from runfolio.registry import rewrite_run_tags
+
+    first, second = _runs_with_models(root, 2)
+    register_model(root, first, "churn")
+    # What a merge of two branches that each registered version 1 looks like.
+    run_dir = next(root.glob(f"*/{second}"))
+    rewrite_run_tags(
+        run_dir, {MODEL_TAG: "churn", VERSION_TAG: "1", "registry.model_path": "model"}
+    )
+    registry = read_registry(root)
+    assert registry.conflicts == [
+        f"'churn' version 1: claimed by runs {min(first, second)} and {max(first, second)}"
+    ]
+    with pytest.raises(RegistryConflictError, match="claimed by runs"):
+        get_model_version(root, "churn", 1)
+    # The next registration does not reuse the disputed number.
+    (third,) = _runs_with_models(root, 1, "exp2")
+    assert register_model(root, third, "churn").version == 2
+
+
+def test_search_model_versions(root: Path) -> None:
+    ids = _runs_with_models(root, 3)
+    register_model(root, ids[0], "churn")
+    register_model(root, ids[1], "churn-v2")
+    register_model(root, ids[2], "fraud")
+    names = lambda found: [(v.name, v.version) for v in found]  # noqa: E731
+    assert names(search_model_versions(root)) == [("churn", 1), ("churn-v2", 1), ("fraud", 1)]
+    assert names(search_model_versions(root, "name = 'churn'")) == [("churn", 1)]
+    assert names(search_model_versions(root, "name LIKE 'churn%'")) == [
+        ("churn", 1),
+        ("churn-v2", 1),
+    ]
+    assert names(search_model_versions(root, f"run_id = '{ids[2]}' and name != 'x'")) == [
+        ("fraud", 1)
+    ]
+    with pytest.raises(RegistryError, match="cannot read"):
+        search_model_versions(root, "version > 1")
+
+
+def _register_in_process(args: tuple[str, str]) -> int:
+    """Register one run from a separate process; return the version it got."""
+    root, run_id = args
+    return register_model(Path(root), run_id, "churn").version
+
+
+def test_concurrent_registrations_get_distinct_versions(root: Path) -> None:
+    ids = _runs_with_models(root, 8)
+    context = multiprocessing.get_context("fork")
+    with context.Pool(8) as pool:
+        versions = pool.map(_register_in_process, [(str(root), run_id) for run_id in ids])
+    assert sorted(versions) == list(range(1, 9))
+    registry = read_registry(root)
+    assert registry.conflicts == []
+    assert sorted(registry.model("churn").versions) == list(range(1, 9))
+
+
+def test_the_fluent_api_registers_and_loads_by_alias(root: Path) -> None:
+    import runfolio
+
+    first, second = _runs_with_models(root, 2)
+    runfolio.set_store(root)
+    assert runfolio.register_model(first, "churn").version == 1
+    assert runfolio.register_model(second, "churn").version == 2
+    runfolio.set_model_alias("churn", "production", 2)
+    assert runfolio.load_model("models:/churn@production") == {"n": 1}
+    assert runfolio.load_model("models:/churn/1") == {"n": 0}
+    assert runfolio.get_model_version_by_alias("churn", "production").run_id == second
+    runfolio.delete_model_alias("churn", "production")
+    assert runfolio.get_model_version("churn", 2).aliases == ()
+    assert [v.version for v in runfolio.search_model_versions("name = 'churn'")] == [1, 2]
+    with pytest.raises(runfolio.RegistryError):
+        runfolio.get_model_version_by_alias("churn", "production")
