@@ -205,3 +205,33 @@ def test_the_fluent_api_registers_and_loads_by_alias(root: Path) -> None:
     assert [v.version for v in runfolio.search_model_versions("name = 'churn'")] == [1, 2]
     with pytest.raises(runfolio.RegistryError):
         runfolio.get_model_version_by_alias("churn", "production")
+
+
+def test_the_models_commands(root: Path) -> None:
+    from click.testing import CliRunner
+
+    from runfolio.cli import main
+
+    first, second = _runs_with_models(root, 2)
+    runner = CliRunner()
+
+    def run(*args: str) -> str:
+        result = runner.invoke(main, ["--store", str(root), "models", *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "No registered models" in run("ls")
+    assert run("register", first, "churn") == f"Registered run {first} as churn version 1.\n"
+    assert "version 2" in run("register", second[-10:], "churn", "--model-path", "model")
+    assert run("alias", "churn", "champion", "2") == "churn@champion now points to version 2.\n"
+    listing = run("ls").splitlines()
+    assert listing[0].split() == ["MODEL", "VERSIONS", "LATEST", "ALIASES"]
+    assert listing[1].split() == ["churn", "2", "v2", "champion→v2"]
+    shown = run("show", "churn")
+    assert shown.index("v2") < shown.index("v1")  # newest first
+    assert "models:/churn@champion" in shown and first in shown and second in shown
+    failed = runner.invoke(main, ["--store", str(root), "models", "show", "nope"])
+    assert failed.exit_code == 1
+    assert "Error: no registered model is named 'nope'" in failed.output
+    failed = runner.invoke(main, ["--store", str(root), "models", "alias", "churn", "x", "9"])
+    assert failed.exit_code == 1 and "no version 9" in failed.output

@@ -344,3 +344,66 @@ def serve_command(
     serve_site(
         _store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=click.echo
     )
+
+
+# --------------------------------------------------------------------------- models
+
+
+@main.group("models")
+def models_group() -> None:
+    """The model registry: versions and aliases of models logged by runs."""
+
+
+@models_group.command("ls")
+@click.pass_context
+def models_ls_command(ctx: click.Context) -> None:
+    """List registered models with their latest version and aliases."""
+    from runfolio.console.models_view import render_models
+    from runfolio.registry import read_registry
+
+    click.echo(render_models(read_registry(_store_root(ctx))), nl=False)
+
+
+@models_group.command("show")
+@click.argument("name")
+@click.pass_context
+def models_show_command(ctx: click.Context, name: str) -> None:
+    """Show every version of model NAME, newest first."""
+    from runfolio.console.models_view import render_model
+    from runfolio.registry import read_registry
+
+    registry = read_registry(_store_root(ctx))
+    click.echo(render_model(registry.model(name), registry), nl=False)
+
+
+@models_group.command("register")
+@click.argument("run_ref", metavar="RUN")
+@click.argument("name")
+@click.option(
+    "--model-path",
+    default=None,
+    metavar="PATH",
+    help="The model folder under artifacts/ (default: the run's only model, else 'model').",
+)
+@click.pass_context
+def models_register_command(
+    ctx: click.Context, run_ref: str, name: str, model_path: str | None
+) -> None:
+    """Register the model RUN logged as the next version of NAME."""
+    from runfolio.registry import register_model
+
+    version = register_model(_store_root(ctx), run_ref, name, model_path)
+    click.echo(f"Registered run {version.run_id} as {name} version {version.version}.")
+
+
+@models_group.command("alias")
+@click.argument("name")
+@click.argument("alias")
+@click.argument("version", type=int)
+@click.pass_context
+def models_alias_command(ctx: click.Context, name: str, alias: str, version: int) -> None:
+    """Point ALIAS of model NAME at VERSION (taking it from the version that had it)."""
+    from runfolio.registry import set_model_alias
+
+    set_model_alias(_store_root(ctx), name, alias, version)
+    click.echo(f"{name}@{alias} now points to version {version}.")
