@@ -235,3 +235,62 @@ def test_the_models_commands(root: Path) -> None:
     assert "Error: no registered model is named 'nope'" in failed.output
     failed = runner.invoke(main, ["--store", str(root), "models", "alias", "churn", "x", "9"])
     assert failed.exit_code == 1 and "no version 9" in failed.output
+
+
+def _git(repo: Path, *args: str, author: str = "Alice Doe <alice@example.com>") -> str:
+    """Run git in ``repo`` as ``author``; return its output."""
+    import os
+    import subprocess
+
+    name, _, email = author.partition(" <")
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": name,
+        "GIT_AUTHOR_EMAIL": email.rstrip(">"),
+        "GIT_COMMITTER_NAME": name,
+        "GIT_COMMITTER_EMAIL": email.rstrip(">"),
+    }
+    done = subprocess.run(
+        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_history_of_a_model_comes_from_git(git_repo: Path) -> None:
+    from runfolio.registry import registry_history
+
+    root = git_repo / "runs"
+    first, second = _runs_with_models(root, 2)
+    _git(git_repo, "add", "--all")
+    _git(git_repo, "commit", "-q", "-m", "two trials")
+    register_model(root, first, "churn")
+    register_model(root, second, "churn")
+    set_model_alias(root, "churn", "champion", 1)
+    _git(git_repo, "commit", "-q", "-am", "Register churn v1 and v2; v1 is champion")
+    registered = _git(git_repo, "rev-parse", "HEAD")
+    set_model_alias(root, "churn", "champion", 2)
+    _git(git_repo, "commit", "-q", "-am", "Promote v2", author="Bob Roe <bob@example.com>")
+    promoted = _git(git_repo, "rev-parse", "HEAD")
+
+    history = registry_history(root)
+    assert history is not None
+    events = [(e.text, e.author, e.email, e.sha, e.subject) for e in history["churn"]]
+    assert events == [
+        (f"registered version 1 (run {first})", "Alice Doe", "alice@example.com", registered,
+         "Register churn v1 and v2; v1 is champion"),
+        (f"registered version 2 (run {second})", "Alice Doe", "alice@example.com", registered,
+         "Register churn v1 and v2; v1 is champion"),
+        ("@champion set to version 1", "Alice Doe", "alice@example.com", registered,
+         "Register churn v1 and v2; v1 is champion"),
+        ("@champion moved from version 1 to version 2", "Bob Roe", "bob@example.com", promoted,
+         "Promote v2"),
+    ]  # fmt: skip
+    assert all(e.date.startswith("20") for e in history["churn"])
+
+
+def test_a_store_outside_git_has_no_history(root: Path) -> None:
+    from runfolio.registry import registry_history
+
+    (run_id,) = _runs_with_models(root, 1)
+    register_model(root, run_id, "churn")
+    assert registry_history(root) is None

@@ -540,3 +540,114 @@ def folder_revision(folder: Path) -> FolderRevision | None:
     except git.GitCommandNotFound:
         return None
     return FolderRevision(root=root, commit=commit, dirty=bool(changes.strip()), relative=relative)
+
+
+@dataclass(frozen=True)
+class TagChange:
+    """A tag line of a run's ``run.yaml`` that a commit added or removed."""
+
+    run_id: str
+    key: str
+    value: str
+    added: bool
+
+
+@dataclass(frozen=True)
+class TagCommit:
+    """A commit that changed tags of runs in a store, oldest first in a history."""
+
+    sha: str
+    author: str
+    email: str
+    date: str
+    subject: str
+    changes: tuple[TagChange, ...]
+
+
+_COMMIT_MARK = "\x1ecommit\x1f"
+_TAG_LINE_RE = re.compile(r"^([+-])  (\S[^:]*):[ ]?(.*)$")
+_DIFF_FILE_RE = re.compile(r"^\+\+\+ b/(.*)$|^--- a/(.*)$")
+
+
+def tag_history(folder: Path, key_prefix: str) -> list[TagCommit] | None:
+    """Every commit that added or removed tags starting with ``key_prefix`` in the store.
+
+    Reads ``git log -p`` of the ``run.yaml`` files under ``folder`` (a run store) from the
+    first commit to HEAD, oldest first. Only tag lines (two-space indented keys under
+    ``tags:``) whose key starts with ``key_prefix`` are kept; the run is the folder that
+    holds the changed ``run.yaml``.
+
+    Returns:
+        The commits, or None outside a git working tree or without git.
+
+    Raises:
+        GitError: git failed on an existing repository.
+    """
+    revision = folder_revision(folder)
+    if revision is None or revision.commit is None:
+        return None if revision is None else []
+    import git
+
+    pathspec = (
+        f":(glob){_glob_escape(revision.relative) + '/' if revision.relative else ''}**/run.yaml"
+    )
+    out = _run(
+        git,
+        revision.root,
+        [
+            "log",
+            "--reverse",
+            "--no-color",
+            "--no-renames",
+            "--unified=0",
+            f"--format={_COMMIT_MARK}%H%x1f%an%x1f%ae%x1f%aI%x1f%s",
+            "-p",
+            "--",
+            pathspec,
+        ],
+    )[1].decode("utf-8", "replace")
+    commits = []
+    for chunk in out.split(_COMMIT_MARK)[1:]:
+        header, _, body = chunk.partition("\n")
+        sha, author, email, date, subject = (header.split("\x1f") + [""] * 5)[:5]
+        changes = []
+        current_run: str | None = None
+        in_tags = False
+        for line in body.splitlines():
+            file_match = _DIFF_FILE_RE.match(line)
+            if file_match:
+                path = file_match.group(1) or file_match.group(2)
+                if path and path != "/dev/null" and path.endswith("/run.yaml"):
+                    current_run = path.rsplit("/", 2)[-2]
+                continue
+            if line.startswith("@@"):
+                in_tags = True  # --unified=0 gives no context; tag keys are indented
+                continue
+            match = _TAG_LINE_RE.match(line)
+            if match and current_run and in_tags and match.group(2).startswith(key_prefix):
+                changes.append(
+                    TagChange(
+                        current_run,
+                        match.group(2),
+                        _yaml_scalar(match.group(3)),
+                        match.group(1) == "+",
+                    )
+                )
+        if changes:
+            commits.append(TagCommit(sha, author, email, date, subject, tuple(changes)))
+    return commits
+
+
+def _yaml_scalar(text: str) -> str:
+    """The text of a one-line YAML scalar as the emitter writes it (quoted or plain)."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] == "'":
+        return text[1:-1].replace("''", "'")
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        import json
+
+        try:
+            return str(json.loads(text))
+        except ValueError:
+            return text[1:-1]
+    return text

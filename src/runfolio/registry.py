@@ -448,3 +448,91 @@ def _clause(text: str) -> Callable[[ModelVersion], bool]:
     if op == "!=":
         return lambda v: getattr(v, field_name) != value
     return lambda v: getattr(v, field_name) == value
+
+
+@dataclass(frozen=True)
+class RegistryEvent:
+    """One change to a registered model, from the git history of the store."""
+
+    model: str
+    text: str
+    sha: str
+    author: str
+    email: str
+    date: str
+    subject: str
+
+
+def registry_history(
+    root: Path, registry: Registry | None = None
+) -> dict[str, list[RegistryEvent]] | None:
+    """Each model's registrations and alias moves, oldest first, read from git.
+
+    A commit that sets ``registry.version`` on a run registers that version; one that
+    adds ``registry.alias.<alias>`` points the alias at the run's version (a move when
+    the same commit, or an earlier one, gave it to another version); a removal with no
+    new holder in the same commit removes the alias.
+
+    Returns:
+        Events per model name, or None when the store is not in a git repository.
+
+    Raises:
+        GitError: git failed on an existing repository.
+    """
+    from runfolio.gitrepo import tag_history
+
+    commits = tag_history(root, "registry.")
+    if commits is None:
+        return None
+    registry = registry or read_registry(root)
+    current = {
+        version.run_id: (model.name, number)
+        for model in registry.models.values()
+        for number, version in model.versions.items()
+    }
+    history: dict[str, list[RegistryEvent]] = {}
+    holders: dict[tuple[str, str], int] = {}  # (model, alias) -> version, as of each commit
+    versions: dict[str, tuple[str, int]] = dict(current)  # run -> (model, version)
+    for commit in commits:
+        added = {(c.run_id, c.key): c.value for c in commit.changes if c.added}
+        removed = {(c.run_id, c.key): c.value for c in commit.changes if not c.added}
+        for (run_id, key), value in added.items():
+            if key == VERSION_TAG and value.isdigit():
+                name = added.get((run_id, MODEL_TAG)) or versions.get(run_id, ("", 0))[0]
+                if name:
+                    versions[run_id] = (name, int(value))
+        registered = sorted(
+            (versions[run_id], run_id)
+            for run_id, key in added
+            if key == VERSION_TAG and (run_id, key) not in removed and run_id in versions
+        )
+        texts = [
+            (name, f"registered version {number} (run {run_id})")
+            for (name, number), run_id in registered
+        ]
+        for (run_id, key), _value in added.items():
+            if not key.startswith(ALIAS_PREFIX) or run_id not in versions:
+                continue
+            name, number = versions[run_id]
+            alias = key[len(ALIAS_PREFIX) :]
+            before = holders.get((name, alias))
+            holders[(name, alias)] = number
+            if before is None:
+                texts.append((name, f"@{alias} set to version {number}"))
+            elif before != number:
+                texts.append((name, f"@{alias} moved from version {before} to version {number}"))
+        for (run_id, key), _value in removed.items():
+            if not key.startswith(ALIAS_PREFIX) or (run_id, key) in added:
+                continue
+            name, number = versions.get(run_id, ("", 0))
+            alias = key[len(ALIAS_PREFIX) :]
+            if name and holders.get((name, alias)) == number:
+                del holders[(name, alias)]
+                texts.append((name, f"@{alias} removed from version {number}"))
+        for name, text in texts:
+            history.setdefault(name, []).append(
+                RegistryEvent(
+                    name, text, commit.sha, commit.author, commit.email, commit.date, commit.subject
+                )
+            )
+    return history
