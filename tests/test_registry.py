@@ -294,3 +294,34 @@ def test_a_store_outside_git_has_no_history(root: Path) -> None:
     (run_id,) = _runs_with_models(root, 1)
     register_model(root, run_id, "churn")
     assert registry_history(root) is None
+
+
+def test_the_site_shows_models_and_their_history(git_repo: Path, tmp_path: Path) -> None:
+    from runfolio.site.build import build_site
+    from runfolio.site.registry_pages import model_page_path
+
+    root = git_repo / "runs"
+    first, second = _runs_with_models(root, 2)
+    register_model(root, first, "churn model")
+    register_model(root, second, "churn model")
+    set_model_alias(root, "churn model", "production", 1)
+    _git(git_repo, "add", "--all")
+    _git(git_repo, "commit", "-q", "-m", "Register churn")
+    set_model_alias(root, "churn model", "production", 2)
+    _git(git_repo, "commit", "-q", "-am", "Promote v2 <b>now</b>", author="Bob Roe <bob@x.org>")
+    promoted = _git(git_repo, "rev-parse", "HEAD")
+
+    site = tmp_path / "site"
+    report = build_site(root, site)
+    assert report.problems == []
+    index = (site / "models" / "index.html").read_text(encoding="utf-8")
+    page_path = model_page_path("churn model")
+    assert page_path.startswith("models/churn-model-") and page_path.endswith("/index.html")
+    page = (site / page_path).read_text(encoding="utf-8")
+    assert "churn model" in index and "@production → v2" in index
+    assert "@production moved from version 1 to version 2" in page
+    assert "Bob Roe" in page and promoted[:8] in page and "Alice Doe" in page
+    assert "Promote v2 &lt;b&gt;now&lt;/b&gt;" in page  # commit messages are escaped
+    assert "models:/churn model@production" in page
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="models/index.html"' in home  # the Models tab appears

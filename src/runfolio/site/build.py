@@ -28,6 +28,7 @@ from typing import Any
 from runfolio import __version__
 from runfolio.errors import GitError, RunfolioError
 from runfolio.gitrepo import folder_revision
+from runfolio.registry import Registry, read_registry, registry_history
 from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
 from runfolio.site.config import SiteConfig, load_site_config
 from runfolio.site.leaderboard_data import (
@@ -41,6 +42,7 @@ from runfolio.site.model import (
     build_site_model,
     run_path,
 )
+from runfolio.site.registry_pages import MODELS_INDEX, build_model_views
 from runfolio.site.render import ASSETS_DIR, Renderer
 from runfolio.site.run_content import gather_run_content, metric_direction
 from runfolio.site.theme import ThemeChain, resolve_theme_chain
@@ -137,8 +139,11 @@ def build_site(
         raise BuildError(_strict_message(report.problems))
     model = build_site_model(scan, config)
     commit = _store_commit(store, revision_lookup, model, report.problems)
-    shared_key = _shared_key(chain, config, commit)
-    renderer = Renderer(chain, _site_globals(model, commit))
+    registry = read_registry(store, scan.runs)
+    shared_key = _shared_key(chain, config, commit) + ("+models" if registry.models else "")
+    renderer = Renderer(
+        chain, {**_site_globals(model, commit), "has_models": bool(registry.models)}
+    )
     experiments = {page.path: page for page in model.experiments}
 
     previous = {} if clean else read_site_state(Path(output))
@@ -185,6 +190,8 @@ def build_site(
     files["compare.html"] = _page(renderer, "compare.html", "compare.html", {"model": model})
     files["404.html"] = _page(renderer, "404.html", "404.html", {"model": model})
     report.pages_rendered += 3
+    if registry.models:
+        _render_registry(renderer, model, registry, store, files, report)
     files[".nojekyll"] = b""
     for relative, source in chain.static_files():
         files[f"{ASSETS_DIR}/{relative}"] = source
@@ -343,6 +350,29 @@ def _axes_worth_drawing(rows: list[dict[str, Any]], params: list[str], metric: s
         if len(values) >= 2:
             axes.append(key)
     return axes[:PARALLEL_AXES]
+
+
+def _render_registry(
+    renderer: Renderer,
+    model: SiteModel,
+    registry: Registry,
+    store: Path,
+    files: dict[str, bytes | Path],
+    report: BuildReport,
+) -> None:
+    """Render the registry's index and one page per registered model."""
+    try:
+        history = registry_history(store, registry)
+    except GitError as exc:
+        report.problems.append(f"{store}: cannot read the registry's history ({exc})")
+        history = None
+    views = build_model_views(registry, model, history)
+    context = {"model": model, "models": views, "conflicts": registry.conflicts}
+    files[MODELS_INDEX] = _page(renderer, "models.html", MODELS_INDEX, context)
+    for view in views:
+        page_context = {"model": model, "m": view, "history": view.history}
+        files[view.path] = _page(renderer, "model.html", view.path, page_context)
+    report.pages_rendered += 1 + len(views)
 
 
 def _page(renderer: Renderer, template: str, path: str, context: dict[str, Any]) -> bytes:
