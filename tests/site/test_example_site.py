@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "example_runs"
 # The page kinds the browser tests visit; ``sample_pages`` maps each to site paths.
-KINDS = ("home", "experiment", "run", "compare", "404")
+KINDS = ("home", "experiment", "run", "compare", "404", "models")
 CHART_KINDS = frozenset({"experiment", "run"})
 # What the sampled run pages must show between them, and how to recognise it in a page.
 RUN_ROLES: dict[str, tuple[Callable[[RunRecord, set[str]], bool], tuple[str, ...]]] = {
@@ -118,11 +118,19 @@ def sample_pages(built_site: Path, run_roles: dict[str, str]) -> dict[str, list[
         "run": sorted(set(run_roles.values())),
         "compare": [f"compare.html?runs={quote(refs, safe='')}"],
         "404": ["404.html"],
+        "models": ["models/index.html", *_model_pages(built_site)],
     }
     assert len(pages["experiment"]) == 3
     for urls in pages.values():
         for url in urls:
             assert (built_site / unquote(url.split("?")[0])).is_file(), url
+    return pages
+
+
+def _model_pages(site: Path) -> list[str]:
+    """Site-relative URLs of the registered models' pages (the example store has one)."""
+    pages = sorted(p.relative_to(site).as_posix() for p in site.glob("models/*/index.html"))
+    assert pages, "the example store registers no model"
     return pages
 
 
