@@ -325,3 +325,19 @@ def test_the_site_shows_models_and_their_history(git_repo: Path, tmp_path: Path)
     assert "models:/churn model@production" in page
     home = (site / "index.html").read_text(encoding="utf-8")
     assert 'href="models/index.html"' in home  # the Models tab appears
+
+
+def test_stages_are_conventional_aliases(root: Path) -> None:
+    from runfolio.registry import transition_model_version_stage
+
+    ids = _runs_with_models(root, 2)
+    for run_id in ids:
+        register_model(root, run_id, "churn")
+    assert transition_model_version_stage(root, "churn", 1, "Staging").aliases == ("staging",)
+    promoted = transition_model_version_stage(root, "churn", 1, "Production")
+    assert promoted.aliases == ("production",)  # left staging for production
+    transition_model_version_stage(root, "churn", 2, "Production")
+    assert get_model_version_by_alias(root, "churn", "production").version == 2
+    assert transition_model_version_stage(root, "churn", 2, "None").aliases == ()
+    with pytest.raises(RegistryError, match="unknown stage 'Prod'"):
+        transition_model_version_stage(root, "churn", 1, "Prod")

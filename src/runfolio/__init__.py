@@ -65,6 +65,7 @@ if TYPE_CHECKING:
         set_tag,
         set_tags,
         start_run,
+        transition_model_version_stage,
     )
     from runfolio.tracking.run import Run, RunEndedError
 
@@ -83,7 +84,7 @@ _ORIGINS = {
         "log_metric", "log_metrics", "log_model", "log_param", "log_params", "log_text",
         "search_runs", "set_experiment", "set_store", "set_tag", "set_tags", "start_run",
         "register_model", "set_model_alias", "delete_model_alias", "get_model_version",
-        "get_model_version_by_alias", "search_model_versions",
+        "get_model_version_by_alias", "search_model_versions", "transition_model_version_stage",
     ),
     "runfolio.registry": ("ModelVersion", "RegistryError", "RegistryConflictError"),
 }  # fmt: skip
@@ -149,4 +150,5 @@ __all__ = [
     "set_tag",
     "set_tags",
     "start_run",
+    "transition_model_version_stage",
 ]

@@ -284,6 +284,36 @@ def set_model_alias(root: Path, name: str, alias: str, version: int) -> ModelVer
     return read_registry(root).version(name, version)
 
 
+def transition_model_version_stage(root: Path, name: str, version: int, stage: str) -> ModelVersion:
+    """MLflow's stage transition, as aliases: ``Staging``, ``Production``, ``Archived``, ``None``.
+
+    Moving a version to a stage points that stage's alias at it (taking it from the
+    version that had it) and removes the other stage aliases from this version; ``None``
+    removes every stage alias from it.
+
+    Raises:
+        RegistryError: an unknown stage, model or version.
+    """
+    if stage not in STAGES:
+        raise RegistryError(f"unknown stage {stage!r}: one of {', '.join(STAGES)}")
+    target = STAGES[stage]
+    with registry_lock(root):
+        registry = read_registry(root)
+        held = registry.version(name, int(version))
+        stale = [
+            ALIAS_PREFIX + alias
+            for alias in STAGES.values()
+            if alias is not None
+            and alias != target
+            and registry.model(name).aliases.get(alias) == held.version
+        ]
+        if stale:
+            rewrite_run_tags(_run_dir(held), {}, stale)
+    if target is not None:
+        return set_model_alias(root, name, target, int(version))
+    return read_registry(root).version(name, int(version))
+
+
 def delete_model_alias(root: Path, name: str, alias: str) -> None:
     """Remove ``alias`` from model ``name``.
 

@@ -348,3 +348,10 @@ def search_model_versions(filter_string: str = "") -> list[ModelVersion]:
     from runfolio.registry import search_model_versions as search_versions
 
     return search_versions(get_store().root, filter_string)
+
+
+def transition_model_version_stage(name: str, version: int, stage: str) -> ModelVersion:
+    """MLflow's stage transition (Staging, Production, Archived, None), done with aliases."""
+    from runfolio.registry import transition_model_version_stage as transition
+
+    return transition(get_store().root, name, int(version), stage)
