@@ -341,3 +341,15 @@ def test_stages_are_conventional_aliases(root: Path) -> None:
     assert transition_model_version_stage(root, "churn", 2, "None").aliases == ()
     with pytest.raises(RegistryError, match="unknown stage 'Prod'"):
         transition_model_version_stage(root, "churn", 1, "Prod")
+
+
+def test_outside_git_the_model_page_says_why_it_has_no_history(root: Path, tmp_path: Path) -> None:
+    from runfolio.site.build import build_site
+    from runfolio.site.registry_pages import model_page_path
+
+    (run_id,) = _runs_with_models(root, 1)
+    register_model(root, run_id, "churn")
+    build_site(root, tmp_path / "site")
+    page = (tmp_path / "site" / model_page_path("churn")).read_text(encoding="utf-8")
+    assert "not in a git repository, so there is no history" in page
+    assert 'class="timeline"' not in page
