@@ -16,6 +16,7 @@ from runfolio.query.details import list_artifacts
 from runfolio.query.leaderboard import metric_value
 from runfolio.registry import ModelVersion, Registry, RegistryEvent
 from runfolio.site.model import SiteModel, run_path
+from runfolio.store.records import RunRecord
 
 MODELS_INDEX = "models/index.html"
 
@@ -87,7 +88,7 @@ def build_model_views(
     for name in sorted(registry.models):
         model = registry.models[name]
         versions = {
-            number: _version_view(version, primaries)
+            number: _version_view(version, version.run, primaries)
             for number, version in model.versions.items()
             if version.run is not None
         }
@@ -117,10 +118,8 @@ def build_model_views(
     return views
 
 
-def _version_view(version: ModelVersion, primaries: dict[str, Any]) -> VersionView:
-    """A version with its run's primary metric and its model descriptor."""
-    run = version.run
-    assert run is not None  # the caller keeps only versions read from the store
+def _version_view(version: ModelVersion, run: RunRecord, primaries: dict[str, Any]) -> VersionView:
+    """A version (of ``run``) with the run's primary metric and its model descriptor."""
     primary = primaries.get(run.experiment_slug)
     descriptor: dict[str, Any] = {}
     for logged in list_artifacts(run.path).models:
