@@ -407,3 +407,48 @@ def models_alias_command(ctx: click.Context, name: str, alias: str, version: int
 
     set_model_alias(_store_root(ctx), name, alias, version)
     click.echo(f"{name}@{alias} now points to version {version}.")
+
+
+# --------------------------------------------------------------------------- reproduce
+
+
+@main.command("reproduce")
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Where to recreate the code (a new or empty folder). Default: a temporary folder.",
+)
+@click.option(
+    "--exec", "execute", is_flag=True, help="Run the recorded command there, with this Python."
+)
+@click.pass_context
+def reproduce_command(ctx: click.Context, run_ref: str, folder: Path | None, execute: bool) -> None:
+    """Recreate the code RUN used: its commit, its uncommitted diff, its command.
+
+    The commit is checked out into a new git worktree (your own working tree is left
+    alone) and the diff the run captured is applied, so the files are the ones the run
+    saw. The recorded command is printed, or run with --exec.
+    """
+    import subprocess
+    import sys
+
+    from runfolio.query.reproduce import reproduce_run
+
+    made = reproduce_run(_store_root(ctx), run_ref, folder)
+    diff = "plus its uncommitted changes" if made.patched else "(a clean tree)"
+    click.echo(f"Recreated the code of run {made.run_id}: commit {made.commit[:8]} {diff}")
+    click.echo(f"in {made.folder}")
+    if made.params:
+        click.echo("params: " + ", ".join(f"{k}={v!r}" for k, v in sorted(made.params.items())))
+    if not made.argv:
+        click.echo("The run recorded no entry point; there is no command to run.")
+        return
+    click.echo(f"command: cd {made.folder} && {made.command}")
+    if execute:
+        ctx.exit(
+            subprocess.run([sys.executable, *made.argv], cwd=made.folder, check=False).returncode
+        )

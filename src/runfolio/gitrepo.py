@@ -651,3 +651,38 @@ def _yaml_scalar(text: str) -> str:
         except ValueError:
             return text[1:-1]
     return text
+
+
+def has_commit(repo_root: Path, sha: str) -> bool:
+    """Whether the repository at ``repo_root`` holds commit ``sha``."""
+    import git
+
+    if not re.fullmatch(r"[0-9a-f]{7,64}", sha or ""):
+        return False
+    status, _, _ = _run(git, repo_root, ["cat-file", "-e", f"{sha}^{{commit}}"], check=False)
+    return status == 0
+
+
+def add_worktree(repo_root: Path, sha: str, target: Path) -> None:
+    """Check out commit ``sha`` of the repository into a new linked worktree at ``target``.
+
+    The user's own working tree, index and branches are left as they are (the worktree
+    is detached).
+
+    Raises:
+        GitError: git refused (the folder exists and is not empty, say).
+    """
+    import git
+
+    _run(git, repo_root, ["worktree", "add", "--detach", "--quiet", str(target), sha])
+
+
+def apply_patch(worktree: Path, patch: Path) -> None:
+    """Apply a patch written by :func:`capture_git` to a worktree of its commit.
+
+    Raises:
+        GitError: the patch does not apply.
+    """
+    import git
+
+    _run(git, worktree, ["apply", "--binary", "--whitespace=nowarn", str(patch)])
