@@ -46,7 +46,7 @@ from runfolio.site.registry_pages import MODELS_INDEX, build_model_views
 from runfolio.site.render import ASSETS_DIR, Renderer
 from runfolio.site.run_content import gather_run_content, metric_direction
 from runfolio.site.theme import ThemeChain, resolve_theme_chain
-from runfolio.site.writer import StaleReuseError, read_site_state, write_site
+from runfolio.site.writer import StaleReuseError, read_previous_site, write_site
 from runfolio.store.cache import DerivedCache
 from runfolio.store.reader import Problem
 from runfolio.store.scan import scan_store
@@ -140,13 +140,15 @@ def build_site(
     model = build_site_model(scan, config)
     commit = _store_commit(store, revision_lookup, model, report.problems)
     registry = read_registry(store, scan.runs)
-    shared_key = _shared_key(chain, config, commit) + ("+models" if registry.models else "")
+    shared_key = _shared_key(chain, config, commit, has_models=bool(registry.models))
     renderer = Renderer(
         chain, {**_site_globals(model, commit), "has_models": bool(registry.models)}
     )
     experiments = {page.path: page for page in model.experiments}
 
-    previous = {} if clean else read_site_state(Path(output))
+    # Read once: it also refuses a folder that is not a runfolio site before any work.
+    previous_site = read_previous_site(Path(output))
+    previous = {} if clean else previous_site.state
     old_runs = previous.get("runs", {}) if previous.get("version") == STATE_VERSION else {}
     files: dict[str, bytes | Path] = {}
     reuse: list[str] = []
@@ -197,10 +199,15 @@ def build_site(
         files[f"{ASSETS_DIR}/{relative}"] = source
 
     state = {"version": STATE_VERSION, "runs": run_state}
-    # The writer's clean mode lists the folder, which a first build has not made yet.
-    clean_output = clean and Path(output).exists()
     try:
-        written = write_site(Path(output), files, clean=clean_output, reuse=reuse, state=state)
+        written = write_site(
+            Path(output),
+            files,
+            clean=clean,
+            reuse=reuse,
+            state=state,
+            previous=previous_site,
+        )
     except StaleReuseError:
         # The previous build's files were touched by hand: render everything again.
         return build_site(
@@ -429,13 +436,20 @@ def _config_root(store: Path) -> Path:
     return find_repo_root(store) or store.parent
 
 
-def _shared_key(chain: ThemeChain, config: SiteConfig, commit: StoreCommit | None) -> str:
-    """Fingerprint of everything every run page depends on besides the run itself."""
+def _shared_key(
+    chain: ThemeChain, config: SiteConfig, commit: StoreCommit | None, *, has_models: bool
+) -> str:
+    """Fingerprint of everything every run page depends on besides the run itself.
+
+    ``has_models`` is there because every page's navigation shows a Models tab then.
+    """
     digest = hashlib.sha256()
     # Not the dirty flag: run pages leave it out, so a new uncommitted run changes no
     # other run's page. A new commit changes every page's footer and raw-files link.
     revision = None if commit is None else (commit.sha, commit.url, commit.relative)
-    digest.update(f"{__version__}\0{STATE_VERSION}\0{config!r}\0{revision!r}\0".encode())
+    digest.update(
+        f"{__version__}\0{STATE_VERSION}\0{config!r}\0{revision!r}\0{has_models}\0".encode()
+    )
     for folder in chain.template_dirs:
         for path in sorted(_files_under(folder)):
             digest.update(f"{path}\0".encode("utf-8", "surrogateescape"))

@@ -27,6 +27,7 @@ from typing import Any
 import altair as alt
 
 from runfolio.site.downsample import DEFAULT_MAX_POINTS, Downsampled, downsample
+from runfolio.site.sanitize import escape_json_for_script
 from runfolio.store.records import DIRECTIONS
 
 HEIGHT = 260
@@ -405,18 +406,7 @@ def spec_to_json(spec: Mapping[str, Any]) -> str:
         ValueError: If the spec holds NaN or an infinity.
     """
     text = json.dumps(spec, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    for char, escape in _HTML_ESCAPES.items():
-        text = text.replace(char, escape)
-    return text
-
-
-_HTML_ESCAPES = {
-    "<": "\\u003c",
-    ">": "\\u003e",
-    "&": "\\u0026",
-    "\u2028": "\\u2028",
-    "\u2029": "\\u2029",
-}
+    return escape_json_for_script(text)
 
 
 def _time_format(rows: Sequence[Mapping[str, Any]]) -> str:

@@ -61,6 +61,7 @@ def write_site(
     clean: bool = False,
     reuse: Iterable[str] = (),
     state: Mapping[str, Any] | None = None,
+    previous: PreviousSite | None = None,
 ) -> WriteReport:
     """Make ``output`` hold exactly ``files``, writing only what changed.
 
@@ -75,7 +76,9 @@ def write_site(
             again, when the previous manifest lists it and the file is still there.
             A path that cannot be kept raises, so the caller renders it instead.
         state: plain JSON data kept in the manifest for the next build (see
-            :func:`read_site_state`), such as the inputs each page was rendered from.
+            :func:`read_previous_site`), such as the inputs each page was rendered from.
+        previous: the folder's manifest as :func:`read_previous_site` read it earlier
+            in the same build; read here when None.
 
     Raises:
         SiteWriteError: the folder is not empty and not a runfolio site, a path would
@@ -83,18 +86,18 @@ def write_site(
     """
     checked = {_check_path(path): source for path, source in files.items()}
     kept = {_check_path(path) for path in reuse} - set(checked)
-    previous = _read_manifest(output)
-    if clean and previous is not None and output.is_dir():
+    previous_files = (previous or read_previous_site(output)).files
+    if clean and output.is_dir():
         for name in os.listdir(output):
             target = output / name
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
             else:
                 target.unlink()
-        previous = {}
+        previous_files = {}
     kept_digests: dict[str, str] = {}
     for path in sorted(kept):
-        digest = previous.get(path)
+        digest = previous_files.get(path)
         if digest is None or not _is_plain_file(os.path.join(output, path)):
             raise StaleReuseError(path)
         kept_digests[path] = digest
@@ -106,7 +109,7 @@ def write_site(
         data = source if isinstance(source, bytes) else _read_regular(source)
         digest = hashlib.sha256(data).hexdigest()
         current[path] = digest
-        if previous.get(path) == digest and _is_plain_file(target):
+        if previous_files.get(path) == digest and _is_plain_file(target):
             unchanged += 1
             continue
         _write_atomic(output, target, data)
@@ -114,7 +117,7 @@ def write_site(
     current.update(kept_digests)
     unchanged += len(kept_digests)
     removed = 0
-    for path in sorted(set(previous) - set(current)):
+    for path in sorted(set(previous_files) - set(current)):
         target = output.joinpath(*PurePosixPath(path).parts)
         if _is_plain_file(target):
             target.unlink()
@@ -125,34 +128,45 @@ def write_site(
     return WriteReport(written=written, unchanged=unchanged, removed=removed)
 
 
-def read_site_state(output: Path) -> dict[str, Any]:
-    """The ``state`` the previous :func:`write_site` into ``output`` kept ({} if none)."""
-    try:
-        data = _load_manifest(output / MANIFEST)
-    except (OSError, ValueError):
-        return {}
-    state = data.get("state") if isinstance(data, dict) else None
-    return state if isinstance(state, dict) else {}
+@dataclass(frozen=True)
+class PreviousSite:
+    """What the manifest of the previous build in a folder says."""
+
+    files: dict[str, str]
+    state: dict[str, Any]
 
 
-_last_manifest: tuple[tuple[str, int, int, int], Any] | None = None
+def read_previous_site(output: Path) -> PreviousSite:
+    """Read the previous build's manifest in ``output`` (empty for a new or empty folder).
 
+    A caller that reads it first (for its ``state``) passes it on to :func:`write_site`,
+    so a large manifest is parsed once per build.
 
-def _load_manifest(path: Path) -> Any:
-    """Parse a manifest; the last one parsed is reused while its file is unchanged.
-
-    A build reads the manifest twice (the previous state, then the previous files), and
-    for 10,000 runs it holds some 40,000 entries. :func:`write_site` replaces the file
-    (a new inode), so a kept parse never outlives the manifest it came from.
+    Raises:
+        SiteWriteError: the folder holds files but no manifest (not a runfolio site).
     """
-    global _last_manifest
-    info = os.stat(path)
-    key = (os.fspath(path), info.st_ino, info.st_mtime_ns, info.st_size)
-    if _last_manifest is not None and _last_manifest[0] == key:
-        return _last_manifest[1]
-    data = json.loads(path.read_text(encoding="utf-8"))
-    _last_manifest = (key, data)
-    return data
+    if not output.exists():
+        return PreviousSite({}, {})
+    if output.is_symlink() or not output.is_dir():
+        raise SiteWriteError(f"{output} is not a folder")
+    manifest = output / MANIFEST
+    if not manifest.is_file():
+        if any(output.iterdir()):
+            raise SiteWriteError(
+                f"{output} is not empty and was not built by runfolio; "
+                "choose an empty or new folder for the site"
+            )
+        return PreviousSite({}, {})
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return PreviousSite({}, {})  # a damaged manifest: rewrite everything
+    files = data.get("files") if isinstance(data, dict) else None
+    state = data.get("state") if isinstance(data, dict) else None
+    return PreviousSite(
+        {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {},
+        state if isinstance(state, dict) else {},
+    )
 
 
 def _check_path(path: str) -> str:
@@ -167,32 +181,6 @@ def _check_path(path: str) -> str:
     ):
         raise SiteWriteError(f"refusing to write {path!r}: not a plain path inside the site")
     return path  # with no empty, "." or ".." part, it is already in normal form
-
-
-def _read_manifest(output: Path) -> dict[str, str] | None:
-    """The previous build's files, {} for an empty or missing folder.
-
-    Raises:
-        SiteWriteError: the folder holds files but no manifest (not a runfolio site).
-    """
-    if not output.exists():
-        return {}
-    if output.is_symlink() or not output.is_dir():
-        raise SiteWriteError(f"{output} is not a folder")
-    manifest = output / MANIFEST
-    if not manifest.is_file():
-        if any(output.iterdir()):
-            raise SiteWriteError(
-                f"{output} is not empty and was not built by runfolio; "
-                "choose an empty or new folder for the site"
-            )
-        return {}
-    try:
-        data = _load_manifest(manifest)
-        files = data["files"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}  # a damaged manifest: rewrite everything
-    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
 
 
 def _read_regular(source: Path) -> bytes:
