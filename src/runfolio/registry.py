@@ -23,7 +23,7 @@ import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from runfolio.errors import RunfolioError
@@ -281,7 +281,7 @@ def set_model_alias(root: Path, name: str, alias: str, version: int) -> ModelVer
         ]
         rewrite_run_tags(_run_dir(target), {ALIAS_PREFIX + alias: str(max(claims, default=0) + 1)})
         _drop_alias_elsewhere(registry, name, alias, keep=version)
-    return read_registry(root).version(name, version)
+    return target if alias in target.aliases else _with_alias(target, alias)
 
 
 def transition_model_version_stage(root: Path, name: str, version: int, stage: str) -> ModelVersion:
@@ -458,8 +458,6 @@ def _run_dir(version: ModelVersion) -> Path:
 
 def _with_alias(version: ModelVersion, alias: str) -> ModelVersion:
     """The same version, listing one more alias."""
-    from dataclasses import replace
-
     return replace(version, aliases=tuple(sorted((*version.aliases, alias))))
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from runfolio import __version__
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import folder_revision
+from runfolio.gitrepo import find_repo_root, folder_revision
 from runfolio.registry import Registry, read_registry, registry_history
 from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
 from runfolio.site.config import SiteConfig, load_site_config
@@ -126,7 +126,7 @@ def build_site(
     """
     started = time.perf_counter()
     store = Path(store).absolute()
-    root = config_root or _config_root(store)
+    root = config_root or config_root_of(store)
     config = load_site_config(root)
     chain = resolve_theme_chain(theme if theme is not None else config.theme, base=root)
     with ThreadPoolExecutor(max_workers=1) as git_thread:
@@ -429,10 +429,8 @@ def _store_commit(
     return StoreCommit(revision.commit, revision.dirty, url, revision.relative)
 
 
-def _config_root(store: Path) -> Path:
-    """Where runfolio.yaml lives for a store: its repository's root, else its parent."""
-    from runfolio.gitrepo import find_repo_root
-
+def config_root_of(store: Path) -> Path:
+    """Where ``runfolio.yaml`` lives for a store: its repository's root, else its parent."""
     return find_repo_root(store) or store.parent
 
 

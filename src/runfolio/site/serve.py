@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from runfolio.config import CONFIG_FILE
 from runfolio.errors import RunfolioError
-from runfolio.site.build import BuildReport, build_site
+from runfolio.site.build import BuildReport, build_site, config_root_of
 
 HOST = "127.0.0.1"
 """The only address served: the preview is for this machine, never the network."""
@@ -237,7 +237,7 @@ class LiveSite:
         self.debounce = debounce
         self._watch = watch
         self._echo = echo
-        self.config_root = _config_root(self.store)
+        self.config_root = config_root_of(self.store)
         self.builds = 0
         self.failures = 0
         self.last_error: BaseException | None = None
@@ -477,10 +477,3 @@ def _stop_on_sigterm() -> Callable[[], None]:
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     return lambda: signal.signal(signal.SIGTERM, previous)
-
-
-def _config_root(store: Path) -> Path:
-    """Where runfolio.yaml lives for a store, as ``build_site`` finds it."""
-    from runfolio.gitrepo import find_repo_root
-
-    return find_repo_root(store) or store.parent
