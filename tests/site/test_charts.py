@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import pytest
+from tools.vega_inspect import INSPECT_SPEC_JS
 
 from runfolio.site.charts import (
     metric_history_spec,
@@ -345,38 +346,14 @@ def test_vendored_vega_lite_matches_the_schema_altair_writes() -> None:
     assert major_minor == f"{schema_version.group(1)}.{schema_version.group(2)}"
 
 
-RENDER_JS = """
-async () => {
+RENDER_JS = (
+    "async () => {"
+    + INSPECT_SPEC_JS
+    + """
   const specs = JSON.parse(document.getElementById('specs').textContent);
-  const expressionKeys = new Set(['signal', 'expr', 'update', 'test', 'init']);
-  const collect = (node, out) => {
-    if (Array.isArray(node)) { node.forEach((item) => collect(item, out)); return out; }
-    if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (typeof value === 'string' && expressionKeys.has(key)) out.push(value);
-        else collect(value, out);
-      }
-    }
-    return out;
-  };
-  const names = (ast, acc) => {
-    if (!ast || typeof ast !== 'object') return acc;
-    if (ast.type === 'Identifier') acc.identifiers.push(ast.name);
-    if (ast.type === 'Literal' && typeof ast.value === 'string') acc.literals.push(ast.value);
-    for (const value of Object.values(ast)) names(value, acc);
-    return acc;
-  };
   const result = {};
   for (const [kind, spec] of Object.entries(specs)) {
-    const warnings = [];
-    const logger = {
-      level() { return this; }, info() { return this; }, debug() { return this; },
-      warn(...args) { warnings.push(args.join(' ')); return this; },
-      error(...args) { warnings.push('error: ' + args.join(' ')); return this; },
-    };
-    const compiled = vegaLite.compile(spec, {logger}).spec;
-    const expressions = collect(compiled, []).map((text) =>
-      ({text, ...names(vega.parseExpression(text), {identifiers: [], literals: []})}));
+    const {warnings, expressions} = inspectSpec(spec);
     const embedded = await vegaEmbed('#' + kind, spec, {renderer: 'svg', actions: false});
     embedded.view.finalize();
     result[kind] = {warnings, expressions,
@@ -386,6 +363,7 @@ async () => {
   return {result, alerted: window.alerted === true};
 }
 """
+)
 
 
 def test_specs_render_with_the_vendored_bundle_and_user_strings_stay_data(

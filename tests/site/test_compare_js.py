@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 from tools.axe import format_violations, run_axe
 from tools.harness import PageProblems
+from tools.vega_inspect import INSPECT_SPEC_JS
 
 from runfolio.site.sanitize import json_for_script
 
@@ -393,36 +394,11 @@ Object.defineProperty(window, 'vegaEmbed', {
 });
 """
 
-_COMPILE_EMBEDS = """() => window.__embeds.map(({spec, options}) => {
-  const keys = new Set(['signal', 'expr', 'update', 'test', 'init']);
-  const collect = (node, out) => {
-    if (Array.isArray(node)) { node.forEach((item) => collect(item, out)); return out; }
-    if (node && typeof node === 'object') {
-      for (const [key, value] of Object.entries(node)) {
-        if (typeof value === 'string' && keys.has(key)) out.push(value);
-        else collect(value, out);
-      }
-    }
-    return out;
-  };
-  const names = (ast, acc) => {
-    if (!ast || typeof ast !== 'object') return acc;
-    if (ast.type === 'Identifier') acc.identifiers.push(ast.name);
-    if (ast.type === 'Literal' && typeof ast.value === 'string') acc.literals.push(ast.value);
-    Object.values(ast).forEach((value) => names(value, acc));
-    return acc;
-  };
-  const warnings = [];
-  const logger = {
-    level() { return this; }, info() { return this; }, debug() { return this; },
-    warn(...args) { warnings.push(args.join(' ')); return this; },
-    error(...args) { warnings.push('error: ' + args.join(' ')); return this; },
-  };
-  const compiled = vegaLite.compile(spec, {logger}).spec;
-  const expressions = collect(compiled, []).map((text) =>
-    ({text, ...names(vega.parseExpression(text), {identifiers: [], literals: []})}));
-  return {spec, options, warnings, expressions};
-})"""
+_COMPILE_EMBEDS = (
+    "() => {"
+    + INSPECT_SPEC_JS
+    + "return window.__embeds.map(({spec, options}) => ({spec, options, ...inspectSpec(spec)}));}"
+)
 
 
 def test_chart_specs_keep_user_strings_as_data(page: Any, site_url: str) -> None:
