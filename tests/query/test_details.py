@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,9 @@ def family(tmp_store: Path) -> tuple[Store, str, str, str]:
     parent.end()
     first = store.start_run("iris", run_name="first", parent_run_id=parent.run_id)
     first.end()
+    # Start times have millisecond resolution; on a fast disk two runs can share one,
+    # and "oldest first" would then fall back to the random part of the ids.
+    time.sleep(0.002)
     second = store.start_run("iris", run_name="second", parent_run_id=parent.run_id)
     second.end("FAILED")
     return store, parent.run_id, first.run_id, second.run_id
