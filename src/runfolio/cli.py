@@ -409,6 +409,70 @@ def models_alias_command(ctx: click.Context, name: str, alias: str, version: int
     click.echo(f"{name}@{alias} now points to version {version}.")
 
 
+# --------------------------------------------------------------------------- report
+
+
+@main.command("report")
+@click.option(
+    "--base",
+    "base_ref",
+    required=True,
+    metavar="REF",
+    help="The revision to compare against: a branch, tag or commit (e.g. origin/main).",
+)
+@click.option(
+    "--head",
+    "head_ref",
+    default="HEAD",
+    show_default=True,
+    metavar="REF",
+    help="The revision with the changes.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["markdown", "json"]),
+    default="markdown",
+    show_default=True,
+    help="GitHub-flavoured markdown for a pull-request comment, or JSON.",
+)
+@click.option(
+    "--site-url",
+    default=None,
+    metavar="URL",
+    help="The published site's address; run names then link to their pages.",
+)
+@click.pass_context
+def report_command(
+    ctx: click.Context, base_ref: str, head_ref: str, output_format: str, site_url: str | None
+) -> None:
+    """Report the runs and models that changed in the store between two git revisions.
+
+    Both revisions are read from git's objects: nothing is checked out, and in a
+    shallow clone it is enough to fetch the base branch. New runs are ranked against
+    the base's leaderboard. The markdown fits in one GitHub comment.
+    """
+    from runfolio.query.report import check_site_url, compare_revisions
+    from runfolio.site.build import config_root_of
+    from runfolio.site.config import load_site_config
+    from runfolio.site.model import primary_override
+
+    root = _store_root(ctx)
+    url = check_site_url(site_url) if site_url else None
+    config = load_site_config(config_root_of(root.absolute()))
+    changes = compare_revisions(
+        root, base_ref, head_ref, override=lambda experiment: primary_override(experiment, config)
+    )
+    if output_format == "json":
+        from runfolio.console.report_json import render_report_json
+
+        click.echo(render_report_json(changes, site_url=url), nl=False)
+    else:
+        from runfolio.console.report_markdown import render_report_markdown
+
+        click.echo(render_report_markdown(changes, site_url=url), nl=False)
+
+
 # --------------------------------------------------------------------------- reproduce
 
 

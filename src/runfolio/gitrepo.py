@@ -1,4 +1,4 @@
-"""The one module of runfolio that talks to git.
+"""The module of runfolio that talks to git (with :mod:`runfolio.gitobjects` for snapshots).
 
 gitpython is imported inside the functions that need it, so ``import runfolio`` stays light
 (a test enforces this). :func:`capture_git` records where a run's code came from: the commit,
@@ -424,6 +424,23 @@ def _run(
         )
         raise GitError(f"git {subcommand} failed in {cwd} (exit {status}): {err.strip()}")
     return status, out, err
+
+
+def git_command(cwd: Path, args: list[str], *, check: bool = True) -> tuple[int, bytes, str]:
+    """Run ``git ARGS`` in ``cwd`` with runfolio's fixed environment (no prompts, no pager).
+
+    Returns:
+        The exit status, stdout as bytes and stderr as text.
+
+    Raises:
+        GitError: ``check`` and git failed, or git is not installed.
+    """
+    import git
+
+    try:
+        return _run(git, cwd, args, check=check)
+    except git.GitCommandNotFound as exc:
+        raise GitError("git is not installed (or not on PATH)") from exc
 
 
 def _strip_secret_params(rest: str) -> str:

@@ -110,7 +110,7 @@ def build_site_model(scan: StoreScan, config: SiteConfig) -> SiteModel:
     children = children_by_parent(scan.runs)
     known = {run.run_id: run for run in scan.runs}
     experiments = [
-        _experiment_page(e, by_experiment.get(e.slug, []), _override(e, config))
+        _experiment_page(e, by_experiment.get(e.slug, []), primary_override(e, config))
         for e in sorted(scan.experiments, key=lambda e: e.name.casefold())
     ]
     runs = {
@@ -173,7 +173,7 @@ def _run_page(
     )
 
 
-def _override(experiment: ExperimentRecord, config: SiteConfig) -> PrimaryMetric | None:
+def primary_override(experiment: ExperimentRecord, config: SiteConfig) -> PrimaryMetric | None:
     """The primary metric runfolio.yaml sets for an experiment, if it sets one."""
     settings = config.experiments.get(experiment.name)
     if settings is None:

@@ -1,0 +1,262 @@
+"""A run store as it is at a git revision, read straight from git's objects.
+
+The pull-request report and cross-branch builds need the store of commits that are not
+checked out (in CI, often a shallow clone holding only the fetched commits). Nothing here
+touches the user's working tree, index or refs: the tree of the store at a commit is
+listed with ``git ls-tree`` and its blobs are copied, through one ``git cat-file --batch``
+process, into a folder that runfolio's ordinary readers then scan.
+
+Only regular files are copied. Symlinks and submodules committed inside the store are
+skipped (and listed in :attr:`StoreTree.skipped`): a symlink's target is not part of the
+store, so nothing outside the store can reach a snapshot or a site built from one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from runfolio.errors import GitError, RunfolioError
+from runfolio.gitrepo import git_command
+from runfolio.store import layout
+
+_REGULAR_MODES = frozenset({"100644", "100755"})
+_SNAPSHOT_STATE = ".runfolio-snapshot.json"
+_CHUNK = 1 << 20
+
+
+class RevisionNotFoundError(RunfolioError, LookupError):
+    """A git revision that the repository does not hold (or that is not a commit)."""
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    """One regular file of a store at a commit: its path inside the store and its blob."""
+
+    path: str
+    blob: str
+    size: int
+
+
+@dataclass
+class StoreTree:
+    """The files of a store at one commit.
+
+    Attributes:
+        commit: full sha of the commit.
+        files: regular files, by path inside the store (``/``-separated).
+        skipped: paths inside the store that are symlinks or submodules (never copied).
+    """
+
+    commit: str
+    files: dict[str, TreeFile] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def run_digests(self) -> dict[tuple[str, str], str]:
+        """A digest of each run folder's files, by (experiment folder, run id).
+
+        Two commits hold the same run exactly when their digests are equal: the digest
+        covers every file's path and blob id, artifacts included.
+        """
+        listed: dict[tuple[str, str], list[str]] = {}
+        for path, entry in self.files.items():
+            parts = path.split("/", 2)
+            if len(parts) == 3 and layout.is_run_id(parts[1]):
+                listed.setdefault((parts[0], parts[1]), []).append(f"{parts[2]}\0{entry.blob}")
+        return {
+            key: hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+            for key, lines in listed.items()
+        }
+
+
+def resolve_commit(repo_root: Path, ref: str) -> str:
+    """The full sha of the commit ``ref`` names in the repository at ``repo_root``.
+
+    Raises:
+        RevisionNotFoundError: the repository holds no such commit; the message says how
+            to fetch it (a shallow CI clone often lacks the base branch).
+    """
+    if not ref or ref.startswith("-") or "\0" in ref:
+        raise RevisionNotFoundError(f"{ref!r} is not a git revision")
+    status, out, _ = git_command(
+        repo_root,
+        ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
+        check=False,
+    )
+    sha = out.decode("ascii", "replace").strip()
+    if status != 0 or not re.fullmatch(r"[0-9a-f]{40,64}", sha):
+        raise RevisionNotFoundError(
+            f"unknown git revision {ref!r} in {repo_root}: no such branch, tag or commit "
+            "(in a shallow clone, fetch it first, e.g. `git fetch origin <branch>`)"
+        )
+    return sha
+
+
+def merge_base(repo_root: Path, a: str, b: str) -> str | None:
+    """The best common ancestor of commits ``a`` and ``b``; None when the clone lacks it.
+
+    A shallow clone often stops short of the fork point: callers fall back to comparing
+    the two commits directly.
+    """
+    status, out, _ = git_command(repo_root, ["merge-base", a, b], check=False)
+    sha = out.decode("ascii", "replace").strip()
+    return sha if status == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
+
+
+def list_store_tree(repo_root: Path, commit: str, store_path: str) -> StoreTree:
+    """List the files of the store at ``store_path`` (relative to the repository root).
+
+    A commit without the store folder gives an empty tree: every run is then new.
+    """
+    tree = StoreTree(commit)
+    prefix = f"{store_path.strip('/')}/" if store_path.strip("/") else ""
+    args = ["ls-tree", "-r", "-z", "--long", "--full-tree", commit]
+    if prefix:
+        args += ["--", prefix]
+    out = git_command(repo_root, args)[1]
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, raw_path = record.partition(b"\t")
+        mode, kind, blob, size = meta.decode("ascii").split()
+        full = os.fsdecode(raw_path)
+        if not full.startswith(prefix):
+            continue
+        inside = full[len(prefix) :]
+        if not _safe_relative(inside):
+            tree.skipped.append(inside)
+            continue
+        if kind != "blob" or mode not in _REGULAR_MODES:
+            tree.skipped.append(inside)
+            continue
+        tree.files[inside] = TreeFile(inside, blob, int(size))
+    return tree
+
+
+def metadata_only(path: str) -> bool:
+    """The files a report needs: experiment and run metadata, not artifacts or captures."""
+    name = PurePosixPath(path).name
+    depth = path.count("/")
+    if depth == 1:
+        return name == layout.EXPERIMENT_FILE
+    return depth == 2 and name in (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
+
+
+def materialize(
+    repo_root: Path,
+    files: Iterable[TreeFile],
+    target: Path,
+    *,
+    select: Callable[[str], bool] | None = None,
+) -> int:
+    """Make ``target`` hold exactly ``files`` (the selected ones), copied from git.
+
+    Incremental: ``target`` remembers which blob each file came from, so a second call
+    rewrites only files whose blob changed (their mtimes, which the site's fingerprints
+    use, stay put otherwise) and deletes files no longer listed. Each file is written to
+    a temporary name and renamed into place.
+
+    Returns:
+        How many files were written.
+    """
+    wanted = {f.path: f for f in files if select is None or select(f.path)}
+    target.mkdir(parents=True, exist_ok=True)
+    state_path = target / _SNAPSHOT_STATE
+    previous = _read_state(state_path)
+    for path in set(previous) - set(wanted):
+        _remove(target, path)
+    stale = [f for path, f in sorted(wanted.items()) if previous.get(path) != f.blob]
+    stale = [f for f in stale if not _matches(target / f.path, previous.get(f.path), f)]
+    if stale:
+        _write_blobs(repo_root, stale, target)
+    _prune_empty_dirs(target)
+    state_path.write_text(
+        json.dumps({path: f.blob for path, f in sorted(wanted.items())}), encoding="utf-8"
+    )
+    return len(stale)
+
+
+def _write_blobs(repo_root: Path, entries: list[TreeFile], target: Path) -> None:
+    """Copy blobs into files below ``target`` through one persistent cat-file process."""
+    import git
+
+    reader = git.Git(str(repo_root))
+    try:
+        for entry in entries:
+            destination = target / entry.path
+            _clear_way(target, destination)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            partial = destination.with_name(f".{destination.name}.partial")
+            try:
+                _sha, _kind, _size, stream = reader.stream_object_data(entry.blob)
+                with open(partial, "wb") as handle:
+                    for chunk in _chunks(stream):
+                        handle.write(chunk)
+            except (git.GitCommandError, ValueError, OSError) as exc:
+                partial.unlink(missing_ok=True)
+                raise GitError(f"cannot copy {entry.path} from git ({exc})") from exc
+            os.replace(partial, destination)
+    finally:
+        reader.clear_cache()
+
+
+def _chunks(stream: object) -> Iterator[bytes]:
+    """Read a cat-file content stream to its end, a chunk at a time."""
+    while True:
+        chunk = stream.read(_CHUNK)  # type: ignore[attr-defined]
+        if not chunk:
+            return
+        yield chunk
+
+
+def _matches(path: Path, previous_blob: str | None, entry: TreeFile) -> bool:
+    """Whether an existing file already holds ``entry`` (its recorded blob is the same)."""
+    return previous_blob == entry.blob and path.is_file() and not path.is_symlink()
+
+
+def _safe_relative(path: str) -> bool:
+    """A path inside the store with no empty, ``.`` or ``..`` part (git forbids these)."""
+    parts = path.split("/")
+    return bool(path) and all(part not in ("", ".", "..") for part in parts)
+
+
+def _clear_way(target: Path, destination: Path) -> None:
+    """Remove a file standing where a folder of ``destination`` must go, and vice versa."""
+    current = target
+    for part in destination.relative_to(target).parts[:-1]:
+        current = current / part
+        if current.is_symlink() or (current.exists() and not current.is_dir()):
+            current.unlink()
+    if destination.is_dir() and not destination.is_symlink():
+        import shutil
+
+        shutil.rmtree(destination)
+
+
+def _remove(target: Path, path: str) -> None:
+    """Delete a file a previous snapshot wrote, if it is still there."""
+    if _safe_relative(path):
+        (target / path).unlink(missing_ok=True)
+
+
+def _prune_empty_dirs(target: Path) -> None:
+    """Delete folders left empty by removed files (bottom up; never ``target``)."""
+    for dirpath, _dirnames, _filenames in os.walk(target, topdown=False):
+        if Path(dirpath) != target and not os.listdir(dirpath):
+            os.rmdir(dirpath)
+
+
+def _read_state(path: Path) -> dict[str, str]:
+    """The blob of every file a previous call wrote; empty when unknown or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if isinstance(v, str)}
