@@ -25,6 +25,7 @@ SCRIPTS = (
     "bench_import.py",
     "bench_create_runs.py",
     "bench_search.py",
+    "bench_report.py",
     "bench_site.py",
     "bench_leaderboard_browser.py",
 )

@@ -262,6 +262,22 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> 
 )
 @click.option("--strict", is_flag=True, help="Fail if any run or file cannot be read.")
 @click.option("--clean", is_flag=True, help="Delete the previous build and render everything.")
+@click.option(
+    "--site-url",
+    default=None,
+    metavar="URL",
+    callback=lambda ctx, param, value: _check_site_url(value),
+    help="The address the site is published at (https://org.github.io/repo/), for the "
+    "404 page. Default: 'site_url' in runfolio.yaml.",
+)
+@click.option(
+    "--refs",
+    default=None,
+    metavar="BRANCHES",
+    help="Build one site from the store on several branches, read from git "
+    "(e.g. 'main,feature/*'); each run is labelled with the branches holding it. "
+    "Default: 'refs' in runfolio.yaml, else the store as it is on disk.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems and errors.")
 @click.pass_context
 def build_command(
@@ -271,6 +287,8 @@ def build_command(
     theme: str | None,
     strict: bool,
     clean: bool,
+    site_url: str | None,
+    refs: str | None,
     quiet: bool,
 ) -> None:
     """Build the static site of a run store.
@@ -278,12 +296,28 @@ def build_command(
     STORE, when given, overrides --store. A run that cannot be read is reported on
     stderr with its path and left out; with --strict the build fails instead.
     """
+    from runfolio.config import store_config_root
     from runfolio.console.progress import ProgressBar
+    from runfolio.site.branches import parse_refs, snapshot_branches
     from runfolio.site.build import build_site
+    from runfolio.site.config import load_site_config
 
     root = _store_root(ctx, store)
+    config_root = store_config_root(root.absolute())
+    patterns = parse_refs(refs) if refs is not None else load_site_config(config_root).refs
+    branches = snapshot_branches(root, patterns) if patterns else None
     with ProgressBar("Rendering runs", enabled=not quiet) as bar:
-        report = build_site(root, output, theme=theme, strict=strict, clean=clean, progress=bar)
+        report = build_site(
+            branches.root if branches else root,
+            output,
+            theme=theme,
+            strict=strict,
+            clean=clean,
+            config_root=config_root,
+            progress=bar,
+            site_url=site_url,
+            branches=branches,
+        )
     for problem in report.problems:
         click.echo(f"warning: {problem}", err=True)
     if not quiet:
@@ -295,6 +329,18 @@ def build_command(
             f"{report.runs_skipped:,} runs skipped; {report.seconds:.1f}s."
         )
         click.echo(f"Open {index.as_uri()}")
+
+
+def _check_site_url(value: str | None) -> str | None:
+    """Validate --site-url as a usage error, before anything is built."""
+    from runfolio.site.config import SiteConfigError, parse_site_url
+
+    if value is None:
+        return None
+    try:
+        return parse_site_url(value)
+    except SiteConfigError as exc:
+        raise click.BadParameter(exc.problems[0].removeprefix("site_url: ")) from exc
 
 
 # --------------------------------------------------------------------------- serve
@@ -440,6 +486,7 @@ def models_alias_command(ctx: click.Context, name: str, alias: str, version: int
     "--site-url",
     default=None,
     metavar="URL",
+    callback=lambda ctx, param, value: _check_site_url(value),
     help="The published site's address; run names then link to their pages.",
 )
 @click.pass_context
@@ -452,25 +499,24 @@ def report_command(
     shallow clone it is enough to fetch the base branch. New runs are ranked against
     the base's leaderboard. The markdown fits in one GitHub comment.
     """
-    from runfolio.query.report import check_site_url, compare_revisions
-    from runfolio.site.build import config_root_of
+    from runfolio.config import store_config_root
+    from runfolio.query.report import compare_revisions
     from runfolio.site.config import load_site_config
     from runfolio.site.model import primary_override
 
     root = _store_root(ctx)
-    url = check_site_url(site_url) if site_url else None
-    config = load_site_config(config_root_of(root.absolute()))
+    config = load_site_config(store_config_root(root.absolute()))
     changes = compare_revisions(
         root, base_ref, head_ref, override=lambda experiment: primary_override(experiment, config)
     )
     if output_format == "json":
         from runfolio.console.report_json import render_report_json
 
-        click.echo(render_report_json(changes, site_url=url), nl=False)
+        click.echo(render_report_json(changes, site_url=site_url), nl=False)
     else:
         from runfolio.console.report_markdown import render_report_markdown
 
-        click.echo(render_report_markdown(changes, site_url=url), nl=False)
+        click.echo(render_report_markdown(changes, site_url=site_url), nl=False)
 
 
 # --------------------------------------------------------------------------- reproduce
@@ -516,3 +562,203 @@ def reproduce_command(ctx: click.Context, run_ref: str, folder: Path | None, exe
         ctx.exit(
             subprocess.run([sys.executable, *made.argv], cwd=made.folder, check=False).returncode
         )
+
+
+# --------------------------------------------------------------------------- init
+
+
+@main.group("init")
+def init_group() -> None:
+    """Add files to your repository that publish the site of its store."""
+
+
+@init_group.command("github")
+@click.option(
+    "--branch",
+    default=None,
+    metavar="NAME",
+    help="The branch whose pushes publish the site. Default: the remote's default branch "
+    "(origin/HEAD), else the current branch, else main.",
+)
+@click.option(
+    "--python",
+    "python_version",
+    default="3.11",
+    show_default=True,
+    metavar="VERSION",
+    help="The Python version the workflow runs runfolio with.",
+)
+@click.option(
+    "--install",
+    default=None,
+    metavar="SPEC",
+    help="What the workflow pip-installs: a requirement, a git URL or '.'. "
+    "Default: runfolio>= this version.",
+)
+@click.option("--force", is_flag=True, help="Replace an existing workflow file.")
+@click.pass_context
+def init_github_command(
+    ctx: click.Context, branch: str | None, python_version: str, install: str | None, force: bool
+) -> None:
+    """Write .github/workflows/runfolio.yml: publish the site on GitHub Pages.
+
+    The workflow builds the store's site on every push to the branch and deploys it to
+    GitHub Pages; on pull requests it comments a report of the changed runs and uploads
+    a preview of the site. It goes to the root of the git repository holding the store.
+    """
+    from runfolio.publish.github_workflow import write_github_workflow
+
+    made = write_github_workflow(
+        _store_root(ctx), branch=branch, python=python_version, install=install, force=force
+    )
+    where = made.path.relative_to(made.repo_root).as_posix()
+    click.echo(f"Wrote {made.path}")
+    settings = made.settings
+    click.echo(f"It publishes the store '{settings.store}' from branch '{settings.branch}'.")
+    if not made.store_exists:
+        click.echo(f"warning: {settings.store} does not exist yet: commit runs first.", err=True)
+    site = made.pages_url or "https://<owner>.github.io/<repository>/"
+    click.echo(
+        "Next steps:\n"
+        f"  1. Commit and push it:  git add {where} && git commit -m 'Publish the runfolio site'"
+        " && git push\n"
+        '  2. On GitHub: Settings → Pages → Build and deployment → Source: "GitHub Actions".\n'
+        f"  3. After the next push to {settings.branch}, the site is at {site}\n"
+        "Pull requests get a comment reporting the changed runs and a preview of the site."
+    )
+
+
+# --------------------------------------------------------------------------- pull
+
+
+@main.command("pull")
+@click.argument("run_ref", metavar="RUN")
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    metavar="PATH",
+    help="Put the files in this folder instead of the run's artifacts/ folder.",
+)
+@click.pass_context
+def pull_command(ctx: click.Context, run_ref: str, dest: Path | None) -> None:
+    """Fetch the artifacts RUN keeps in object storage, checking each file's sha256.
+
+    Files already in place with the recorded hash are kept; a file that does not match
+    its hash is not left in place, and the command fails naming it.
+    """
+    from runfolio.console.cells import format_size
+    from runfolio.objectstore.transfer import pull_run
+    from runfolio.store.scan import find_run
+
+    _, run_dir = find_run(_store_root(ctx), run_ref)
+    report = pull_run(run_dir, dest)
+    if not report.pulled and not report.present:
+        click.echo(f"Run {run_dir.name} keeps no artifacts in object storage.")
+        return
+    click.echo(
+        f"Pulled {len(report.pulled)} file(s) ({format_size(report.bytes_pulled)}) of run "
+        f"{run_dir.name} into {report.destination}"
+        + (f"; {len(report.present)} already there." if report.present else ".")
+    )
+
+
+# --------------------------------------------------------------------------- import / export
+
+
+def _echo_transfer(report: Any, verb: str, where: str) -> None:
+    """Print an import or export summary, and what was left out as warnings."""
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(report.summary(verb, where), nl=False)
+
+
+@main.group("import")
+def import_group() -> None:
+    """Bring runs from another tracker into the store (again: only what is new)."""
+
+
+@import_group.command("mlflow")
+@click.option(
+    "--tracking-uri",
+    required=True,
+    metavar="URI",
+    help="The MLflow to read: sqlite:///mlflow.db, a database URL, http://host:5000, "
+    "or the path of an mlruns/ folder or .db file.",
+)
+@click.option(
+    "--experiment",
+    "experiments",
+    multiple=True,
+    metavar="NAME",
+    help="Import this MLflow experiment (repeatable). Default: every active experiment.",
+)
+@click.pass_context
+def import_mlflow_command(
+    ctx: click.Context, tracking_uri: str, experiments: tuple[str, ...]
+) -> None:
+    """Import MLflow experiments, runs, metric histories, artifacts and registered models.
+
+    Needs MLflow (pip install 'runfolio[mlflow]'). Running it again adds only new runs,
+    rows, params, tags and files; runs already imported are not duplicated.
+    """
+    from runfolio.interop.mlflow_import import import_mlflow
+
+    report = import_mlflow(_store_root(ctx), tracking_uri, experiments)
+    _echo_transfer(report, "Imported", f"from {tracking_uri}")
+
+
+@import_group.command("dvclive")
+@click.argument("path", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--experiment",
+    default=None,
+    metavar="NAME",
+    help="The experiment to import into. Default: the folder's project (the folder "
+    "holding PATH when PATH is named dvclive, else PATH's name).",
+)
+@click.option(
+    "--run-name", default=None, metavar="NAME", help="The run's name. Default: PATH's name."
+)
+@click.pass_context
+def import_dvclive_command(
+    ctx: click.Context, path: Path, experiment: str | None, run_name: str | None
+) -> None:
+    """Import a DVCLive output folder (params, metric histories, plots, images) as one run."""
+    from runfolio.interop.dvclive import import_dvclive
+
+    report = import_dvclive(_store_root(ctx), path, experiment=experiment, run_name=run_name)
+    _echo_transfer(report, "Imported", f"from {path}")
+
+
+@main.group("export")
+def export_group() -> None:
+    """Write the store's runs into another tracker."""
+
+
+@export_group.command("mlflow")
+@click.option(
+    "--tracking-uri",
+    required=True,
+    metavar="URI",
+    help="The MLflow to write to (as for `runfolio import mlflow`).",
+)
+@click.option(
+    "--experiment",
+    "experiments",
+    multiple=True,
+    metavar="NAME",
+    help="Export this experiment (repeatable). Default: every experiment of the store.",
+)
+@click.pass_context
+def export_mlflow_command(
+    ctx: click.Context, tracking_uri: str, experiments: tuple[str, ...]
+) -> None:
+    """Export runs, metric histories, artifacts and the model registry to MLflow.
+
+    Runs MLflow already has (from an earlier export, or imported from it) are skipped.
+    """
+    from runfolio.interop.mlflow_export import export_mlflow
+
+    report = export_mlflow(_store_root(ctx), tracking_uri, experiments)
+    _echo_transfer(report, "Exported", f"to {tracking_uri}")

@@ -23,6 +23,11 @@ def project_root(cwd: Path | None = None) -> Path:
     return find_repo_root(here) or here.resolve()
 
 
+def store_config_root(store: Path) -> Path:
+    """Where ``runfolio.yaml`` lives for a store: its repository's root, else its parent."""
+    return find_repo_root(store) or store.parent
+
+
 def resolve_store(explicit: str | os.PathLike[str] | None = None, cwd: Path | None = None) -> Path:
     """Return the run store folder to use, in order of precedence.
 

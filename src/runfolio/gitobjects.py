@@ -13,25 +13,56 @@ store, so nothing outside the store can reach a snapshot or a site built from on
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import git_command
+from runfolio.gitrepo import git_command, git_pipe
 from runfolio.store import layout
 
 _REGULAR_MODES = frozenset({"100644", "100755"})
 _SNAPSHOT_STATE = ".runfolio-snapshot.json"
 _CHUNK = 1 << 20
+_SMALL_FILE = 4 << 20  # read in batches below this size, streamed above it
+_BATCH_BYTES = 64 << 20  # at most about this much held in memory per batch
 
 
 class RevisionNotFoundError(RunfolioError, LookupError):
     """A git revision that the repository does not hold (or that is not a commit)."""
+
+
+class NotInRepositoryError(RunfolioError):
+    """The store is not inside a git repository, so it has no revisions to read."""
+
+
+def locate_store(store: Path, purpose: str) -> tuple[Path, str]:
+    """The repository holding ``store`` and the store's ``/``-separated path inside it.
+
+    ``store`` need not exist in the working tree (a branch may have it, the checkout
+    not). ``purpose`` starts the error message (``"--refs"``).
+
+    Raises:
+        NotInRepositoryError: no git repository holds ``store``.
+    """
+    from runfolio.gitrepo import find_repo_root
+
+    store = Path(store).absolute()
+    repo_root = find_repo_root(store if store.exists() else store.parent)
+    if repo_root is None:
+        raise NotInRepositoryError(f"{purpose}: {store} is not inside a git repository")
+    try:
+        inside = store.resolve().relative_to(repo_root.resolve()).as_posix()
+    except ValueError as exc:
+        raise NotInRepositoryError(
+            f"{purpose}: {store} is outside the repository at {repo_root}"
+        ) from exc
+    return repo_root, "" if inside == "." else inside
 
 
 @dataclass(frozen=True)
@@ -138,23 +169,38 @@ def list_store_tree(repo_root: Path, commit: str, store_path: str) -> StoreTree:
     return tree
 
 
-def metadata_only(path: str) -> bool:
-    """The files a report needs: experiment and run metadata, not artifacts or captures."""
-    name = PurePosixPath(path).name
-    depth = path.count("/")
-    if depth == 1:
-        return name == layout.EXPERIMENT_FILE
-    return depth == 2 and name in (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
+def read_blobs(repo_root: Path, blobs: Iterable[str]) -> dict[str, bytes]:
+    """The contents of many blobs at once, by id, through one ``git cat-file --batch``.
+
+    One process answering every request is what makes reading thousands of small run
+    files from git cheaper than checking them out.
+
+    Raises:
+        GitError: git failed, or a blob is missing from the repository.
+    """
+    wanted = list(dict.fromkeys(blobs))
+    if not wanted:
+        return {}
+    out = git_pipe(repo_root, ["cat-file", "--batch"], "".join(f"{b}\n" for b in wanted).encode())
+    found: dict[str, bytes] = {}
+    position = 0
+    for blob in wanted:
+        end = out.index(b"\n", position)
+        header = out[position:end].decode("ascii", "replace").split()
+        if len(header) != 3 or header[1] != "blob":
+            raise GitError(f"git has no blob {blob} ({' '.join(header)})")
+        size = int(header[2])
+        found[blob] = out[end + 1 : end + 1 + size]
+        position = end + 1 + size + 1  # the content is followed by a newline
+    return found
 
 
 def materialize(
     repo_root: Path,
     files: Iterable[TreeFile],
     target: Path,
-    *,
-    select: Callable[[str], bool] | None = None,
 ) -> int:
-    """Make ``target`` hold exactly ``files`` (the selected ones), copied from git.
+    """Make ``target`` hold exactly ``files``, copied from git.
 
     Incremental: ``target`` remembers which blob each file came from, so a second call
     rewrites only files whose blob changed (their mtimes, which the site's fingerprints
@@ -164,7 +210,7 @@ def materialize(
     Returns:
         How many files were written.
     """
-    wanted = {f.path: f for f in files if select is None or select(f.path)}
+    wanted = {f.path: f for f in files}
     target.mkdir(parents=True, exist_ok=True)
     state_path = target / _SNAPSHOT_STATE
     previous = _read_state(state_path)
@@ -182,27 +228,66 @@ def materialize(
 
 
 def _write_blobs(repo_root: Path, entries: list[TreeFile], target: Path) -> None:
-    """Copy blobs into files below ``target`` through one persistent cat-file process."""
+    """Copy blobs into files below ``target``.
+
+    Small files, most of a store, come in batches through one ``cat-file --batch`` each;
+    a large artifact is streamed to disk so it never sits in memory whole.
+    """
+    small = [entry for entry in entries if entry.size <= _SMALL_FILE]
+    batch: list[TreeFile] = []
+    batch_bytes = 0
+    for entry in small:
+        batch.append(entry)
+        batch_bytes += entry.size
+        if batch_bytes >= _BATCH_BYTES:
+            _write_batch(repo_root, batch, target)
+            batch, batch_bytes = [], 0
+    _write_batch(repo_root, batch, target)
+    large = [entry for entry in entries if entry.size > _SMALL_FILE]
+    if large:
+        _stream_large(repo_root, large, target)
+
+
+def _write_batch(repo_root: Path, entries: list[TreeFile], target: Path) -> None:
+    """Write small blobs read in one batch."""
+    contents = read_blobs(repo_root, [entry.blob for entry in entries])
+    for entry in entries:
+        with _placed(target, entry) as partial:
+            partial.write_bytes(contents[entry.blob])
+
+
+def _stream_large(repo_root: Path, entries: list[TreeFile], target: Path) -> None:
+    """Stream large blobs to disk through one persistent cat-file process."""
     import git
 
     reader = git.Git(str(repo_root))
     try:
         for entry in entries:
-            destination = target / entry.path
-            _clear_way(target, destination)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            partial = destination.with_name(f".{destination.name}.partial")
-            try:
-                _sha, _kind, _size, stream = reader.stream_object_data(entry.blob)
-                with open(partial, "wb") as handle:
-                    for chunk in _chunks(stream):
-                        handle.write(chunk)
-            except (git.GitCommandError, ValueError, OSError) as exc:
-                partial.unlink(missing_ok=True)
-                raise GitError(f"cannot copy {entry.path} from git ({exc})") from exc
-            os.replace(partial, destination)
+            with _placed(target, entry) as partial:
+                try:
+                    _sha, _kind, _size, stream = reader.stream_object_data(entry.blob)
+                    with open(partial, "wb") as handle:
+                        for chunk in _chunks(stream):
+                            handle.write(chunk)
+                except (git.GitCommandError, ValueError) as exc:
+                    raise GitError(f"cannot copy {entry.path} from git ({exc})") from exc
     finally:
         reader.clear_cache()
+
+
+@contextlib.contextmanager
+def _placed(target: Path, entry: TreeFile) -> Iterator[Path]:
+    """A temporary file to write ``entry`` into, renamed into its place on success."""
+    destination = target / entry.path
+    _clear_way(target, destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.partial")
+    try:
+        yield partial
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    os.replace(partial, destination)
 
 
 def _chunks(stream: object) -> Iterator[bytes]:

@@ -443,6 +443,36 @@ def git_command(cwd: Path, args: list[str], *, check: bool = True) -> tuple[int,
         raise GitError("git is not installed (or not on PATH)") from exc
 
 
+def git_pipe(cwd: Path, args: list[str], stdin: bytes) -> bytes:
+    """Run ``git ARGS`` in ``cwd`` feeding it ``stdin``; return its whole stdout.
+
+    For batch commands (``cat-file --batch``) that answer many requests in one process.
+
+    Raises:
+        GitError: git failed or is not installed.
+    """
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", *args],
+            cwd=cwd,
+            input=stdin,
+            capture_output=True,
+            env={**os.environ, **_BASE_ENV},
+            timeout=_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise GitError("git is not installed (or not on PATH)") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise GitError(f"git {args[0]} took over {_TIMEOUT_S:.0f} s in {cwd}") from exc
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", "replace").strip()
+        raise GitError(f"git {args[0]} failed in {cwd} (exit {done.returncode}): {err}")
+    return done.stdout
+
+
 def _strip_secret_params(rest: str) -> str:
     """Drop secret-looking query parameters from the path?query#fragment part of a URL."""
     from urllib.parse import unquote_plus

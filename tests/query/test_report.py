@@ -13,10 +13,15 @@ from click.testing import CliRunner
 
 from runfolio import Store
 from runfolio.cli import main
-from runfolio.console.report_markdown import GITHUB_COMMENT_LIMIT, escape, render_report_markdown
-from runfolio.gitobjects import RevisionNotFoundError
+from runfolio.console.report_markdown import (
+    GITHUB_COMMENT_LIMIT,
+    WRAPPER_ROOM,
+    escape,
+    render_report_markdown,
+)
+from runfolio.gitobjects import NotInRepositoryError, RevisionNotFoundError
 from runfolio.query.leaderboard import PrimaryMetric
-from runfolio.query.report import ReportError, compare_revisions
+from runfolio.query.report import compare_revisions
 from runfolio.registry import register_model, set_model_alias
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -195,7 +200,7 @@ def test_a_bad_ref_is_a_clear_error(git_repo: Path, branches: dict[str, str]) ->
 
 def test_outside_git_is_a_clear_error(tmp_path: Path) -> None:
     Store(tmp_path / "runs").set_experiment("x")
-    with pytest.raises(ReportError, match="not inside a git repository"):
+    with pytest.raises(NotInRepositoryError, match="not inside a git repository"):
         compare_revisions(tmp_path / "runs", "main")
 
 
@@ -251,7 +256,6 @@ def test_site_links_in_markdown_and_a_bad_site_url(
     git_repo: Path, branches: dict[str, str]
 ) -> None:
     text = report(git_repo, "--base", "main", "--site-url", "https://o.github.io/r/")
-    assert f"[slower\\-lr](https://o.github.io/r/experiments/sweep/runs/{branches['better']}.html)"
     assert f"(https://o.github.io/r/experiments/sweep/runs/{branches['better']}.html)" in text
     result = CliRunner().invoke(
         main,
@@ -265,7 +269,7 @@ def test_site_links_in_markdown_and_a_bad_site_url(
             "javascript:x",
         ],
     )
-    assert result.exit_code == 1 and "--site-url" in result.output
+    assert result.exit_code == 2 and "--site-url" in result.output
 
 
 HOSTILE = [
@@ -349,7 +353,8 @@ def test_a_huge_report_fits_one_github_comment_without_breaking_a_table(
         for i in range(3000)
     ]
     text = render_report_markdown(changes)
-    assert len(text) <= GITHUB_COMMENT_LIMIT
+    assert len(text) <= GITHUB_COMMENT_LIMIT - WRAPPER_ROOM  # room for the workflow's additions
+    assert len(text) > GITHUB_COMMENT_LIMIT - WRAPPER_ROOM - 1000  # and not much more room
     assert "more table rows and what follows them are not shown" in text
     _assert_tables_whole(text)
     shown = text.count("| x")
@@ -371,3 +376,33 @@ def test_primary_metric_override_from_settings(git_repo: Path, branches: dict[st
     # Lower is better now: the 0.60 run beats the best (0.70) and comes first.
     assert (better.run.name, better.rank, better.verdict) == ("shallow", 1, "better")
     assert worse.verdict == "worse"
+
+
+def test_a_malformed_run_on_the_branch_is_reported_and_the_rest_compared(
+    git_repo: Path, branches: dict[str, str]
+) -> None:
+    store = Store(git_repo / "runs")
+    broken = log_run(store, "broken", 0.99)
+    (store.get_run(broken).path / "run.yaml").write_text("status: [unclosed\n", "utf-8")
+    commit_all(git_repo, "a broken run")
+    changes = compare_revisions(git_repo / "runs", "main", "HEAD")
+    assert [a.run.name for a in changes.experiments[0].added] == ["slower-lr", "shallow"]
+    (problem,) = changes.problems
+    assert problem.startswith(f"HEAD: sweep/{broken}: invalid YAML")
+    text = render_report_markdown(changes)
+    assert "### Not read" in text and broken in text
+
+
+def test_a_run_committed_while_running_is_summarised_from_its_metrics_file(
+    git_repo: Path, branches: dict[str, str]
+) -> None:
+    store = Store(git_repo / "runs")
+    run = store.start_run("sweep", run_name="in-flight")
+    run.log_metric("accuracy", 0.95, step=0)
+    run.log_metric("accuracy", 0.97, step=1)
+    commit_all(git_repo, "commit mid-run")  # run.yaml has no summaries yet
+    run.end()
+    changes = compare_revisions(git_repo / "runs", "main", "HEAD")
+    (added,) = [a for a in changes.experiments[0].added if a.run.name == "in-flight"]
+    assert added.run.stored_status == "RUNNING"
+    assert added.value == 0.97 and added.rank == 1

@@ -343,6 +343,17 @@ def test_a_folder_named_like_a_page_keeps_its_links(tmp_path: Path) -> None:
     assert check_links(tmp_path / "site") == []
 
 
+def test_a_ranked_experiment_without_params_has_a_primary_chart_only(tmp_path: Path) -> None:
+    store = Store(tmp_path / "runs")
+    store.set_experiment("e", primary_metric="loss")
+    for loss in (0.5, 0.4):
+        with store.start_run("e") as run:
+            run.log_metric("loss", loss)
+    build(store.root, tmp_path / "site")
+    page = (tmp_path / "site" / "experiments" / "e" / "index.html").read_text("utf-8")
+    assert 'id="chart-primary"' in page and 'id="chart-parallel"' not in page
+
+
 def test_leaderboard_data_points_at_the_built_run_pages(built: Built) -> None:
     folder = built.site / "experiments" / SLUG
     data = parse(folder / "index.html").json_block("leaderboard-data")

@@ -28,6 +28,10 @@ from runfolio.store.records import RunRecord
 GITHUB_COMMENT_LIMIT = 65536
 """GitHub refuses issue and pull-request comments longer than this many characters."""
 
+WRAPPER_ROOM = 1000
+"""Characters left free for what a workflow adds around the report (a marker line, a
+link to the site preview), so the whole comment still fits."""
+
 _NOTE_RESERVE = 400
 _NAME_CHARS = 80
 _VALUE_CHARS = 40
@@ -46,7 +50,7 @@ def render_report_markdown(
     changes: StoreChanges,
     *,
     site_url: str | None = None,
-    max_chars: int = GITHUB_COMMENT_LIMIT,
+    max_chars: int = GITHUB_COMMENT_LIMIT - WRAPPER_ROOM,
 ) -> str:
     """Render the report; ``site_url`` (ending in ``/``) links runs to their site pages."""
     links = _Links(site_url)

@@ -15,22 +15,18 @@ reviewer asks: would this run beat what is on the main branch now? Registry chan
 from __future__ import annotations
 
 import math
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runfolio.errors import RunfolioError
 from runfolio.gitobjects import (
     StoreTree,
     list_store_tree,
-    materialize,
+    locate_store,
     merge_base,
-    metadata_only,
     resolve_commit,
 )
-from runfolio.gitrepo import find_repo_root
 from runfolio.query.diff import diff_records
 from runfolio.query.leaderboard import (
     LeaderboardEntry,
@@ -40,21 +36,17 @@ from runfolio.query.leaderboard import (
     primary_metric_of,
     rank_runs,
 )
+from runfolio.query.revision_scan import RecordMemo, scan_revision
 from runfolio.registry import Registry, read_registry
 from runfolio.store import layout
 from runfolio.store.reader import StoreScan
 from runfolio.store.records import ExperimentRecord, RunRecord
-from runfolio.store.scan import scan_store
 
 Verdict = Literal["better", "worse", "equal"]
 
 REGISTRY_TAG_PREFIX = "registry."
 """Tags the registry section reports; a run whose only change is one of these is not
 listed again among changed runs."""
-
-
-class ReportError(RunfolioError):
-    """The report cannot be made (the store is not inside a git repository, say)."""
 
 
 @dataclass(frozen=True)
@@ -189,19 +181,11 @@ def compare_revisions(
             it takes precedence over the one in ``experiment.yaml``.
 
     Raises:
-        ReportError: ``store`` is not inside a git repository.
+        NotInRepositoryError: ``store`` is not inside a git repository.
         RevisionNotFoundError: a revision is unknown to the repository.
         GitError: git failed.
     """
-    store = Path(store).absolute()
-    repo_root = find_repo_root(store if store.exists() else store.parent)
-    if repo_root is None:
-        raise ReportError(f"{store} is not inside a git repository; the report compares commits")
-    try:
-        store_path = store.resolve().relative_to(repo_root.resolve()).as_posix()
-    except ValueError as exc:
-        raise ReportError(f"{store} is outside the repository at {repo_root}") from exc
-    store_path = "" if store_path == "." else store_path
+    repo_root, store_path = locate_store(store, "the report compares commits, but")
     base_commit = resolve_commit(repo_root, base_ref)
     head_commit = resolve_commit(repo_root, head_ref)
     changes = StoreChanges(base_ref, head_ref, base_commit, head_commit, store_path)
@@ -215,44 +199,26 @@ def compare_revisions(
     head_tree = list_store_tree(repo_root, head_commit, store_path)
     base_tree = list_store_tree(repo_root, base_commit, store_path)
     fork_tree = base_tree if fork == base_commit else list_store_tree(repo_root, fork, store_path)
-    with tempfile.TemporaryDirectory(prefix="runfolio-report-") as scratch:
-        head_scan = _scan_at(repo_root, head_tree, Path(scratch) / "head")
-        base_scan = _scan_at(repo_root, base_tree, Path(scratch) / "base")
-        fork_scan = (
-            base_scan
-            if fork_tree is base_tree
-            else _scan_at(repo_root, fork_tree, Path(scratch) / "fork")
-        )
-        changes.problems += _problems(base_ref, base_scan, Path(scratch) / "base")
-        changes.problems += _problems(head_ref, head_scan, Path(scratch) / "head")
-        changes.experiments = _experiment_changes(
-            _Side(fork_scan, fork_tree),
-            _Side(head_scan, head_tree),
-            base_scan,
-            override or (lambda _: None),
-        )
-        changes.registry = registry_changes(
-            read_registry(Path(scratch), fork_scan.runs),
-            read_registry(Path(scratch), head_scan.runs),
-        )
+    memo: RecordMemo = {}
+    head_scan = scan_revision(repo_root, head_tree, Path(head_ref), memo)
+    base_scan = scan_revision(repo_root, base_tree, Path(base_ref), memo)
+    fork_scan = (
+        base_scan
+        if fork_tree is base_tree
+        else scan_revision(repo_root, fork_tree, Path(fork), memo)
+    )
+    changes.problems += _problems(base_ref, base_scan, Path(base_ref))
+    changes.problems += _problems(head_ref, head_scan, Path(head_ref))
+    changes.experiments = _experiment_changes(
+        _Side(fork_scan, fork_tree),
+        _Side(head_scan, head_tree),
+        base_scan,
+        override or (lambda _: None),
+    )
+    changes.registry = registry_changes(
+        read_registry(store, fork_scan.runs), read_registry(store, head_scan.runs)
+    )
     return changes
-
-
-def check_site_url(url: str) -> str:
-    """Validate the address of a published site and return it ending in ``/``.
-
-    Raises:
-        ReportError: not an absolute http(s) address.
-    """
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        raise ReportError(
-            f"--site-url {url!r}: expected the site's http(s) address, "
-            "like https://org.github.io/repo/"
-        )
-    return url if url.endswith("/") else url + "/"
 
 
 def run_page_url(site_url: str | None, run: RunRecord) -> str | None:
@@ -276,12 +242,6 @@ def _problems(ref: str, scan: StoreScan, root: Path) -> list[str]:
         where = problem.path.relative_to(root).as_posix() if _inside(problem.path, root) else ""
         found.append(f"{ref}: {where or '.'}: {problem.reason}")
     return found
-
-
-def _scan_at(repo_root: Path, tree: StoreTree, folder: Path) -> StoreScan:
-    """Copy a revision's store metadata into ``folder`` and scan it."""
-    materialize(repo_root, tree.files.values(), folder, select=metadata_only)
-    return scan_store(folder, use_cache=False)
 
 
 @dataclass(frozen=True)

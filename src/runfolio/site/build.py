@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from runfolio import __version__
+from runfolio.config import store_config_root
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import find_repo_root, folder_revision
+from runfolio.gitrepo import folder_revision
 from runfolio.registry import Registry, read_registry, registry_history
+from runfolio.site.branches import BranchRef, BranchSnapshot
 from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
-from runfolio.site.config import SiteConfig, load_site_config
+from runfolio.site.config import SiteConfig, load_site_config, parse_site_url
 from runfolio.site.leaderboard_data import (
     encode_leaderboard,
     leaderboard_table,
@@ -102,6 +104,8 @@ def build_site(
     clean: bool = False,
     config_root: Path | None = None,
     progress: Progress | None = None,
+    site_url: str | None = None,
+    branches: BranchSnapshot | None = None,
 ) -> BuildReport:
     """Render the store at ``store`` into a static site in ``output``.
 
@@ -117,6 +121,13 @@ def build_site(
         config_root: the folder holding ``runfolio.yaml``; default: the root of the git
             repository holding the store, else the store's parent folder.
         progress: called as ``progress(done, total)`` while run pages are rendered.
+        site_url: the published site's root URL, which the 404 page needs (GitHub
+            Pages serves it at any missing path); overrides ``site_url`` in
+            ``runfolio.yaml``.
+        branches: the store was merged from several branches
+            (:func:`~runfolio.site.branches.snapshot_branches`; ``store`` is its folder):
+            runs are labelled with their branches and the footer names each branch's
+            commit instead of the store's.
 
     Raises:
         SiteConfigError: ``runfolio.yaml`` has bad settings (all are listed).
@@ -126,23 +137,29 @@ def build_site(
     """
     started = time.perf_counter()
     store = Path(store).absolute()
-    root = config_root or config_root_of(store)
+    root = config_root or store_config_root(store)
     config = load_site_config(root)
+    if site_url is not None:
+        config = replace(config, site_url=parse_site_url(site_url))
     chain = resolve_theme_chain(theme if theme is not None else config.theme, base=root)
     with ThreadPoolExecutor(max_workers=1) as git_thread:
         revision_lookup = git_thread.submit(folder_revision, store)
         scan = scan_store(store)
     report = BuildReport(output=Path(output))
     report.problems = [str(p) for p in scan.problems]
+    if branches is not None:
+        report.problems += branches.problems
     report.runs_skipped = len(scan.problems)
     if strict and report.problems:
         raise BuildError(_strict_message(report.problems))
-    model = build_site_model(scan, config)
+    model = build_site_model(scan, config, branches.runs if branches else None)
     commit = _store_commit(store, revision_lookup, model, report.problems)
     registry = read_registry(store, scan.runs)
-    shared_key = _shared_key(chain, config, commit, has_models=bool(registry.models))
+    refs = branches.refs if branches else None
+    shared_key = _shared_key(chain, config, commit, has_models=bool(registry.models), refs=refs)
     renderer = Renderer(
-        chain, {**_site_globals(model, commit), "has_models": bool(registry.models)}
+        chain,
+        {**_site_globals(model, commit), "has_models": bool(registry.models), "branches": refs},
     )
     experiments = {page.path: page for page in model.experiments}
 
@@ -193,7 +210,9 @@ def build_site(
     files["404.html"] = _page(renderer, "404.html", "404.html", {"model": model})
     report.pages_rendered += 3
     if registry.models:
-        _render_registry(renderer, model, registry, store, files, report)
+        # A merged snapshot has no git history of its own: the working tree's has it.
+        history_store = branches.source if branches else store
+        _render_registry(renderer, model, registry, history_store, files, report)
     files[".nojekyll"] = b""
     for relative, source in chain.static_files():
         files[f"{ASSETS_DIR}/{relative}"] = source
@@ -218,6 +237,8 @@ def build_site(
             clean=True,
             config_root=config_root,
             progress=progress,
+            site_url=site_url,
+            branches=branches,
         )
     report.files_written = written.written
     report.files_unchanged = written.unchanged
@@ -252,7 +273,9 @@ def _render_run(
     run = page.run
     run_dir = page.path.removesuffix(".html")
     primary = experiment.primary if experiment else None
-    content = gather_run_content(run, run_dir, primary, model.config.artifact_size_limit)
+    content = gather_run_content(
+        run, run_dir, primary, model.config.artifact_size_limit, remote=model.config.artifacts
+    )
     report.problems.extend(f"{run.path}: {problem}" for problem in content.problems)
     directions = {key: metric_direction(key, primary) for key in run.metrics}
     context = {
@@ -429,24 +452,25 @@ def _store_commit(
     return StoreCommit(revision.commit, revision.dirty, url, revision.relative)
 
 
-def config_root_of(store: Path) -> Path:
-    """Where ``runfolio.yaml`` lives for a store: its repository's root, else its parent."""
-    return find_repo_root(store) or store.parent
-
-
 def _shared_key(
-    chain: ThemeChain, config: SiteConfig, commit: StoreCommit | None, *, has_models: bool
+    chain: ThemeChain,
+    config: SiteConfig,
+    commit: StoreCommit | None,
+    *,
+    has_models: bool,
+    refs: list[BranchRef] | None = None,
 ) -> str:
     """Fingerprint of everything every run page depends on besides the run itself.
 
-    ``has_models`` is there because every page's navigation shows a Models tab then.
+    ``has_models`` is there because every page's navigation shows a Models tab then;
+    ``refs`` because every page's footer names the branches a site was built from.
     """
     digest = hashlib.sha256()
     # Not the dirty flag: run pages leave it out, so a new uncommitted run changes no
     # other run's page. A new commit changes every page's footer and raw-files link.
     revision = None if commit is None else (commit.sha, commit.url, commit.relative)
     digest.update(
-        f"{__version__}\0{STATE_VERSION}\0{config!r}\0{revision!r}\0{has_models}\0".encode()
+        f"{__version__}\0{STATE_VERSION}\0{config!r}\0{revision!r}\0{has_models}\0{refs!r}\0".encode()
     )
     for folder in chain.template_dirs:
         for path in sorted(_files_under(folder)):
@@ -466,6 +490,7 @@ def _run_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) 
         experiment.primary if experiment else None,
         page.commit_url,
         page.source_url,
+        page.branches,
     )
     digest = hashlib.sha256(shared_key.encode())
     digest.update(repr(family).encode("utf-8", "surrogateescape"))

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runfolio.config import CONFIG_FILE, ConfigError, read_config
+from runfolio.objectstore.settings import RemoteSettings, check_remote_settings
 
 DIRECTIONS = ("minimize", "maximize")
 DEFAULT_TITLE = "runfolio"
@@ -85,6 +86,9 @@ class SiteConfig:
     artifact_size_limit: int = DEFAULT_ARTIFACT_SIZE_LIMIT
     theme: str = DEFAULT_THEME
     store: str | None = None
+    site_url: str | None = None
+    artifacts: RemoteSettings | None = None
+    refs: tuple[str, ...] = ()
 
 
 def load_site_config(root: Path) -> SiteConfig:
@@ -127,6 +131,24 @@ def parse_site_config(data: Mapping[str, Any], source: str = CONFIG_FILE) -> Sit
     if problems:
         raise SiteConfigError(source, problems)
     return SiteConfig(**values)
+
+
+def parse_site_url(value: object, source: str = "--site-url") -> str:
+    """Validate the URL of the published site's root; return it ending in ``/``.
+
+    Args:
+        value: an absolute ``http://`` or ``https://`` URL, such as
+            ``https://org.github.io/repo``.
+        source: what the value came from, for the error message.
+
+    Raises:
+        SiteConfigError: not such a URL (the problem is listed under ``site_url``).
+    """
+    problems: list[str] = []
+    url = _check_site_url(value, "site_url", problems)
+    if url is None:
+        raise SiteConfigError(source, problems)
+    return url
 
 
 def parse_size(value: object) -> int:
@@ -188,8 +210,8 @@ def _check_name(value: object, path: str, problems: list[str]) -> str | None:
     return text
 
 
-def _check_url(value: object, path: str, problems: list[str]) -> str | None:
-    """Accept an absolute http(s) URL without credentials; drop a trailing slash."""
+def _check_http_url(value: object, path: str, problems: list[str], what: str) -> str | None:
+    """Accept an absolute http(s) URL without credentials, spaces or control characters."""
     text = _check_name(value, path, problems)
     if text is None:
         return None
@@ -202,7 +224,7 @@ def _check_url(value: object, path: str, problems: list[str]) -> str | None:
     if parts is None:
         pass
     elif parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        problem = f"{text!r} must be an http:// or https:// URL of the repository's web page"
+        problem = f"{text!r} must be an http:// or https:// URL of {what}"
     elif _CONTROL_RE.search(text):
         problem = f"{text!r} must not contain spaces or control characters"
     elif parts.username or parts.password:
@@ -211,7 +233,29 @@ def _check_url(value: object, path: str, problems: list[str]) -> str | None:
     if problem:
         problems.append(f"{path}: {problem}")
         return None
-    return text.rstrip("/")
+    return text
+
+
+def _check_url(value: object, path: str, problems: list[str]) -> str | None:
+    """Accept the repository's web page; drop a trailing slash."""
+    text = _check_http_url(value, path, problems, "the repository's web page")
+    return None if text is None else text.rstrip("/")
+
+
+def _check_site_url(value: object, path: str, problems: list[str]) -> str | None:
+    """Accept the URL of the published site's root; end it with a slash."""
+    text = _check_http_url(
+        value, path, problems, "the published site's root, such as https://org.github.io/repo/"
+    )
+    if text is None:
+        return None
+    parts = urlsplit(text)
+    if parts.query or parts.fragment or text.endswith(("?", "#")):
+        problems.append(f"{path}: {text!r} must not have a ?query or a #fragment")
+        return None
+    # The 404 page's <base href> must name a folder: without the slash, relative links
+    # would resolve against the site's parent (https://org.github.io/ for /repo).
+    return text if text.endswith("/") else f"{text}/"
 
 
 def _check_experiments(
@@ -298,13 +342,32 @@ def _check_size(value: object, path: str, problems: list[str]) -> int | None:
         return None
 
 
+def _check_refs(value: object, path: str, problems: list[str]) -> tuple[str, ...] | None:
+    """Accept branch names or patterns: a list, or one text with commas (``main,exp/*``)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        problems.append(
+            f"{path}: expected a list of branch names or patterns, like [main, 'exp/*']"
+        )
+        return None
+    refs = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    bad = [ref for ref in refs if ref.startswith("-") or _CONTROL_RE.search(ref)]
+    if bad:
+        problems.append(f"{path}: {bad[0]!r} is not a branch name or pattern")
+        return None
+    return refs
+
+
 _CHECKS = {
     "title": _check_name,
     "description": _check_text,
     "repository_url": _check_url,
     "experiments": _check_experiments,
     "default_columns": _check_columns,
+    "refs": _check_refs,
     "artifact_size_limit": _check_size,
     "theme": _check_name,
     "store": _check_name,
+    "site_url": _check_site_url,
+    "artifacts": check_remote_settings,
 }

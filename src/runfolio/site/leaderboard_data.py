@@ -51,6 +51,7 @@ class RowPlan:
     param_columns: list[tuple[str, str]]
     metric_keys: list[str]
     tag_keys: list[str]
+    branches: Mapping[str, tuple[str, ...]] | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def leaderboard_table(
         Column("user", "Author", "text", "run"),
         Column("commit", "Commit", "text", "run"),
     ]
+    if page.branches is not None:
+        columns.append(Column("branches", "Branches", "text", "run"))
     if flats is None:
         flats = [run.flat_params() for run in runs]
     param_keys = list(page.varying_params)
@@ -130,7 +133,7 @@ def leaderboard_table(
         (key, column.kind)
         for key, column in zip(param_keys, [c for c in columns if c.group == "params"], strict=True)
     ]
-    plan = RowPlan(page.primary is not None, param_columns, metric_keys, tag_keys)
+    plan = RowPlan(page.primary is not None, param_columns, metric_keys, tag_keys, page.branches)
     rows = []
     if with_rows:
         for entry, flat in zip(page.entries, flats, strict=True):
@@ -163,6 +166,8 @@ def row_values(run: RunRecord, flat: Mapping[str, Any], plan: RowPlan) -> list[A
         _cell(run.user, "text"),
         _short_commit(run.git.get("commit")),
     ]
+    if plan.branches is not None:
+        values.append(", ".join(plan.branches.get(run.run_id, ())))
     values += [_cell(flat.get(key), kind) for key, kind in plan.param_columns]
     summaries = [run.metrics.get(key) or _EMPTY for key in plan.metric_keys]
     values += [_cell(summary.get("last"), "number") for summary in summaries]

@@ -9,7 +9,7 @@ the page that links, so the site works from ``file://`` and under any sub-path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ class ExperimentPage:
     last_activity: str | None
     flat_params: list[dict[str, Any]] = field(default_factory=list)
     """Each entry's ``run.flat_params()``, in the order of ``entries``."""
+    branches: Mapping[str, tuple[str, ...]] | None = None
+    """Run id → the branches holding the run, in a site built from several branches."""
 
     @property
     def best(self) -> LeaderboardEntry | None:
@@ -67,6 +69,8 @@ class RunPage:
     children: list[RunRecord] = field(default_factory=list)
     commit_url: str | None = None
     source_url: str | None = None
+    branches: tuple[str, ...] = ()
+    """The branches holding the run, in a site built from several branches."""
 
 
 @dataclass
@@ -95,8 +99,15 @@ def run_path(run: RunRecord) -> str:
     return f"experiments/{run.experiment_slug}/runs/{run.run_id}.html"
 
 
-def build_site_model(scan: StoreScan, config: SiteConfig) -> SiteModel:
+def build_site_model(
+    scan: StoreScan,
+    config: SiteConfig,
+    branches: Mapping[str, tuple[str, ...]] | None = None,
+) -> SiteModel:
     """Gather the pages of a site from a store scan and the site settings.
+
+    ``branches`` (run id → branch names) labels the runs of a site built from several
+    branches (:mod:`runfolio.site.branches`).
 
     The primary metric of an experiment comes from ``runfolio.yaml``'s ``experiments``
     settings when given there (a direction alone keeps experiment.yaml's metric), else
@@ -117,6 +128,11 @@ def build_site_model(scan: StoreScan, config: SiteConfig) -> SiteModel:
         run.run_id: _run_page(run, known, children.get(run.run_id, []), repository)
         for run in scan.runs
     }
+    if branches is not None:
+        for page in experiments:
+            page.branches = branches
+        for run_id, page in runs.items():
+            page.branches = branches.get(run_id, ())
     recent = sorted(scan.runs, key=lambda r: (r.start_time, r.run_id), reverse=True)
     return SiteModel(
         config=config,

@@ -172,6 +172,39 @@ def build_preview(
     return _text_preview(base, data, max_rows, max_columns)
 
 
+def build_detached_preview(
+    source: Path,
+    relative_path: str,
+    size_limit: int = DEFAULT_ARTIFACT_SIZE_LIMIT,
+    *,
+    max_rows: int = MAX_TABLE_ROWS,
+    max_columns: int = MAX_TABLE_COLUMNS,
+) -> Preview:
+    """Decide how a page shows a run's file whose bytes are kept outside the run folder.
+
+    For an artifact kept in object storage: ``source`` is its copy in runfolio's object
+    cache (checked against its sha256 when it was fetched, so it is the file the run's
+    manifest names), ``relative_path`` where it belongs in the run folder (it names the
+    file on the page and its suffix picks the kind, as in :func:`build_preview`).
+
+    Raises:
+        OSError: ``source`` cannot be read.
+    """
+    rel = relative_path
+    with open(source, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        kind = classify_artifact(rel, size, size_limit)
+        active = PurePosixPath(rel).suffix.lower() in _ACTIVE_SUFFIXES
+        base = Preview(rel, size, kind, active_content=active)
+        if kind is PreviewKind.WITHHELD:
+            note = f"{format_bytes(size)}, larger than the {format_bytes(size_limit)} limit"
+            return replace(base, published=False, note=f"{note}, not published")
+        if kind not in _TEXT_KINDS.values():
+            return base
+        data = handle.read(MAX_TEXT_BYTES + 1)
+    return _text_preview(base, data, max_rows, max_columns)
+
+
 def read_file_bytes(run_dir: Path, relative_path: str, size_limit: int) -> bytes | None:
     """Read a file of the run folder under the same rules as :func:`build_preview`.
 
@@ -251,7 +284,7 @@ def _check_file(info: os.stat_result, size_limit: int) -> None:
         raise _Withheld("hardlinked, not published")
     if info.st_size > size_limit:
         raise _Withheld(
-            f"{_format_size(info.st_size)}, larger than the {_format_size(size_limit)} "
+            f"{format_bytes(info.st_size)}, larger than the {format_bytes(size_limit)} "
             "limit, not published"
         )
 
@@ -330,8 +363,8 @@ def _read_table(
     return tuple(rows), ("showing the " + " and ".join(cut)) if cut else None
 
 
-def _format_size(size: int) -> str:
-    """Spell a byte count the way the size limit is written (decimal units)."""
+def format_bytes(size: int) -> str:
+    """Spell a byte count the way the size limit is written (decimal units: ``5 MB``)."""
     for unit, factor in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
         if size >= factor:
             return f"{size / factor:.1f} {unit}".replace(".0 ", " ")

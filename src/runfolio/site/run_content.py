@@ -13,19 +13,31 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from runfolio.query.details import LoggedModel, list_artifacts
 from runfolio.query.leaderboard import PrimaryMetric
 from runfolio.site.charts import metric_history_json
 from runfolio.site.downsample import Downsampled, downsample
-from runfolio.site.previews import Preview, PreviewKind, build_preview, read_file_bytes
+from runfolio.site.previews import (
+    Preview,
+    PreviewKind,
+    build_detached_preview,
+    build_preview,
+    format_bytes,
+    read_file_bytes,
+)
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
 from runfolio.store.metrics import read_metrics
 from runfolio.store.records import RunRecord
+
+if TYPE_CHECKING:
+    from runfolio.objectstore.bucket import Bucket
+    from runfolio.objectstore.manifest import RemoteArtifact
+    from runfolio.objectstore.settings import RemoteSettings
 
 COMPARE_POINTS = 1000
 """Points per metric kept in a run's compare data (the overlaid curves)."""
@@ -59,6 +71,22 @@ ACTIVE_COPY_SUFFIX = ".txt"
 
 
 @dataclass(frozen=True)
+class RemoteLink:
+    """Where an artifact kept in object storage is.
+
+    Attributes:
+        uri: its object, ``s3://bucket/key``.
+        sha256: the hash of its bytes.
+        href: its public web address (``public_url`` plus the key, percent-encoded), None
+            when the bucket has no configured public address.
+    """
+
+    uri: str
+    sha256: str
+    href: str | None = None
+
+
+@dataclass(frozen=True)
 class ArtifactView:
     """An artifact (or captured file) with where its copy lives in the site, if published.
 
@@ -71,12 +99,14 @@ class ArtifactView:
         model: the logged model folder the file belongs to.
         inline_src: for an SVG image, a ``data:`` URL the page shows it from through
             ``<img>`` (where a browser runs no script in it).
+        remote: for an artifact kept in object storage, where it is.
     """
 
     preview: Preview
     site_path: str | None
     model: str | None = None
     inline_src: str | None = None
+    remote: RemoteLink | None = None
 
 
 @dataclass
@@ -116,8 +146,15 @@ def gather_run_content(
     size_limit: int,
     *,
     max_points: int = 2000,
+    remote: RemoteSettings | None = None,
 ) -> RunContent:
     """Read what a run page needs from the run folder.
+
+    Artifacts the run keeps in object storage (named in its ``artifacts.remote.yaml``)
+    are listed with the others; those within ``size_limit`` are fetched into the local
+    object cache (once: the cache is keyed by their sha256) to be previewed and copied.
+    Only objects at the configured location under their own hash are fetched, and a
+    fetch that fails is a problem of the page, never an exception.
 
     Args:
         run: the run.
@@ -126,6 +163,8 @@ def gather_run_content(
         primary: the experiment's primary metric (for the compare data's directions).
         size_limit: artifacts larger than this are listed, not copied.
         max_points: chart budget per metric series.
+        remote: the ``artifacts`` settings of ``runfolio.yaml``; without them remote
+            artifacts are listed but neither fetched nor linked.
     """
     content = RunContent()
     history = _read_history(run, content.problems)
@@ -149,9 +188,18 @@ def gather_run_content(
     listing = list_artifacts(run.path)
     content.models = listing.models
     content.problems.extend(listing.problems)
+    manifest = _read_manifest(run, content.problems)
     for entry in listing.files:
+        if entry.path in manifest:
+            continue  # a pulled copy: the manifest's entry stands for it
         view = _view(run, f"{layout.ARTIFACTS_DIR}/{entry.path}", run_site_dir, size_limit, content)
         content.artifacts.append(replace(view, model=entry.model))
+    if manifest:
+        fetcher = _Fetcher(remote) if remote is not None else None
+        for artifact in manifest.values():
+            view = _remote_view(artifact, run_site_dir, size_limit, remote, fetcher, content)
+            content.artifacts.append(replace(view, model=_model_of(artifact.path, listing.models)))
+        content.artifacts.sort(key=lambda view: _listing_order(view.preview.relative_path))
     patch = run.git.get("patch")
     if isinstance(patch, str) and patch:
         content.patch = _view(run, patch, run_site_dir, size_limit, content, MAX_PATCH_CHARS)
@@ -262,3 +310,97 @@ def _view(
         if data is not None and preview.size is not None and len(data) == preview.size:
             inline_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
     return ArtifactView(preview, site_path, inline_src=inline_src)
+
+
+def _read_manifest(run: RunRecord, problems: list[str]) -> dict[str, RemoteArtifact]:
+    """The run's remote artifacts by path; none (and a problem) when the manifest is bad."""
+    if not (run.path / layout.REMOTE_ARTIFACTS_FILE).exists():
+        return {}
+    from runfolio.objectstore.errors import ManifestError
+    from runfolio.objectstore.manifest import read_manifest
+
+    try:
+        return read_manifest(run.path)
+    except ManifestError as exc:
+        problems.append(str(exc))
+        return {}
+
+
+class _Fetcher:
+    """Fetches remote artifacts into the object cache, connecting on the first miss only."""
+
+    def __init__(self, settings: RemoteSettings) -> None:
+        self.settings = settings
+        self._bucket: Bucket | None = None
+
+    def fetch(self, artifact: RemoteArtifact) -> Path:
+        """The cached copy of ``artifact``; raises ObjectStoreError when it cannot be had."""
+        from runfolio.objectstore.bucket import Bucket
+        from runfolio.objectstore.cache import cached_object, fetch_cached
+
+        found = cached_object(artifact)
+        if found is not None:
+            return found
+        self._bucket = self._bucket or Bucket(self.settings)
+        return fetch_cached(self._bucket, artifact)
+
+
+def _remote_view(
+    artifact: RemoteArtifact,
+    run_site_dir: str,
+    size_limit: int,
+    remote: RemoteSettings | None,
+    fetcher: _Fetcher | None,
+    content: RunContent,
+) -> ArtifactView:
+    """List one artifact kept in object storage; fetch, preview and publish it when allowed."""
+    from runfolio.objectstore.errors import ObjectStoreError
+
+    relative = f"{layout.ARTIFACTS_DIR}/{artifact.path}"
+    link = RemoteLink(
+        artifact.uri, artifact.sha256, remote.public_href(artifact.uri) if remote else None
+    )
+    reason = None
+    if remote is None or fetcher is None:
+        reason = "not previewed: runfolio.yaml has no artifacts settings"
+    elif artifact.size > size_limit:
+        reason = f"larger than the {format_bytes(size_limit)} limit, not previewed"
+    elif not remote.previews:
+        reason = "not previewed (artifacts.previews is off)"
+    elif not remote.holds(artifact.uri, artifact.sha256):
+        # What a site publishes is only what the configured location holds under its hash.
+        reason = f"not previewed: it is not stored under {remote.uri}/sha256/"
+    if reason is None:
+        try:
+            cached = fetcher.fetch(artifact)
+            preview = build_detached_preview(cached, relative, size_limit)
+        except (ObjectStoreError, OSError) as exc:
+            content.problems.append(f"{relative}: cannot fetch it for its preview: {exc}")
+            reason = "not previewed: it could not be fetched (see the build's problems)"
+    if reason is not None:
+        note = f"{reason[0].upper()}{reason[1:]}."
+        withheld = Preview(relative, artifact.size, PreviewKind.WITHHELD, False, note=note)
+        return ArtifactView(withheld, None, remote=link)
+    if not preview.published or preview.kind is PreviewKind.WITHHELD:
+        return ArtifactView(preview, None, remote=link)
+    site_path = f"{run_site_dir}/{relative}"
+    if preview.active_content:
+        site_path += ACTIVE_COPY_SUFFIX
+    content.copies[site_path] = cached
+    inline_src = None
+    if preview.kind is PreviewKind.SVG and artifact.size <= MAX_INLINE_SVG_BYTES:
+        data = cached.read_bytes()
+        inline_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+    return ArtifactView(preview, site_path, inline_src=inline_src, remote=link)
+
+
+def _model_of(path: str, models: list[LoggedModel]) -> str | None:
+    """The outermost logged model folder holding ``path``, None outside every model."""
+    owners = [m.path for m in models if path.startswith(f"{m.path}/")]
+    return min(owners, key=len) if owners else None
+
+
+def _listing_order(relative: str) -> tuple[tuple[int, str], ...]:
+    """Sort key of list_artifacts' order: a folder's files by name, then its subfolders."""
+    parts = PurePosixPath(relative).parts
+    return (*((1, part) for part in parts[:-1]), (0, parts[-1]))

@@ -32,9 +32,9 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Protocol
 
-from runfolio.config import CONFIG_FILE
+from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
-from runfolio.site.build import BuildReport, build_site, config_root_of
+from runfolio.site.build import BuildReport, build_site
 
 HOST = "127.0.0.1"
 """The only address served: the preview is for this machine, never the network."""
@@ -237,7 +237,7 @@ class LiveSite:
         self.debounce = debounce
         self._watch = watch
         self._echo = echo
-        self.config_root = config_root_of(self.store)
+        self.config_root = store_config_root(self.store)
         self.builds = 0
         self.failures = 0
         self.last_error: BaseException | None = None

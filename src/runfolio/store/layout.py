@@ -8,6 +8,8 @@
                                      metrics.csv
                                      heartbeat          (only while a run is alive or after a crash)
                                      artifacts/...
+                                     artifacts.remote.yaml (artifacts kept in object storage)
+                                     .gitignore         (keeps pulled remote artifacts out of git)
                                      captured/git.patch, captured/packages.txt
 """
 
@@ -32,6 +34,8 @@ MODEL_PICKLE_FILE = "model.pkl"
 CAPTURED_DIR = "captured"
 GIT_PATCH_FILE = "git.patch"
 PACKAGES_FILE = "packages.txt"
+REMOTE_ARTIFACTS_FILE = "artifacts.remote.yaml"
+RUN_GITIGNORE_FILE = ".gitignore"
 
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 500

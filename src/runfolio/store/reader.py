@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ import yaml
 from runfolio.errors import MalformedRunError, StoreError
 from runfolio.store import layout
 from runfolio.store.liveness import effective_status
-from runfolio.store.metrics import read_metrics, summarize
+from runfolio.store.metrics import parse_metrics, read_metrics, summarize
 from runfolio.store.records import (
     DIRECTIONS,
     RUN_STATUSES,
@@ -45,16 +45,49 @@ class StoreScan:
     problems: list[Problem] = field(default_factory=list)
 
 
+FileSource = Callable[[str], bytes | None]
+"""Reads a file of a run folder by name (``run.yaml``): its bytes, or None when absent.
+
+The store on disk is read through :func:`disk_files`; a store at a git revision is read
+from blobs (:mod:`runfolio.query.revision_scan`) through the same record readers.
+"""
+
+
+def disk_files(folder: Path) -> FileSource:
+    """A :data:`FileSource` reading the files of ``folder`` on disk.
+
+    Raises (from the source): MalformedRunError when a file exists but cannot be read.
+    """
+
+    def read(name: str) -> bytes | None:
+        path = folder / name
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise MalformedRunError(f"{path}: cannot read ({exc.strerror})") from exc
+
+    return read
+
+
 def read_yaml_file(path: Path) -> Any:
     """Load one YAML file, turning every failure into a MalformedRunError naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise MalformedRunError(f"{path}: file is missing") from exc
-    except UnicodeDecodeError as exc:
-        raise MalformedRunError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     except OSError as exc:
         raise MalformedRunError(f"{path}: cannot read ({exc.strerror})") from exc
+    return read_yaml_bytes(data, path)
+
+
+def read_yaml_bytes(data: bytes, path: Path) -> Any:
+    """Parse the bytes of a YAML file; failures become MalformedRunError naming ``path``."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedRunError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     try:
         return plain_data(load_yaml(text))
     except yaml.YAMLError as exc:
@@ -74,14 +107,15 @@ def plain_data(value: Any) -> Any:
     return value
 
 
-def read_experiment(exp_dir: Path) -> ExperimentRecord:
-    """Read ``<exp_dir>/experiment.yaml``.
+def read_experiment(exp_dir: Path, content: bytes | None = None) -> ExperimentRecord:
+    """Read ``<exp_dir>/experiment.yaml`` (or ``content``, that file's bytes, when given).
 
     Raises:
         MalformedRunError: the file is missing, not YAML, or lacks a usable name.
     """
     path = exp_dir / layout.EXPERIMENT_FILE
-    data = _expect_mapping(read_yaml_file(path), path)
+    raw = read_yaml_file(path) if content is None else read_yaml_bytes(content, path)
+    data = _expect_mapping(raw, path)
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise MalformedRunError(f"{path}: 'name' must be a non-empty string")
@@ -119,10 +153,20 @@ def read_run(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
     return record
 
 
-def read_run_files(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
-    """Read a run's files without judging liveness (``status`` is the stored one)."""
+def read_run_files(
+    run_dir: Path, experiment: ExperimentRecord, files: FileSource | None = None
+) -> RunRecord:
+    """Read a run's files without judging liveness (``status`` is the stored one).
+
+    ``files`` reads them from elsewhere than ``run_dir`` on disk (a git revision, say);
+    ``run_dir`` then only names the run in records and messages.
+    """
+    read = files or disk_files(run_dir)
     run_path = run_dir / layout.RUN_FILE
-    data = _expect_mapping(read_yaml_file(run_path), run_path)
+    run_bytes = read(layout.RUN_FILE)
+    if run_bytes is None:
+        raise MalformedRunError(f"{run_path}: file is missing")
+    data = _expect_mapping(read_yaml_bytes(run_bytes, run_path), run_path)
     status = data.get("status")
     if status not in RUN_STATUSES:
         raise MalformedRunError(
@@ -135,14 +179,21 @@ def read_run_files(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
         )
     start_time = _time_field(data, "start_time", run_path, required=True)
     params_path = run_dir / layout.PARAMS_FILE
-    params = read_yaml_file(params_path) if params_path.exists() else {}
+    params_bytes = read(layout.PARAMS_FILE)
+    params = read_yaml_bytes(params_bytes, params_path) if params_bytes is not None else {}
     params = _expect_mapping(params if params is not None else {}, params_path)
     problems: list[str] = []
     metrics = data.get("metrics")
     if status == "RUNNING" or not _usable_summaries(metrics):
         if metrics is not None and status != "RUNNING":
             problems.append(f"{run_path}: 'metrics' summary is malformed; read metrics.csv instead")
-        metrics_file = read_metrics(run_dir / layout.METRICS_FILE)
+        metrics_path = run_dir / layout.METRICS_FILE
+        if files is None:
+            metrics_file = read_metrics(metrics_path)
+        else:
+            metrics_bytes = files(layout.METRICS_FILE) or b""
+            text = metrics_bytes.decode("utf-8", "replace")
+            metrics_file = parse_metrics(text, str(metrics_path))
         problems.extend(metrics_file.problems)
         metrics = {k: s.to_dict() for k, s in summarize(metrics_file.rows).items()}
     return RunRecord(

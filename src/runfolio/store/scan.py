@@ -73,7 +73,7 @@ def _scan(root: Path, experiments: set[str] | None, use_cache: bool) -> StoreSca
         try:
             experiment = read_experiment(exp_dir)
         except MalformedRunError as exc:
-            scan.problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, _reason(exc)))
+            scan.problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, problem_reason(exc)))
             continue
         if experiments is not None and experiment.name not in experiments:
             continue
@@ -102,7 +102,7 @@ def list_experiments(root: Path) -> tuple[list[ExperimentRecord], list[Problem]]
         try:
             found.append(read_experiment(exp_dir))
         except MalformedRunError as exc:
-            problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, _reason(exc)))
+            problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, problem_reason(exc)))
     return found, problems
 
 
@@ -128,7 +128,7 @@ def _read_runs(
             try:
                 record = read_run_files(run_dir, experiment)
             except MalformedRunError as exc:
-                problems.append(Problem(run_dir, _reason(exc)))
+                problems.append(Problem(run_dir, problem_reason(exc)))
                 continue
             if cache:
                 cache.put_record(record, signature)
@@ -140,7 +140,7 @@ def _read_runs(
     return runs
 
 
-def _reason(exc: MalformedRunError) -> str:
+def problem_reason(exc: MalformedRunError) -> str:
     """The message of a MalformedRunError without the path prefix it usually starts with."""
     text = str(exc)
     head, sep, rest = text.partition(": ")

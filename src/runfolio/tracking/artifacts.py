@@ -1,4 +1,9 @@
-"""Copying files into a run's ``artifacts/`` folder, and writing text, dicts and figures."""
+"""Copying files into a run's ``artifacts/`` folder, and writing text, dicts and figures.
+
+When the store's ``runfolio.yaml`` configures object storage (``artifacts:``), a file
+above its threshold is uploaded and named in the run's ``artifacts.remote.yaml``
+instead of being copied (see :mod:`runfolio.objectstore`).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,16 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runfolio.errors import InvalidInputError
 from runfolio.store.atomic import write_text_atomic
-from runfolio.store.layout import check_artifact_path
+from runfolio.store.layout import REMOTE_ARTIFACTS_FILE, check_artifact_path
 from runfolio.store.serialize import dump_yaml
+
+if TYPE_CHECKING:
+    from runfolio.objectstore.bucket import Bucket
+    from runfolio.objectstore.settings import RemoteSettings
 
 
 def copy_file(
@@ -20,8 +29,13 @@ def copy_file(
 ) -> Path:
     """Copy one file to ``artifacts/<artifact_path>/<its name>`` and return the copy.
 
+    A file above the object storage threshold is uploaded instead; the returned path is
+    then where ``runfolio pull`` puts it back.
+
     Raises:
         InvalidInputError: the source is missing or a folder, or ``artifact_path`` escapes.
+        ConfigError: the store's ``artifacts`` settings are bad.
+        ObjectStoreError: the upload failed (nothing is recorded).
     """
     source = Path(local_path)
     if not source.exists():
@@ -33,8 +47,13 @@ def copy_file(
     folder = check_artifact_path(artifact_path)
     name = check_artifact_path(source.name, "artifact file name")
     target = _target(artifact_dir, folder / name)
+    remote = remote_settings(artifact_dir)
+    if remote is not None and source.stat().st_size > remote.threshold:
+        _offload(artifact_dir, source, folder / name, remote)
+        return target
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target)
+    forget_remote(artifact_dir, [folder / name])
     return target
 
 
@@ -43,24 +62,80 @@ def copy_tree(
 ) -> list[Path]:
     """Copy every file under ``local_dir`` (symlinked folders are not entered) and return them.
 
+    Each file above the object storage threshold is uploaded instead (see :func:`copy_file`).
+
     Raises:
         InvalidInputError: ``local_dir`` is missing or not a folder, or ``artifact_path`` escapes.
+        ConfigError: the store's ``artifacts`` settings are bad.
+        ObjectStoreError: an upload failed (files already handled stay logged).
     """
     source = Path(local_dir)
     if not source.is_dir():
         raise InvalidInputError(f"cannot log artifacts from {str(source)!r}: not a folder")
     folder = check_artifact_path(artifact_path)
+    remote = remote_settings(artifact_dir)
+    bucket: Bucket | None = None
     copied: list[Path] = []
+    local: list[PurePosixPath] = []
     for current, dirs, files in os.walk(source, followlinks=False):
         dirs.sort()
         relative = Path(current).relative_to(source)
         for name in sorted(files):
             inner = check_artifact_path((relative / name).as_posix(), "artifact file name")
             target = _target(artifact_dir, folder / inner)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(Path(current) / name, target)
+            file = Path(current) / name
+            if remote is not None and file.stat().st_size > remote.threshold:
+                bucket = _offload(artifact_dir, file, folder / inner, remote, bucket)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(file, target)
+                local.append(folder / inner)
             copied.append(target)
+    forget_remote(artifact_dir, local)
     return copied
+
+
+def remote_settings(artifact_dir: Path) -> RemoteSettings | None:
+    """The object storage settings of the store holding ``artifact_dir``, None when unset.
+
+    Raises:
+        ConfigError: the ``artifacts`` key of ``runfolio.yaml`` is bad.
+    """
+    from runfolio.objectstore.settings import settings_for_store
+
+    # <store>/<experiment>/<run>/artifacts
+    return settings_for_store(artifact_dir.parent.parent.parent)
+
+
+def forget_remote(artifact_dir: Path, relatives: list[PurePosixPath]) -> None:
+    """Drop manifest entries for artifacts that are now plain files again."""
+    run_dir = artifact_dir.parent
+    if not relatives or not (run_dir / REMOTE_ARTIFACTS_FILE).exists():
+        return  # the common case: no manifest, and nothing of the object store is imported
+    from runfolio.objectstore.manifest import forget_artifacts
+
+    forget_artifacts(run_dir, [relative.as_posix() for relative in relatives])
+
+
+def _forget_written(artifact_dir: Path, target: Path) -> None:
+    """A file just written in ``artifacts/`` replaces a remote artifact of the same path."""
+    forget_remote(artifact_dir, [PurePosixPath(target.relative_to(artifact_dir).as_posix())])
+
+
+def _offload(
+    artifact_dir: Path,
+    source: Path,
+    relative: PurePosixPath,
+    settings: RemoteSettings,
+    bucket: Bucket | None = None,
+) -> Bucket:
+    """Upload one file as an artifact; return the bucket connection for the next one."""
+    from runfolio.objectstore.bucket import Bucket
+    from runfolio.objectstore.transfer import offload_file
+
+    bucket = bucket or Bucket(settings)
+    offload_file(artifact_dir.parent, source, relative, settings, bucket)
+    return bucket
 
 
 def write_text(artifact_dir: Path, text: str, artifact_file: str) -> Path:
@@ -69,6 +144,7 @@ def write_text(artifact_dir: Path, text: str, artifact_file: str) -> Path:
         raise InvalidInputError(f"log_text needs text, got {type(text).__name__}")
     target = _file_target(artifact_dir, artifact_file)
     write_text_atomic(target, text)
+    _forget_written(artifact_dir, target)
     return target
 
 
@@ -82,6 +158,7 @@ def write_dict(artifact_dir: Path, data: Mapping[str, Any], artifact_file: str) 
     else:
         text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n"
     write_text_atomic(target, text)
+    _forget_written(artifact_dir, target)
     return target
 
 
@@ -106,6 +183,7 @@ def write_figure(artifact_dir: Path, figure: Any, artifact_file: str) -> Path:
         raise InvalidInputError(
             f"log_figure needs a matplotlib figure or an Altair chart, got {type(figure).__name__}"
         )
+    _forget_written(artifact_dir, target)
     return target
 
 

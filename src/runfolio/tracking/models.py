@@ -2,6 +2,9 @@
 
 Loading unpickles, which runs code from the file: only call :func:`load_model` on
 models you trust. Nothing in runfolio loads a model unless the user asks.
+
+With object storage configured, a pickle above the threshold goes to the bucket (the
+descriptor stays in the run folder), and loading fetches it into the local object cache.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ import yaml
 from runfolio.errors import InvalidInputError, RunfolioError
 from runfolio.store import FORMAT_VERSION
 from runfolio.store.atomic import write_text_atomic
-from runfolio.store.layout import MODEL_DESCRIPTOR_FILE, MODEL_PICKLE_FILE, check_artifact_path
+from runfolio.store.layout import (
+    ARTIFACTS_DIR,
+    MODEL_DESCRIPTOR_FILE,
+    MODEL_PICKLE_FILE,
+    REMOTE_ARTIFACTS_FILE,
+    RUN_FILE,
+    check_artifact_path,
+)
 from runfolio.store.serialize import dump_yaml, load_yaml
 
 DESCRIPTOR_FILE = MODEL_DESCRIPTOR_FILE
@@ -42,12 +52,18 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
 
     The descriptor names the flavour (``sklearn`` for scikit-learn estimators, else
     ``pickle``), the model's class, the versions needed to load it, and the file's
-    size and sha256, so a page can describe the model without unpickling it.
+    size and sha256, so a page can describe the model without unpickling it. A pickle
+    above the object storage threshold is uploaded instead of written.
 
     Raises:
         InvalidInputError: the model cannot be pickled, or extra fields are not plain data.
+        ConfigError: the store's ``artifacts`` settings are bad.
+        ObjectStoreError: the upload failed (nothing is written).
     """
-    folder = artifact_dir.joinpath(*model_folder_name(artifact_path).parts)
+    from runfolio.tracking.artifacts import forget_remote, remote_settings
+
+    relative = model_folder_name(artifact_path)
+    folder = artifact_dir.joinpath(*relative.parts)
     try:
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
@@ -73,9 +89,16 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
         text = dump_yaml(descriptor)
     except Exception as exc:
         raise InvalidInputError(f"log_model: descriptor fields must be plain data: {exc}") from exc
+    remote = remote_settings(artifact_dir)
     # Written only once the descriptor is known good: a refused call leaves no stray pickle.
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / PICKLE_FILE).write_bytes(payload)
+    if remote is not None and len(payload) > remote.threshold:
+        from runfolio.objectstore.transfer import offload_bytes
+
+        offload_bytes(artifact_dir.parent, payload, relative / PICKLE_FILE, remote)
+    else:
+        (folder / PICKLE_FILE).write_bytes(payload)
+        forget_remote(artifact_dir, [relative / PICKLE_FILE])
     write_text_atomic(folder / DESCRIPTOR_FILE, text)
     return folder
 
@@ -98,16 +121,28 @@ def read_descriptor(model_dir: Path) -> dict[str, Any]:
 def load_model_dir(model_dir: Path) -> Any:
     """Unpickle the model in ``model_dir`` after checking its sha256 against the descriptor.
 
+    A model file kept in object storage is fetched into the local object cache first
+    (once: later loads read the cache).
+
+    A model imported from MLflow (``loader: mlflow``) is loaded with MLflow's pyfunc
+    loader instead.
+
     Raises:
-        ModelLoadError: missing files, a hash mismatch, or an unknown loader.
+        ModelLoadError: missing files, a hash mismatch, an unknown loader, or a remote
+            model file that cannot be fetched.
     """
     descriptor = read_descriptor(model_dir)
+    if descriptor.get("loader") == "mlflow":
+        return _load_mlflow_model(model_dir)
     if descriptor.get("loader") != "pickle":
         raise ModelLoadError(f"{model_dir}: unknown loader {descriptor.get('loader')!r}")
     file_name = str(descriptor.get("file") or PICKLE_FILE)
     check_artifact_path(file_name, "model file")
+    path = model_dir / file_name
+    if not path.exists():
+        path = _remote_model_file(model_dir, file_name) or path
     try:
-        payload = (model_dir / file_name).read_bytes()
+        payload = path.read_bytes()
     except OSError as exc:
         raise ModelLoadError(f"cannot read model file {model_dir / file_name}: {exc}") from exc
     if hashlib.sha256(payload).hexdigest() != descriptor.get("sha256"):
@@ -115,6 +150,52 @@ def load_model_dir(model_dir: Path) -> Any:
             f"{model_dir / file_name} does not match the sha256 in {DESCRIPTOR_FILE}"
         )
     return pickle.loads(payload)
+
+
+def _load_mlflow_model(model_dir: Path) -> Any:
+    """Load a model ``runfolio import mlflow`` brought over, with MLflow's own pyfunc loader.
+
+    Raises:
+        ModelLoadError: MLflow is not installed, or it cannot load the model.
+    """
+    try:
+        import mlflow.pyfunc
+    except ImportError as exc:
+        raise ModelLoadError(
+            f"{model_dir} is an MLflow model: loading it needs MLflow "
+            "(pip install 'runfolio[mlflow]')"
+        ) from exc
+    try:
+        return mlflow.pyfunc.load_model(str(model_dir))
+    except Exception as exc:  # MLflow raises many types; each is "cannot load"
+        raise ModelLoadError(f"MLflow cannot load the model in {model_dir}: {exc}") from exc
+
+
+def _remote_model_file(model_dir: Path, file_name: str) -> Path | None:
+    """The cached copy of a model file the run keeps in object storage, None if it keeps none.
+
+    Raises:
+        ModelLoadError: the file is remote but cannot be fetched or is not the recorded one.
+    """
+    model_dir = model_dir.absolute()
+    # The run's artifacts/ folder: the nearest one with a run.yaml beside it.
+    artifacts = next(
+        (
+            folder
+            for folder in (model_dir, *model_dir.parents)
+            if folder.name == ARTIFACTS_DIR and (folder.parent / RUN_FILE).is_file()
+        ),
+        None,
+    )
+    if artifacts is None or not (artifacts.parent / REMOTE_ARTIFACTS_FILE).exists():
+        return None
+    from runfolio.objectstore.transfer import fetch_artifact
+
+    relative = (model_dir / file_name).relative_to(artifacts).as_posix()
+    try:
+        return fetch_artifact(artifacts.parent, relative)
+    except RunfolioError as exc:  # transfer, manifest and settings errors alike
+        raise ModelLoadError(f"cannot load the model in {model_dir}: {exc}") from exc
 
 
 def _flavor(module: str) -> str:

@@ -1,0 +1,1 @@
+"""Publishing a store's site: the files runfolio writes once into a repository to do it."""
