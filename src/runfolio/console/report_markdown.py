@@ -282,16 +282,7 @@ def _registry_text(change: RegistryChange) -> str:
         # Aliases the registry writes are plain; one typed into run.yaml by hand may not be.
         plain = re.fullmatch(r"[A-Za-z0-9_-]+", change.alias)
         alias = f"`@{change.alias}`" if plain else escape(f"@{change.alias}", _NAME_CHARS)
-    run = f"run `{change.run_id}`" if change.run_id else ""
-    if change.kind == "registered":
-        return f"version {change.version} registered ({run})"
-    if change.kind == "unregistered":
-        return f"version {change.version} removed ({run})"
-    if change.kind == "alias set":
-        return f"{alias} set to version {change.version}"
-    if change.kind == "alias moved":
-        return f"{alias} moved from version {change.previous_version} to version {change.version}"
-    return f"{alias} removed from version {change.version}"
+    return change.describe(alias=alias, run=f"run `{change.run_id}`")
 
 
 def _number(value: float) -> str:

@@ -138,16 +138,7 @@ def import_dvclive(
             tags=tags,
         )
     )
-    report.problems.extend(merge.problems)
-    report.metric_values += merge.rows_written
-    report.params += merge.params_written
-    report.artifacts += merge.files_written
-    if merge.created:
-        report.runs_created += 1
-    elif merge.changed:
-        report.runs_updated += 1
-    else:
-        report.runs_present += 1
+    report.count_run(merge)
     return report
 
 

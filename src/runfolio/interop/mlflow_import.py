@@ -183,16 +183,7 @@ def _import_run(
         )
     )
     report = context.report
-    report.problems.extend(merge.problems)
-    report.metric_values += merge.rows_written
-    report.params += merge.params_written
-    report.artifacts += merge.files_written
-    if merge.created:
-        report.runs_created += 1
-    elif merge.changed:
-        report.runs_updated += 1
-    else:
-        report.runs_present += 1
+    report.count_run(merge)
     context.imported[info.run_id] = ImportedRun(run_id, run_dir, info.artifact_uri or "", folders)
     context.parent_ids[info.run_id] = run_id
 

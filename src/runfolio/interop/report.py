@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from runfolio.interop.store_writer import RunMerge
 
 
 @dataclass
@@ -26,6 +30,19 @@ class TransferReport:
     model_versions_present: int = 0
     aliases: int = 0
     problems: list[str] = field(default_factory=list)
+
+    def count_run(self, merge: RunMerge) -> None:
+        """Add what one finished run merge wrote (rows, params, files) to the counts."""
+        self.problems.extend(merge.problems)
+        self.metric_values += merge.rows_written
+        self.params += merge.params_written
+        self.artifacts += merge.files_written
+        if merge.created:
+            self.runs_created += 1
+        elif merge.changed:
+            self.runs_updated += 1
+        else:
+            self.runs_present += 1
 
     def summary(self, verb: str, where: str) -> str:
         """One paragraph for the command line: ``Imported ... from URI.``"""

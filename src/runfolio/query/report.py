@@ -122,18 +122,24 @@ class RegistryChange:
     alias: str | None = None
     previous_version: int | None = None
 
-    def describe(self) -> str:
-        """The change in one sentence (``@production moved from version 2 to version 3``)."""
+    def describe(self, alias: str | None = None, run: str | None = None) -> str:
+        """The change in one sentence (``@production moved from version 2 to version 3``).
+
+        ``alias`` and ``run`` replace ``@<alias>`` and ``run <id>`` in the sentence, for a
+        renderer that marks them up.
+        """
+        alias = alias if alias is not None else f"@{self.alias}"
+        run = run if run is not None else f"run {self.run_id}"
         if self.kind == "registered":
-            return f"version {self.version} registered (run {self.run_id})"
+            return f"version {self.version} registered ({run})"
         if self.kind == "unregistered":
-            return f"version {self.version} removed (run {self.run_id})"
+            return f"version {self.version} removed ({run})"
         if self.kind == "alias set":
-            return f"@{self.alias} set to version {self.version}"
+            return f"{alias} set to version {self.version}"
         if self.kind == "alias moved":
             before = self.previous_version
-            return f"@{self.alias} moved from version {before} to version {self.version}"
-        return f"@{self.alias} removed from version {self.version}"
+            return f"{alias} moved from version {before} to version {self.version}"
+        return f"{alias} removed from version {self.version}"
 
 
 @dataclass
