@@ -246,7 +246,7 @@ def test_ls_reports_malformed_runs_and_lists_the_rest(demo: Demo) -> None:
     assert result.exit_code == 0
     warnings = result.stderr.splitlines()
     assert len(warnings) == 1
-    assert warnings[0].startswith(f"warning: {broken}: invalid YAML")
+    assert warnings[0].startswith(f"warning: {broken}: run.yaml: invalid YAML")
     assert "baseline" in result.stdout and "deeper" in result.stdout and "ridge" in result.stdout
     assert "2 runs" in _lines_with(result.stdout, "folder iris/")[0]
 

@@ -108,6 +108,11 @@ class GitSnapshot:
         skipped_untracked: Repo-relative paths of untracked files left out of the patch,
             because they are larger than ``max_untracked_bytes`` or are nested git
             repositories (those end in ``/``).
+        skipped_credentials: Repo-relative paths of changed or untracked files left out
+            of the patch because their names look like credentials (``.env``, ``*.pem``,
+            ``id_rsa``...: :func:`runfolio.store.layout.credential_reason`), since a
+            patch is published with its run. Tracked ones too: ``git apply`` then leaves
+            them as committed.
     """
 
     root: Path
@@ -117,6 +122,7 @@ class GitSnapshot:
     remote_url: str | None
     patch: str
     skipped_untracked: tuple[str, ...]
+    skipped_credentials: tuple[str, ...] = ()
 
 
 def find_repo_root(start: Path) -> Path | None:
@@ -244,20 +250,27 @@ def _capture(
 
     patch = ""
     skipped: list[str] = []
+    secret = sorted({os.fsdecode(rel) for rel in changed + untracked if _looks_secret(rel)})
     if changed or untracked:
         selected = []
         for rel in untracked:
             if rel.endswith(b"/"):  # a nested repository, which a patch cannot hold
                 skipped.append(os.fsdecode(rel))
                 continue
+            if os.fsdecode(rel) in secret:
+                continue
             size = _size(root, rel)
             if size > max_bytes:
                 skipped.append(os.fsdecode(rel))
             elif size >= 0:  # -1: deleted since status ran
                 selected.append(rel)
-        if changed or selected:
-            paths = changed + selected
-            patch = _build_patch(git, root, commit, pathspec, paths, index_path, objects_dir)
+        kept = [rel for rel in changed if os.fsdecode(rel) not in secret]
+        if kept or selected:
+            # A tracked credential file stays in the temporary index as the user staged
+            # it, so only an exclusion keeps its changes out of the diff.
+            diff_spec = pathspec + [f":(exclude,literal){path}" for path in secret]
+            paths = kept + selected
+            patch = _build_patch(git, root, commit, diff_spec, paths, index_path, objects_dir)
 
     return GitSnapshot(
         root=root,
@@ -267,7 +280,15 @@ def _capture(
         remote_url=_remote_url(git, root),
         patch=patch,
         skipped_untracked=tuple(skipped),
+        skipped_credentials=tuple(secret),
     )
+
+
+def _looks_secret(rel: bytes) -> bool:
+    """Whether a changed or untracked path looks like a credential file (never patched)."""
+    from runfolio.store.layout import credential_reason
+
+    return not rel.endswith(b"/") and credential_reason(os.fsdecode(rel)) is not None
 
 
 def _build_patch(

@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,9 @@ def store(tmp_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> S
     one.log_metrics({"lr": 0.1, "loss": math.inf})
     one.log_text("x" * 2048, "out/data.txt")
     one.end()
+    # Start times have millisecond resolution: "newest first" must not fall back to the
+    # random part of the ids (the rare flake seen when the suite ran under load).
+    time.sleep(0.002)
     two = store.start_run("exp", run_name="two")
     two.log_params({"lr": 0.2})
     two.log_metric("loss", 0.5)

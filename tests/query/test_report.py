@@ -388,7 +388,7 @@ def test_a_malformed_run_on_the_branch_is_reported_and_the_rest_compared(
     changes = compare_revisions(git_repo / "runs", "main", "HEAD")
     assert [a.run.name for a in changes.experiments[0].added] == ["slower-lr", "shallow"]
     (problem,) = changes.problems
-    assert problem.startswith(f"HEAD: sweep/{broken}: invalid YAML")
+    assert problem.startswith(f"HEAD: sweep/{broken}: run.yaml: invalid YAML")
     text = render_report_markdown(changes)
     assert "### Not read" in text and broken in text
 

@@ -84,6 +84,15 @@ def page_problems() -> PageProblems:
     return PageProblems()
 
 
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener('securitypolicyviolation', (event) => {
+  window.__runfolioCspViolation(
+    event.violatedDirective + ' blocked ' + event.blockedURI + ' at ' + event.sourceFile
+  );
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Browser, page_problems: PageProblems) -> Iterator[Page]:
     """A fresh page in its own browser context, with the checks described in this module.
@@ -113,6 +122,12 @@ def page(browser: Browser, page_problems: PageProblems) -> Iterator[Page]:
 
     context.on("console", on_console)
     context.on("weberror", lambda error: page_problems.page_errors.append(str(error.error)))
+    # Every document reports what its Content-Security-Policy refused (an eval refusal
+    # logs no console message), so every browser test also checks the policy.
+    context.expose_function(
+        "__runfolioCspViolation", lambda text: page_problems.csp_violations.append(text)
+    )
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
     context.on("request", on_request)
     context.route("**/*", on_route)
     new_page = context.new_page()

@@ -108,11 +108,15 @@ def test_large_artifacts_are_streamed_byte_for_byte(
     big = os.urandom(5 << 20)  # above the batch limit: streamed, not read whole
     (artifacts / "weights.bin").write_bytes(big)
     (artifacts / "small.txt").write_text("small\n", encoding="utf-8")
+    (artifacts / ".hydra").mkdir()
+    (artifacts / ".hydra" / "config.yaml").write_text("lr: 0.1\n", encoding="utf-8")
     commit_all(git_repo, "artifacts")
     snapshot_branches(git_repo / "runs", ["main"], tmp_path / "snap")
     copied = tmp_path / "snap" / "sweep" / repo["b"] / "artifacts"
     assert (copied / "weights.bin").read_bytes() == big
     assert (copied / "small.txt").read_text(encoding="utf-8") == "small\n"
+    # A dot-named artifact folder is kept, as a build from disk keeps it.
+    assert (copied / ".hydra" / "config.yaml").read_text(encoding="utf-8") == "lr: 0.1\n"
     assert not list(copied.glob(".*partial"))
 
 

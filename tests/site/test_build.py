@@ -830,3 +830,38 @@ def test_runs_csv_neutralises_formulas(tmp_path: Path) -> None:
         original = row["params.p"][1:]
         assert row["name"] == row["tags.t"] == "'" + original
         assert row["params.n"] == str(cells[original])  # numbers stay numbers
+
+
+def test_secrets_in_runs_recorded_before_redaction_are_hidden_on_the_page(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "runs")
+    with store.start_run("e") as run:
+        run.log_metric("loss", 1.0)
+    run_yaml = run.path / "run.yaml"
+    data = yaml.safe_load(run_yaml.read_text(encoding="utf-8"))
+    # As an older runfolio, or a hand edit, would have left them.
+    data["source"] = {"entry_point": "train.py", "argv": ["--token", "s3cr3t-TOKEN", "--lr=0.1"]}
+    data["git"] = {"remote_url": "https://bob:hunter2-PASS@github.com/org/repo.git"}
+    run_yaml.write_text(yaml.safe_dump(data), encoding="utf-8")
+    build(store.root, tmp_path / "site")
+    page = (tmp_path / "site" / "experiments" / "e" / "runs" / f"{run.run_id}.html").read_text(
+        "utf-8"
+    )
+    assert "s3cr3t-TOKEN" not in page and "hunter2-PASS" not in page
+    assert "--token &lt;redacted&gt; --lr=0.1" in page
+    assert "https://github.com/org/repo.git" in page
+
+
+def test_the_published_manifest_names_no_path_of_the_build_machine(tmp_path: Path) -> None:
+    store = Store(tmp_path / "runs")
+    with store.start_run("e") as run:
+        run.log_metric("loss", 1.0, step=0)
+        run.log_metric("loss", 0.5, step=1)
+    with open(run.path / "metrics.csv", "a", encoding="utf-8") as handle:
+        handle.write("garbage row\nloss,2,0.")  # two problems on the run's page
+    report = build(store.root, tmp_path / "site")
+    assert len(report.problems) == 2
+    for path in (tmp_path / "site").rglob("*"):
+        if path.is_file():
+            assert str(tmp_path).encode() not in path.read_bytes(), path

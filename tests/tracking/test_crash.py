@@ -3,13 +3,16 @@
 * A worker (``workers/kill_worker.py``) is SIGKILLed at random moments; everything it
   reported as returned must be on disk, YAML files are whole (old or new), the run reads
   as CRASHED, and resuming it works with any torn row kept on a line of its own.
-  ``RUNFOLIO_KILL_ROUNDS`` sets how many kills (30 by default; raise it for a soak).
+  ``RUNFOLIO_KILL_ROUNDS`` workers are fresh interpreters (30 by default);
+  ``RUNFOLIO_FORK_KILL_ROUNDS`` more are forked from this process, runfolio already
+  imported, so hundreds of kills stay cheap (270 by default: 300 kills in all).
 * A store that becomes read-only, and a disk that fills up, make logging raise
   ``StoreError`` naming the file, and leave what was already logged intact.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -35,9 +38,11 @@ from runfolio.store.atomic import write_text_atomic
 from runfolio.store.metrics import HEADER, MetricRow, read_metrics
 from runfolio.store.reader import read_yaml_file
 from runfolio.store.scan import scan_store
+from runfolio.tracking.capture import capture_environment, installed_packages
 
 WORKERS = Path(__file__).parent / "workers"
 KILL_ROUNDS = int(os.environ.get("RUNFOLIO_KILL_ROUNDS", "30"))
+FORK_KILL_ROUNDS = int(os.environ.get("RUNFOLIO_FORK_KILL_ROUNDS", "270"))
 MAX_KILL_DELAY = 0.15
 RESUME_STEP = 10**6
 
@@ -83,14 +88,7 @@ def _kill_at_random(store: Path, delay: float, work: Path, env: dict[str, str]) 
         proc.kill()
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, err.read_text()
-    lines = out.read_text().split("\n")[:-1]  # only lines the worker finished printing
-    killed = Killed(run_id=lines[0].split()[1])
-    lists = {"m": killed.metric_steps, "b": killed.batch_steps, "t": killed.tag_steps}
-    lists["p"] = killed.param_steps
-    for line in lines[1:]:
-        kind, step = line.split()
-        lists[kind].append(int(step))
-    return killed
+    return _parse_report(out.read_text())
 
 
 def _expected_rows(steps: int) -> Iterator[tuple[str, int, float]]:
@@ -244,6 +242,91 @@ def test_sigkill_at_random_points_keeps_every_returned_write(
     assert tears > 0 or KILL_ROUNDS < 2, "no round resumed from a torn row"
 
 
+FORK_BATCH = 4
+"""Forked workers alive at once: their runs' disk writes overlap, so rounds go faster."""
+
+
+def test_hundreds_of_sigkills_of_forked_workers_keep_every_returned_write(
+    tmp_path: Path, worker_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
+    # What every new run captures once per process, captured here once for all children.
+    capture_environment()
+    installed_packages()
+    rng = random.Random(20261128)
+    tears = 0
+    for first in range(0, FORK_KILL_ROUNDS, FORK_BATCH):
+        rounds = range(first, min(first + FORK_BATCH, FORK_KILL_ROUNDS))
+        works = [tmp_path / f"fork-{round_no}" for round_no in rounds]
+        delays = [rng.uniform(0, MAX_KILL_DELAY) for _ in rounds]
+        # Forked from this thread only, with no other thread running: a child never
+        # inherits a lock some other thread held at the fork.
+        batch = _fork_and_kill(works, delays)
+        for round_no, work, killed in zip(rounds, works, batch, strict=True):
+            tears += _check_kill_round(work / "store", killed, tear=round_no % 2 == 1)
+            shutil.rmtree(work)  # hundreds of rounds: keep the disk use flat
+    assert tears > 0 or FORK_KILL_ROUNDS < 2, "no round resumed from a torn row"
+
+
+def _fork_and_kill(works: list[Path], delays: list[float]) -> list[Killed]:
+    """Fork one kill worker per folder; SIGKILL each its delay after its run exists.
+
+    Each child is a separate process like any other (its own pid, its own open files);
+    only the interpreter start-up is skipped. It writes its report lines straight to a
+    file descriptor and never returns into pytest. All are reaped before returning.
+    """
+    pids: list[int] = []
+    outs = [work / "stdout.txt" for work in works]
+    try:
+        for work, out in zip(works, outs, strict=True):
+            work.mkdir()
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            pid = os.fork()
+            if pid == 0:  # the child: log until killed
+                try:
+                    sys.stdout = open(fd, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
+                    sys.argv = ["kill_worker.py", str(work / "store")]
+                    kill_worker.main()
+                finally:
+                    os._exit(3)
+            os.close(fd)
+            pids.append(pid)
+        kill_at: dict[int, float] = {}
+        give_up = time.monotonic() + 60
+        while len(kill_at) < len(pids) or any(t > time.monotonic() for t in kill_at.values()):
+            now = time.monotonic()
+            assert now < give_up, "a forked worker never started its run"
+            for pid, out, delay in zip(pids, outs, delays, strict=True):
+                if pid not in kill_at and out.read_bytes().startswith(b"run "):
+                    kill_at[pid] = now + delay
+                    assert os.waitpid(pid, os.WNOHANG) == (0, 0), "a forked worker died early"
+            for pid, when in kill_at.items():
+                if when <= now:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            time.sleep(0.001)
+    finally:
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        statuses = [os.waitpid(pid, 0)[1] for pid in pids]  # reaped: zombies look alive
+    for status in statuses:
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+    return [_parse_report(out.read_text()) for out in outs]
+
+
+def _parse_report(text: str) -> Killed:
+    """What a kill worker printed before it died (only lines it finished)."""
+    lines = text.split("\n")[:-1]
+    killed = Killed(run_id=lines[0].split()[1])
+    lists = {"m": killed.metric_steps, "b": killed.batch_steps, "t": killed.tag_steps}
+    lists["p"] = killed.param_steps
+    for line in lines[1:]:
+        kind, step = line.split()
+        lists[kind].append(int(step))
+    return killed
+
+
 def _check_kill_round(store: Path, killed: Killed, *, tear: bool) -> bool:
     """Check one killed run, tear its last row when asked, resume it; return whether torn."""
     run_dir = store / "x" / killed.run_id
@@ -388,6 +471,24 @@ def test_read_only_store_raises_store_error_and_keeps_data(
     scan = scan_store(store)
     assert scan.problems == []
     assert {r.run_id: r.status for r in scan.runs} == {run_id: "CRASHED", untouched_id: "CRASHED"}
+
+    # Building the site reads the read-only store and writes only the output folder,
+    # run by the same unprivileged user (root would ignore the permissions).
+    site = shared_tmp / "site"
+    site.mkdir()
+    if prefix:
+        os.chown(site, 65534, 65534)
+    build = subprocess.run(
+        [*prefix, sys.executable, "-m", "runfolio", "build", str(store), "-o", str(site), "-q"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=shared_tmp,
+        timeout=120,
+    )
+    assert build.returncode == 0, build.stderr
+    assert (site / "experiments" / "ro" / "runs" / f"{run_id}.html").is_file()
+    assert _snapshot(store) == before
 
 
 # -- a full disk ----------------------------------------------------------------------

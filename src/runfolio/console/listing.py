@@ -11,7 +11,7 @@ from runfolio.console.cells import (
     format_time,
     format_value,
 )
-from runfolio.console.table import render_table, truncate
+from runfolio.console.table import render_table, truncate, visible
 from runfolio.query.details import newest_first
 from runfolio.store.reader import StoreScan
 from runfolio.store.records import ExperimentRecord, RunRecord
@@ -45,7 +45,7 @@ def render_listing(scan: StoreScan, short: dict[str, str], limit: int | None = N
         lines = [_experiment_header(experiment, len(runs), len(shown))]
         summary = first_line(experiment.description)
         if summary:
-            lines.append(f"  {truncate(summary, _SUMMARY_WIDTH)}\n")
+            lines.append(f"  {truncate(visible(summary), _SUMMARY_WIDTH)}\n")
         rows = [
             [
                 short.get(run.run_id, run.run_id),
@@ -74,7 +74,7 @@ def _experiment_header(experiment: ExperimentRecord, total: int, shown: int) -> 
         parts.append(f"primary metric {experiment.primary_metric} ({experiment.direction})")
     count = f"{total} run" + ("" if total == 1 else "s")
     parts.append(count if shown == total else f"{count}, newest {shown} shown")
-    return "  ·  ".join(parts) + "\n"
+    return visible("  ·  ".join(parts)) + "\n"
 
 
 def _first_metric(runs: Iterable[RunRecord]) -> str | None:

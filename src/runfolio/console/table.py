@@ -9,6 +9,19 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 _ELLIPSIS = "…"
+# Control characters would drive the terminal (an escape sequence in a run name can set
+# the window title or clear the screen); bidirectional controls and line separators would
+# reorder or break the table. They are shown as escapes instead, as Python's repr does.
+_INVISIBLE = {
+    code: ascii(chr(code))[1:-1]
+    for block in (range(0x20), range(0x7F, 0xA0), range(0x2028, 0x202F), range(0x2066, 0x206A))
+    for code in block
+}
+
+
+def visible(text: str) -> str:
+    """Return ``text`` with control, bidirectional and line-separator characters escaped."""
+    return text.translate(_INVISIBLE)
 
 
 def display_width(text: str) -> int:
@@ -58,8 +71,8 @@ def render_table(
         The table, ending in a newline (``""`` when there is nothing to show); trailing
         spaces are stripped from each line.
     """
-    table = [list(headers)] if headers is not None else []
-    body = [list(row) for row in rows]
+    table = [[visible(cell) for cell in headers]] if headers is not None else []
+    body = [[visible(cell) for cell in row] for row in rows]
     if max_width is not None:
         body = [[truncate(cell, max_width) for cell in row] for row in body]
     table += body

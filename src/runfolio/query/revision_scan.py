@@ -83,11 +83,13 @@ def scan_revision(
             if any(layout.is_run_id(run_id) for run_id in folder_runs):
                 scan.problems.append(Problem(exp_dir, "experiment folder has no experiment.yaml"))
             continue
+        file = exp_dir / layout.EXPERIMENT_FILE
         try:
             experiment = read_experiment(exp_dir, contents[blob])
         except MalformedRunError as exc:
-            scan.problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, problem_reason(exc)))
+            scan.problems.append(Problem(file, problem_reason(exc, file)))
             continue
+        scan.problems.extend(Problem(file, problem_reason(p, file)) for p in experiment.problems)
         scan.experiments.append(experiment)
         for run_id in sorted(folder_runs):
             files = folder_runs[run_id]
@@ -104,10 +106,12 @@ def scan_revision(
                         run_dir, experiment, _source(repo_root, files, contents)
                     )
                 except MalformedRunError as exc:
-                    scan.problems.append(Problem(run_dir, problem_reason(exc)))
+                    scan.problems.append(Problem(run_dir, problem_reason(exc, run_dir)))
                     continue
                 memo[key] = record
-            scan.problems.extend(Problem(run_dir, p) for p in record.problems)
+            scan.problems.extend(
+                Problem(run_dir, problem_reason(p, run_dir)) for p in record.problems
+            )
             scan.runs.append(record)
     return scan
 

@@ -155,7 +155,9 @@ def _owner_key(path: str) -> tuple[str, str] | None:
     ``experiment.yaml``; None for anything else (files at the store root, dot-files).
     """
     parts = path.split("/")
-    if any(part.startswith(".") for part in parts):
+    # Readers skip dot-named experiment and run folders; inside a run, a dot-named
+    # artifact (``.hydra/config.yaml``) is an artifact like any other, as on disk.
+    if any(part.startswith(".") for part in parts[:2]):
         return None
     if len(parts) == 2 and parts[1] == layout.EXPERIMENT_FILE:
         return (parts[0], "")

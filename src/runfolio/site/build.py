@@ -189,7 +189,8 @@ def build_site(
             run_state[run_id] = {
                 "key": key,
                 "files": sorted(written),
-                "problems": report.problems[found:],
+                # The manifest is published with the site: no path of this machine in it.
+                "problems": [_inside_store(p, store) for p in report.problems[found:]],
             }
         if progress is not None:
             progress(done, total)
@@ -547,6 +548,11 @@ def _files_under(folder: Path) -> Iterator[Path]:
             path = Path(dirpath) / name
             if path.is_file() and not path.is_symlink():
                 yield path
+
+
+def _inside_store(text: str, store: Path) -> str:
+    """A problem's text with the store's location on this machine taken out of its paths."""
+    return text.replace(f"{store}{os.sep}", "").replace(str(store), ".")
 
 
 def _site_problem(problem: Problem, store: Path) -> dict[str, str]:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from runfolio.site.config import DEFAULT_ARTIFACT_SIZE_LIMIT
+from runfolio.store import layout
 
 MAX_TEXT_BYTES = 256 * 1024
 MAX_TEXT_LINES = 2000
@@ -146,8 +147,9 @@ def build_preview(
     Returns:
         A Preview. Nothing raises for a bad file: a path that leaves the run folder, a
         symlink anywhere below ``run_dir`` (or ``run_dir`` itself), a hardlinked file, a
-        non-regular file (fifo, device) or one above the size limit is WITHHELD with a
-        note; a text-kind file with binary content becomes FILE with a note.
+        non-regular file (fifo, device), one above the size limit or one whose name
+        :func:`withheld_reason` refuses (a credential, git's own files) is WITHHELD with
+        a note; a text-kind file with binary content becomes FILE with a note.
     """
     rel = relative_path.replace(os.sep, "/") if os.sep != "/" else relative_path
     suffix = PurePosixPath(rel).suffix.lower()
@@ -160,6 +162,7 @@ def build_preview(
     info = os.fstat(fd)
     try:
         _check_file(info, size_limit)
+        _check_name(rel)
     except _Withheld as why:
         os.close(fd)
         return Preview(rel, info.st_size, PreviewKind.WITHHELD, published=False, note=str(why))
@@ -196,6 +199,9 @@ def build_detached_preview(
         kind = classify_artifact(rel, size, size_limit)
         active = PurePosixPath(rel).suffix.lower() in _ACTIVE_SUFFIXES
         base = Preview(rel, size, kind, active_content=active)
+        reason = withheld_reason(rel)
+        if reason is not None:
+            return replace(base, kind=PreviewKind.WITHHELD, published=False, note=reason)
         if kind is PreviewKind.WITHHELD:
             note = f"{format_bytes(size)}, larger than the {format_bytes(size_limit)} limit"
             return replace(base, published=False, note=f"{note}, not published")
@@ -218,9 +224,41 @@ def read_file_bytes(run_dir: Path, relative_path: str, size_limit: int) -> bytes
     with os.fdopen(fd, "rb") as handle:
         try:
             _check_file(os.fstat(handle.fileno()), size_limit)
+            _check_name(relative_path)
         except _Withheld:
             return None
         return handle.read(size_limit + 1)[:size_limit]
+
+
+def withheld_reason(relative_path: str) -> str | None:
+    """Why a run's file is never published because of its name alone, or None.
+
+    A file inside a ``.git`` folder (a repository's config can hold tokens), a path the
+    tracking API would refuse (a newline or other control character, a bidirectional
+    control, an over-long name: :func:`runfolio.store.layout.artifact_path_problem`),
+    web server configuration (``.htaccess``, which could make a server run the site's
+    text copies as pages) and a file whose name looks like a credential (the rule of
+    :func:`runfolio.store.layout.credential_reason`: ``.env``, ``id_rsa``, ``*.pem``,
+    anything under ``.ssh/`` ...) are listed with this note, never copied or previewed.
+    Rename a file to publish it.
+    """
+    parts = relative_path.split("/")
+    if any(layout.is_git_folder_name(part) for part in parts[:-1]):
+        return "inside a .git folder, not published"
+    problem = layout.artifact_path_problem(relative_path)
+    if problem is not None:
+        return f"a name the tracking API refuses ({problem}), not published"
+    if parts[-1].casefold() == ".htaccess":
+        return "web server configuration, not published"
+    reason = layout.credential_reason(relative_path)
+    return None if reason is None else f"looks like {reason}, not published"
+
+
+def _check_name(rel: str) -> None:
+    """Refuse a file whose name says it must not be published."""
+    reason = withheld_reason(rel)
+    if reason is not None:
+        raise _Withheld(reason)
 
 
 def _checked_parts(rel: str) -> list[str]:

@@ -131,6 +131,25 @@ def short_sha(value: Any) -> str:
     return value[:8] if isinstance(value, str) and value else "—"
 
 
+def _redacted_argv(argv: Any) -> list[str]:
+    """A recorded command line with secret values hidden, as capture hides them now.
+
+    Applied again on the page because runs recorded before the rule (or written by hand)
+    may still hold them.
+    """
+    from runfolio.tracking.capture import redact_argv
+
+    items = argv if isinstance(argv, list) else [argv]
+    return redact_argv([str(item) for item in items])
+
+
+def _without_credentials(url: Any) -> str:
+    """A recorded remote URL without user name, password or secret query parameters."""
+    from runfolio.gitrepo import strip_credentials
+
+    return strip_credentials(str(url))
+
+
 class Renderer:
     """Renders page templates of one theme chain with the site's filters and globals."""
 
@@ -145,6 +164,8 @@ class Renderer:
             short_sha=short_sha,
             json_script=json_for_script,
             script_safe_json=escape_json_for_script,
+            redact_argv=_redacted_argv,
+            without_credentials=_without_credentials,
         )
         self.env.globals.update(site_globals)
         self.env.globals["markdown"] = _markdown

@@ -28,10 +28,11 @@ from runfolio.site.previews import (
     build_preview,
     format_bytes,
     read_file_bytes,
+    withheld_reason,
 )
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
-from runfolio.store.metrics import read_metrics
+from runfolio.store.metrics import TORN_TAIL, read_metrics
 from runfolio.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -274,14 +275,28 @@ def _compare_points(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
 
 
 def _read_history(run: RunRecord, problems: list[str]) -> dict[str, list[tuple[int, float]]]:
-    """Every metric's ``(step, value)`` points, in file order."""
+    """Every metric's ``(step, value)`` points, in file order, as of the run's summary.
+
+    A run being logged keeps appending while the site is built: the page shows the
+    moment its record was read, so each metric keeps only as many rows as its summary
+    counted (metrics.csv only ever grows at the end), and a metric that appeared since
+    is left out. The chart then ends at the value the metrics table and leaderboard show.
+    """
     metrics = read_metrics(run.path / layout.METRICS_FILE)
-    problems.extend(metrics.problems)
+    # A live run's last row may be half written at this moment: not a problem of the run.
+    live = run.status == "RUNNING"
+    problems.extend(p for p in metrics.problems if not (live and TORN_TAIL in p))
+    counts = {key: summary.get("count") for key, summary in run.metrics.items()}
     history: dict[str, list[tuple[int, float]]] = {}
     for row in metrics.rows:
+        count = counts.get(row.key)
         points = history.get(row.key)
         if points is None:
+            if count is None:
+                continue  # first logged after the run was read
             history[row.key] = points = []
+        if isinstance(count, int) and len(points) >= count:
+            continue
         points.append((row.step, row.value))
     return history
 
@@ -300,10 +315,10 @@ def _view(
         preview = replace(preview, text=preview.text[:max_chars], truncated=True)
     if not preview.published or preview.kind is PreviewKind.WITHHELD:
         return ArtifactView(preview, None)
-    site_path = f"{run_site_dir}/{preview.relative_path}"
-    if preview.active_content:
-        site_path += ACTIVE_COPY_SUFFIX
-    content.copies[site_path] = run.path / preview.relative_path
+    source = run.path / preview.relative_path
+    site_path = _claim(content, f"{run_site_dir}/{preview.relative_path}", preview, source)
+    if site_path is None:
+        return ArtifactView(_name_taken(preview), None)
     inline_src = None
     if preview.kind is PreviewKind.SVG:
         data = read_file_bytes(run.path, preview.relative_path, MAX_INLINE_SVG_BYTES)
@@ -357,20 +372,13 @@ def _remote_view(
     from runfolio.objectstore.errors import ObjectStoreError
 
     relative = f"{layout.ARTIFACTS_DIR}/{artifact.path}"
-    link = RemoteLink(
-        artifact.uri, artifact.sha256, remote.public_href(artifact.uri) if remote else None
-    )
-    reason = None
-    if remote is None or fetcher is None:
-        reason = "not previewed: runfolio.yaml has no artifacts settings"
-    elif artifact.size > size_limit:
-        reason = f"larger than the {format_bytes(size_limit)} limit, not previewed"
-    elif not remote.previews:
-        reason = "not previewed (artifacts.previews is off)"
-    elif not remote.holds(artifact.uri, artifact.sha256):
-        # What a site publishes is only what the configured location holds under its hash.
-        reason = f"not previewed: it is not stored under {remote.uri}/sha256/"
-    if reason is None:
+    # A name that keeps a file off the site also keeps its object unfetched and unlinked.
+    withheld_by_name = withheld_reason(relative)
+    href = remote.public_href(artifact.uri) if remote and withheld_by_name is None else None
+    link = RemoteLink(artifact.uri, artifact.sha256, href)
+    settings = remote if fetcher is not None else None
+    reason = withheld_by_name or _not_fetched_reason(artifact, size_limit, settings)
+    if reason is None and fetcher is not None:
         try:
             cached = fetcher.fetch(artifact)
             preview = build_detached_preview(cached, relative, size_limit)
@@ -383,15 +391,50 @@ def _remote_view(
         return ArtifactView(withheld, None, remote=link)
     if not preview.published or preview.kind is PreviewKind.WITHHELD:
         return ArtifactView(preview, None, remote=link)
-    site_path = f"{run_site_dir}/{relative}"
-    if preview.active_content:
-        site_path += ACTIVE_COPY_SUFFIX
-    content.copies[site_path] = cached
+    site_path = _claim(content, f"{run_site_dir}/{relative}", preview, cached)
+    if site_path is None:
+        return ArtifactView(_name_taken(preview), None, remote=link)
     inline_src = None
     if preview.kind is PreviewKind.SVG and artifact.size <= MAX_INLINE_SVG_BYTES:
         data = cached.read_bytes()
         inline_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
     return ArtifactView(preview, site_path, inline_src=inline_src, remote=link)
+
+
+def _not_fetched_reason(
+    artifact: RemoteArtifact, size_limit: int, remote: RemoteSettings | None
+) -> str | None:
+    """Why a remote artifact is not fetched for its page, or None when it is."""
+    if remote is None:
+        return "not previewed: runfolio.yaml has no artifacts settings"
+    if artifact.size > size_limit:
+        return f"larger than the {format_bytes(size_limit)} limit, not previewed"
+    if not remote.previews:
+        return "not previewed (artifacts.previews is off)"
+    if not remote.holds(artifact.uri, artifact.sha256):
+        # What a site publishes is only what the configured location holds under its hash.
+        return f"not previewed: it is not stored under {remote.uri}/sha256/"
+    return None
+
+
+def _claim(content: RunContent, site_path: str, preview: Preview, source: Path) -> str | None:
+    """Plan the copy of a published file; None when another file already has its site path.
+
+    An SVG or HTML file is published as ``<name>.txt``, which a run may also hold: the
+    first one listed keeps the name, so a link never downloads another file than its own.
+    """
+    if preview.active_content:
+        site_path += ACTIVE_COPY_SUFFIX
+    if content.copies.get(site_path, source) != source:
+        return None
+    content.copies[site_path] = source
+    return site_path
+
+
+def _name_taken(preview: Preview) -> Preview:
+    """The preview of a file left out because its published name is another file's."""
+    note = "its published name is taken by another file of the run, not published"
+    return replace(preview, kind=PreviewKind.WITHHELD, published=False, note=note)
 
 
 def _model_of(path: str, models: list[LoggedModel]) -> str | None:

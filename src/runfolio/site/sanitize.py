@@ -33,7 +33,6 @@ ALLOWED_ATTRIBUTES = {
     "ol": {"start"},
 }
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
-IMAGE_SCHEMES = frozenset({"http", "https"})
 LINK_REL = "nofollow noopener noreferrer"
 MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
 
@@ -59,8 +58,10 @@ def render_markdown(text: str) -> str:
     Raw HTML in the text is kept only where the allow-list permits (no script, style,
     iframe, form, event handler or style attribute); links keep only http, https, mailto
     and relative or fragment URLs and get ``rel="nofollow noopener noreferrer"``; images
-    keep only http, https and relative sources. Template syntax such as ``{{ x }}`` stays
-    literal text: the result is data for a template, never template source.
+    keep only relative sources (a remote one loses its ``src`` and shows its alt text: the
+    pages' Content-Security-Policy would refuse it, and it would tell a third party who
+    reads the page). Template syntax such as ``{{ x }}`` stays literal text: the result is
+    data for a template, never template source.
     """
     import markdown
     import nh3
@@ -178,10 +179,10 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
         return safe_url(value)
     if attribute == "src":
         url = safe_url(value)
-        if url is None:
+        # Only the site's own images (the policy's img-src 'self'): no scheme, no host.
+        if url is None or _SCHEME_RE.match(url) or url.startswith("//"):
             return None
-        match = _SCHEME_RE.match(url)
-        return url if match is None or match.group(1).lower() in IMAGE_SCHEMES else None
+        return url
     if attribute == "class":
         kept = [name for name in value.split() if _CODE_CLASS_RE.match(name)]
         return " ".join(kept) or None

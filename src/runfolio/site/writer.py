@@ -189,9 +189,10 @@ def _read_regular(source: Path) -> bytes:
         fd = os.open(source, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError as exc:
         raise SiteWriteError(f"cannot copy {source} into the site: {exc.strerror}") from exc
+    if not _is_regular_fd(fd):  # before fdopen, which refuses a folder with its own error
+        os.close(fd)
+        raise SiteWriteError(f"cannot copy {source} into the site: not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        if not _is_regular_fd(handle.fileno()):
-            raise SiteWriteError(f"cannot copy {source} into the site: not a regular file")
         return handle.read()
 
 

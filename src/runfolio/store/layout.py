@@ -135,12 +135,34 @@ def check_utf8(value: str, what: str) -> None:
         ) from exc
 
 
+MAX_ARTIFACT_PART_BYTES = 200
+"""The longest name in an artifact path, in UTF-8 bytes.
+
+Filesystems allow 255; the rest is room for the temporary names that atomic writes,
+site builds and snapshots give a file next to it (``.<name>.<pid>.<thread>.<n>.tmp``).
+"""
+MAX_ARTIFACT_PATH_BYTES = 1024
+"""The longest artifact path, in UTF-8 bytes."""
+
+# A name git refuses to commit anywhere in a tree (it would let a checkout write into a
+# repository's own .git folder): ".git" in any letter case, with trailing dots or spaces or
+# an NTFS stream suffix, and its NTFS short name. Git checks this by default on every OS.
+_DOTGIT_RE = re.compile(r"^(?:\.git[. ]*(?::.*)?|git~1)$", re.IGNORECASE)
+# Line and paragraph separators end a line in many viewers; bidirectional embeddings,
+# overrides and isolates make a name display as another (``gpj.exe`` shown as ``exe.jpg``).
+_INVISIBLE_CONTROLS = frozenset(
+    "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
 def check_artifact_path(path: str | None, what: str = "artifact path") -> PurePosixPath:
     """Validate a path inside a run's ``artifacts/`` folder and return it normalised.
 
-    ``None`` or ``""`` mean the folder itself. Absolute paths, drive letters,
-    backslashes, ``..`` parts, NUL and control characters are refused, so nothing can
-    be written outside the run directory.
+    ``None`` or ``""`` mean the folder itself. Refused, so that nothing can be written
+    outside the run folder and the store stays committable with git: absolute paths,
+    drive letters, backslashes, ``..`` parts, control characters (NUL and newlines
+    included), line separators and bidirectional controls, a ``.git`` part in any of the
+    spellings git itself refuses, a name over 200 UTF-8 bytes, a path over 1024.
 
     Raises:
         InvalidInputError: naming the path and the problem.
@@ -150,22 +172,120 @@ def check_artifact_path(path: str | None, what: str = "artifact path") -> PurePo
     if not isinstance(path, str):
         raise InvalidInputError(f"{what} must be a string, got {type(path).__name__}")
     check_utf8(path, what)
-    problem = None
+    problem = artifact_path_problem(path)
+    if problem:
+        raise InvalidInputError(f"invalid {what} {path!r}: {problem}")
+    return PurePosixPath(*(p for p in path.split("/") if p not in ("", ".")))
+
+
+def artifact_path_problem(path: str) -> str | None:
+    """Return why ``path`` (``/``-separated) is not an acceptable artifact path, or None.
+
+    The rules of :func:`check_artifact_path`, which site builds also apply to the files
+    they find in a run folder, so what the API refuses is never published either.
+    """
     if "\\" in path:
-        problem = "use '/' as the separator; '\\' is not allowed"
-    elif path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        problem = "it must be relative to the run's artifacts folder"
-    elif any(unicodedata.category(ch) == "Cc" for ch in path):
-        problem = "it contains a control character"
-    else:
-        parts = [p for p in path.split("/") if p not in ("", ".")]
-        if any(p == ".." for p in parts):
-            problem = "'..' would leave the run's artifacts folder"
-        elif not parts:
-            return PurePosixPath()
-        else:
-            return PurePosixPath(*parts)
-    raise InvalidInputError(f"invalid {what} {path!r}: {problem}")
+        return "use '/' as the separator; '\\' is not allowed"
+    if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
+        return "it must be relative to the run's artifacts folder"
+    if any(unicodedata.category(ch) == "Cc" for ch in path):
+        return "it contains a control character (such as a newline or NUL)"
+    if any(ch in _INVISIBLE_CONTROLS for ch in path):
+        return "it contains a line separator or a bidirectional text control"
+    if len(path.encode("utf-8")) > MAX_ARTIFACT_PATH_BYTES:
+        return f"it is longer than {MAX_ARTIFACT_PATH_BYTES} bytes"
+    for part in path.split("/"):
+        if part == "..":
+            return "'..' would leave the run's artifacts folder"
+        if _DOTGIT_RE.match(part):
+            return f"{part!r} is git's own folder name, which git refuses to commit"
+        if len(part.encode("utf-8")) > MAX_ARTIFACT_PART_BYTES:
+            return f"a name in it is longer than {MAX_ARTIFACT_PART_BYTES} bytes"
+    return None
+
+
+def is_git_folder_name(name: str) -> bool:
+    """Tell whether ``name`` is one of the spellings of ``.git`` that git refuses in a tree."""
+    return bool(_DOTGIT_RE.match(name))
+
+
+# Names of files that usually hold a secret. Matched case-insensitively against the file
+# name (fnmatch-style); the folder rules against any folder of the path. Kept narrow on
+# purpose: each rule costs a false positive somewhere (a Keynote file is also ``*.key``).
+_CREDENTIAL_NAMES = (
+    (".env", "an environment file"),
+    (".env.*", "an environment file"),
+    ("*.env", "an environment file"),
+    (".netrc", "a netrc file"),
+    ("_netrc", "a netrc file"),
+    (".pgpass", "a PostgreSQL password file"),
+    (".git-credentials", "a git credential store"),
+    (".pypirc", "a PyPI configuration"),
+    (".npmrc", "an npm configuration"),
+    (".htpasswd", "a web server password file"),
+    ("id_rsa*", "an SSH key"),
+    ("id_dsa*", "an SSH key"),
+    ("id_ecdsa*", "an SSH key"),
+    ("id_ed25519*", "an SSH key"),
+    ("*.pem", "a key or certificate"),
+    ("*.key", "a private key"),
+    ("*.p12", "a key store"),
+    ("*.pfx", "a key store"),
+    ("*.jks", "a key store"),
+    ("*.keystore", "a key store"),
+    ("*.ppk", "a PuTTY key"),
+    ("credentials", "a credentials file"),
+    ("credentials.*", "a credentials file"),
+    ("*credentials*.json", "a credentials file"),
+    ("client_secret*.json", "an OAuth client secret"),
+)
+_CREDENTIAL_FOLDERS = {".ssh": "an SSH folder", ".aws": "an AWS folder", ".gnupg": "a GnuPG folder"}
+_CREDENTIAL_PAIRS = {
+    (".docker", "config.json"): "a Docker login",
+    (".kube", "config"): "a kubeconfig",
+}
+# Source and documentation files are code about credentials, not credentials; an
+# ``.env.example`` is the shared template of a secret file, by convention free of secrets.
+_NOT_CREDENTIAL_SUFFIXES = frozenset(
+    {".py", ".ipynb", ".md", ".rst", ".js", ".ts", ".go", ".rs", ".java", ".pub"}
+    | {".example", ".sample", ".template", ".dist"}
+)
+
+
+def credential_reason(path: str | PurePosixPath) -> str | None:
+    """Say why the file at ``path`` looks like it holds a secret, or return None.
+
+    ``path`` is ``/``-separated and relative (to a run's folder, or a repository's root).
+    The rule is by name only, case-insensitive, and documented in docs/store-format.md:
+    ``.env`` and ``.env.*`` and ``*.env``, ``.netrc``, ``.pgpass``, ``.git-credentials``,
+    ``.pypirc``, ``.npmrc``, ``.htpasswd``, SSH keys (``id_rsa*``, ``id_ed25519*`` ...
+    but not ``*.pub``), ``*.pem``, ``*.key``, key stores (``*.p12``, ``*.pfx``, ``*.jks``,
+    ``*.keystore``, ``*.ppk``), ``credentials`` and ``credentials.*``,
+    ``*credentials*.json``, ``client_secret*.json``; anything under a ``.ssh``, ``.aws``
+    or ``.gnupg`` folder; ``.docker/config.json`` and ``.kube/config``. A name ending in a
+    source or documentation suffix (``.py``, ``.md`` ...), in ``.pub`` (a public key) or
+    in ``.example``, ``.sample``, ``.template``, ``.dist`` (a shared template) is not.
+
+    Returns:
+        A short description such as ``"an SSH key (id_rsa)"``, or None.
+    """
+    import fnmatch  # only needed when files are checked
+
+    parts = [part.casefold() for part in str(path).split("/") if part]
+    if not parts:
+        return None
+    name = parts[-1]
+    for folder in parts[:-1]:
+        if folder in _CREDENTIAL_FOLDERS:
+            return f"{_CREDENTIAL_FOLDERS[folder]} ({folder}/)"
+    if len(parts) >= 2 and (parts[-2], name) in _CREDENTIAL_PAIRS:
+        return f"{_CREDENTIAL_PAIRS[(parts[-2], name)]} ({parts[-2]}/{name})"
+    if PurePosixPath(name).suffix in _NOT_CREDENTIAL_SUFFIXES:
+        return None
+    for pattern, what in _CREDENTIAL_NAMES:
+        if fnmatch.fnmatchcase(name, pattern):
+            return f"{what} ({pattern})"
+    return None
 
 
 def artifact_file(run_dir: Path, relative: PurePosixPath) -> Path:

@@ -8,15 +8,30 @@ milliseconds since the Unix epoch. Keys are quoted CSV-style only when they need
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import math
+import operator
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from runfolio.errors import MalformedRunError
+from runfolio.store.files import read_store_file
+
 HEADER = "key,step,value,timestamp\n"
+
+# Control characters (C0, DEL, C1) and lone surrogates (undecodable bytes) never belong
+# in a key: the API refuses them. (In a number, int() and float() refuse them anyway.)
+_BAD_KEY_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_KEY_OF = operator.attrgetter("key")
+
+TORN_TAIL = "incomplete last row"
+"""How a problem names a last row cut short: a killed writer's, or a live one's mid-append."""
 
 
 def csv_field(text: str) -> str:
@@ -32,9 +47,14 @@ def open_for_append(path: Path) -> TextIO:
     When an earlier writer was killed mid-row, the file ends with a partial row that no
     logging call ever returned from. It is cut off first: left in place, a fragment cut
     inside its timestamp would still parse, as a row with a wrong value.
+
+    Raises:
+        OSError: also when ``path`` is a symlink (ELOOP): rows are never written through
+            one, which could point anywhere outside the store.
     """
     _drop_torn_tail(path)
-    handle = open(path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115 - kept open by the run
+    fd = _open_no_follow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+    handle = os.fdopen(fd, "a", encoding="utf-8", newline="\n")
     if handle.tell() == 0:
         handle.write(HEADER)
         handle.flush()
@@ -44,10 +64,10 @@ def open_for_append(path: Path) -> TextIO:
 def _drop_torn_tail(path: Path) -> None:
     """Truncate ``path`` after its last newline, if it does not end with one."""
     try:
-        handle = open(path, "rb+")  # noqa: SIM115 - closed below
+        fd = _open_no_follow(path, os.O_RDWR)
     except FileNotFoundError:
         return
-    with handle:
+    with os.fdopen(fd, "rb+") as handle:
         end = handle.seek(0, os.SEEK_END)
         position = end
         while position > 0:
@@ -63,6 +83,20 @@ def _drop_torn_tail(path: Path) -> None:
             position = start
         if end:
             handle.truncate(0)  # not even a complete header: start afresh
+
+
+def _open_no_follow(path: Path, flags: int) -> int:
+    """``os.open`` that refuses a symlink with an OSError saying so."""
+    if not _NO_FOLLOW and os.path.islink(path):
+        raise OSError(errno.ELOOP, "is a symlink; runfolio never writes through one", str(path))
+    try:
+        return os.open(path, flags | _NO_FOLLOW, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(
+                errno.ELOOP, "is a symlink; runfolio never writes through one", str(path)
+            ) from exc
+        raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,18 +177,50 @@ def read_metrics(path: Path) -> MetricsFile:
     """Read every well-formed row of ``path``; a missing file has no rows.
 
     Malformed rows (a torn last line from a killed process, a hand-edit gone wrong) are
-    skipped and described in ``problems`` with their line number; they never raise.
+    skipped and described in ``problems`` with their line number; they never raise. A
+    file that cannot be read at all (a folder, a symlink, which is never followed) has
+    no rows and one problem.
     """
     try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as handle:
-            text = handle.read()
-    except FileNotFoundError:
+        data = read_store_file(path)
+    except MalformedRunError as exc:
+        return MetricsFile([], [str(exc)])
+    if data is None:
         return MetricsFile([], [])
-    return parse_metrics(text, str(path))
+    return parse_metrics_bytes(data, str(path))
+
+
+def parse_metrics_bytes(data: bytes, source: str = "metrics.csv") -> MetricsFile:
+    """Parse the bytes of a ``metrics.csv``; rows that are not UTF-8 are skipped and reported."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Undecodable bytes become lone surrogates, which mark their rows as malformed.
+        text = data.decode("utf-8", "surrogateescape")
+    return parse_metrics(text, source)
 
 
 def parse_metrics(text: str, source: str = "metrics.csv") -> MetricsFile:
-    """Parse the text of a ``metrics.csv`` (see :func:`read_metrics`)."""
+    """Parse the text of a ``metrics.csv`` (see :func:`read_metrics`).
+
+    Accepted beside the written form, as other tools write CSV: a byte-order mark, and
+    ``\\r\\n`` line ends (a checkout with git's ``core.autocrlf``).
+    """
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+    parsed = _parse(text, source, check_keys=False)
+    # A file has few keys in many rows: check them once, after the fast pass. Only when
+    # one is bad is the file parsed again, row by row, to report each bad row's line.
+    keys = set(map(_KEY_OF, parsed.rows))
+    if any(not key or _BAD_KEY_CHARS.search(key) for key in keys):
+        return _parse(text, source, check_keys=True)
+    return parsed
+
+
+def _parse(text: str, source: str, *, check_keys: bool) -> MetricsFile:
+    """Parse rows; with ``check_keys``, a row whose key is empty or unprintable is malformed."""
     rows: list[MetricRow] = []
     problems: list[str] = []
     lines = text.split("\n")
@@ -171,17 +237,28 @@ def parse_metrics(text: str, source: str = "metrics.csv") -> MetricsFile:
     for index in range(1, len(lines)):
         line = lines[index]
         if index == last_index and torn_tail:
-            problems.append(
-                f"{source}: line {index + 1}: incomplete last row skipped (writer killed?)"
-            )
+            problems.append(f"{source}: line {index + 1}: {TORN_TAIL} skipped (writer killed?)")
             break
         try:
             if '"' in line:
                 key, step, value, stamp = next(csv.reader(io.StringIO(line)))
             else:
                 key, step, value, stamp = line.split(",")
+            if check_keys and (not key or _BAD_KEY_CHARS.search(key)):
+                raise ValueError("empty key, control character or undecodable byte")
             append(MetricRow(key, int(step), float(value), int(stamp)))
-        except (ValueError, StopIteration):
+        except (ValueError, StopIteration, csv.Error):
             if line.strip():
-                problems.append(f"{source}: line {index + 1}: malformed row skipped: {line[:80]!r}")
+                why = "row is not UTF-8 text," if _undecodable(line) else "malformed row"
+                problems.append(f"{source}: line {index + 1}: {why} skipped: {_shown(line)}")
     return MetricsFile(rows, problems)
+
+
+def _undecodable(line: str) -> bool:
+    """Tell whether a line holds bytes that were not UTF-8 (decoded as lone surrogates)."""
+    return any("\udc80" <= ch <= "\udcff" for ch in line)
+
+
+def _shown(line: str) -> str:
+    """The start of a skipped row, printable and safe to show anywhere."""
+    return ascii(line[:80].encode("utf-8", "surrogateescape").decode("utf-8", "replace"))

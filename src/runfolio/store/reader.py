@@ -13,14 +13,22 @@ import yaml
 
 from runfolio.errors import MalformedRunError, StoreError
 from runfolio.store import layout
+from runfolio.store.fields import (
+    SECTIONS,
+    FieldReader,
+    check_format,
+    expect_mapping,
+    mapping_field,
+    time_field,
+)
+from runfolio.store.files import SYMLINK_PROBLEM, read_store_file
 from runfolio.store.liveness import effective_status
-from runfolio.store.metrics import parse_metrics, read_metrics, summarize
+from runfolio.store.metrics import parse_metrics_bytes, read_metrics, summarize
 from runfolio.store.records import (
     DIRECTIONS,
     RUN_STATUSES,
     ExperimentRecord,
     RunRecord,
-    iso_to_ms,
 )
 from runfolio.store.serialize import load_yaml
 
@@ -56,49 +64,63 @@ from blobs (:mod:`runfolio.query.revision_scan`) through the same record readers
 def disk_files(folder: Path) -> FileSource:
     """A :data:`FileSource` reading the files of ``folder`` on disk.
 
-    Raises (from the source): MalformedRunError when a file exists but cannot be read.
+    Raises (from the source): MalformedRunError when a file exists but cannot be read,
+    is a folder, or is a symlink (never followed).
     """
+    base = f"{folder}{os.sep}"
 
     def read(name: str) -> bytes | None:
-        path = folder / name
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise MalformedRunError(f"{path}: cannot read ({exc.strerror})") from exc
+        return read_store_file(base + name)
 
     return read
 
 
 def read_yaml_file(path: Path) -> Any:
-    """Load one YAML file, turning every failure into a MalformedRunError naming the file."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise MalformedRunError(f"{path}: file is missing") from exc
-    except OSError as exc:
-        raise MalformedRunError(f"{path}: cannot read ({exc.strerror})") from exc
+    """Load one YAML file, turning every failure into a MalformedRunError naming the file.
+
+    A symlink is refused, not followed (see :mod:`runfolio.store.files`).
+    """
+    data = read_store_file(path)
+    if data is None:
+        raise MalformedRunError(f"{path}: file is missing")
     return read_yaml_bytes(data, path)
 
 
+def read_yaml_mapping(path: Path, *, empty_ok: bool = False) -> dict[str, Any]:
+    """Load a YAML file that must hold a mapping (run.yaml, params.yaml ...).
+
+    Args:
+        path: the file.
+        empty_ok: an empty file (or only comments) is an empty mapping; otherwise an error.
+
+    Raises:
+        MalformedRunError: as :func:`read_yaml_file`, or the file holds no mapping.
+    """
+    return expect_mapping(read_yaml_file(path), path, required=not empty_ok)
+
+
 def read_yaml_bytes(data: bytes, path: Path) -> Any:
-    """Parse the bytes of a YAML file; failures become MalformedRunError naming ``path``."""
+    """Parse the bytes of a YAML file; failures become MalformedRunError naming ``path``.
+
+    The message says what is wrong and where (``line 3, column 1``), and names the key
+    when one is at fault (a duplicate key, say).
+    """
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedRunError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MalformedRunError(f"{path}: not UTF-8 text ({exc.reason}, line {line})") from exc
     try:
         return plain_data(load_yaml(text))
     except yaml.YAMLError as exc:
-        raise MalformedRunError(f"{path}: invalid YAML: {_first_line(exc)}") from exc
+        raise MalformedRunError(f"{path}: invalid YAML: {_yaml_problem(exc)}") from exc
 
 
 def plain_data(value: Any) -> Any:
     """Normalise YAML data to JSON-like types: string keys, dates as ISO text."""
     if isinstance(value, dict):
         return {str(key): plain_data(item) for key, item in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [plain_data(item) for item in value]
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
@@ -115,7 +137,8 @@ def read_experiment(exp_dir: Path, content: bytes | None = None) -> ExperimentRe
     """
     path = exp_dir / layout.EXPERIMENT_FILE
     raw = read_yaml_file(path) if content is None else read_yaml_bytes(content, path)
-    data = _expect_mapping(raw, path)
+    data = expect_mapping(raw, path, required=True)
+    check_format(data, path)
     name = data.get("name")
     if not isinstance(name, str) or not name:
         raise MalformedRunError(f"{path}: 'name' must be a non-empty string")
@@ -127,17 +150,18 @@ def read_experiment(exp_dir: Path, content: bytes | None = None) -> ExperimentRe
     direction = primary.get("direction") or "minimize"
     if direction not in DIRECTIONS:
         raise MalformedRunError(
-            f"{path}: primary_metric.direction is {direction!r}; use 'minimize' or 'maximize'"
+            f"{path}: 'primary_metric.direction' is {direction!r}; use 'minimize' or 'maximize'"
         )
-    metric = primary.get("name")
+    fields = FieldReader(path)
     return ExperimentRecord(
         name=name,
         slug=exp_dir.name,
         path=exp_dir,
-        description=str(data.get("description") or ""),
-        primary_metric=str(metric) if metric else None,
+        description=fields.text(data, "description") or "",
+        primary_metric=fields.text(primary, "name", "primary_metric.name"),
         direction=direction,
-        created=_optional_str(data.get("created")),
+        created=fields.text(data, "created"),
+        problems=tuple(fields.problems),
     )
 
 
@@ -166,7 +190,8 @@ def read_run_files(
     run_bytes = read(layout.RUN_FILE)
     if run_bytes is None:
         raise MalformedRunError(f"{run_path}: file is missing")
-    data = _expect_mapping(read_yaml_bytes(run_bytes, run_path), run_path)
+    data = expect_mapping(read_yaml_bytes(run_bytes, run_path), run_path, required=True)
+    check_format(data, run_path)
     status = data.get("status")
     if status not in RUN_STATUSES:
         raise MalformedRunError(
@@ -177,45 +202,50 @@ def read_run_files(
         raise MalformedRunError(
             f"{run_path}: 'id' is {run_id!r} but the folder is named {run_dir.name!r}"
         )
-    start_time = _time_field(data, "start_time", run_path, required=True)
+    start_time = time_field(data, "start_time", run_path, required=True)
     params_path = run_dir / layout.PARAMS_FILE
     params_bytes = read(layout.PARAMS_FILE)
     params = read_yaml_bytes(params_bytes, params_path) if params_bytes is not None else {}
-    params = _expect_mapping(params if params is not None else {}, params_path)
-    problems: list[str] = []
+    params = expect_mapping(params if params is not None else {}, params_path)
+    end_time = time_field(data, "end_time", run_path, required=False)
+    tags = mapping_field(data, "tags", run_path)
+    sections = {key: mapping_field(data, key, run_path) for key in SECTIONS}
+    fields = FieldReader(run_path)
+    problems = fields.problems
     metrics = data.get("metrics")
+    metrics_path = run_dir / layout.METRICS_FILE
     if status == "RUNNING" or not _usable_summaries(metrics):
         if metrics is not None and status != "RUNNING":
             problems.append(f"{run_path}: 'metrics' summary is malformed; read metrics.csv instead")
-        metrics_path = run_dir / layout.METRICS_FILE
         if files is None:
             metrics_file = read_metrics(metrics_path)
         else:
-            metrics_bytes = files(layout.METRICS_FILE) or b""
-            text = metrics_bytes.decode("utf-8", "replace")
-            metrics_file = parse_metrics(text, str(metrics_path))
+            metrics_file = parse_metrics_bytes(files(layout.METRICS_FILE) or b"", str(metrics_path))
         problems.extend(metrics_file.problems)
         metrics = {k: s.to_dict() for k, s in summarize(metrics_file.rows).items()}
+    elif metrics and files is None and not os.path.lexists(metrics_path):
+        # The summary survives, but every logged value behind it is gone.
+        problems.append(
+            f"{metrics_path}: metrics.csv is missing, but run.yaml summarises "
+            f"{len(metrics)} metric(s); their history is lost"
+        )
     return RunRecord(
         run_id=run_id,
         experiment=experiment.name,
         experiment_slug=experiment.slug,
         path=run_dir,
-        name=str(data.get("name") or run_id),
+        name=fields.text(data, "name") or run_id,
         status=status,
         stored_status=status,
         start_time=start_time or "",
-        end_time=_time_field(data, "end_time", run_path, required=False),
-        user=_optional_str(data.get("user")),
-        description=str(data.get("description") or ""),
-        parent_run_id=_optional_str(data.get("parent_run_id")),
-        tags={str(k): str(v) for k, v in _mapping_field(data, "tags", run_path).items()},
+        end_time=end_time,
+        user=fields.text(data, "user"),
+        description=fields.text(data, "description") or "",
+        parent_run_id=fields.text(data, "parent_run_id"),
+        tags=fields.texts(tags, "tags"),
         params=params,
         metrics={str(k): v for k, v in metrics.items() if isinstance(v, dict)},
-        source=_mapping_field(data, "source", run_path),
-        git=_mapping_field(data, "git", run_path),
-        environment=_mapping_field(data, "environment", run_path),
-        process=_mapping_field(data, "process", run_path),
+        **{key: fields.section(section, key) for key, section in sections.items()},
         problems=problems,
     )
 
@@ -235,16 +265,36 @@ def refresh_status(record: RunRecord) -> None:
 
 def iter_experiment_dirs(root: Path) -> Iterator[Path]:
     """Yield the experiment folders of a store in name order (hidden folders skipped)."""
+    for path, problem in iter_experiment_entries(root):
+        if problem is None:
+            yield path
+
+
+def iter_experiment_entries(root: Path) -> Iterator[tuple[Path, str | None]]:
+    """Yield ``(folder, problem)`` for the experiment folders of a store, in name order.
+
+    ``problem`` is None for a real folder; a symlink to a folder is yielded with the
+    reason it is not read (symlinks are never followed). Hidden entries and plain files
+    are skipped.
+
+    Raises:
+        StoreError: ``root`` does not exist, is not a folder, or cannot be listed.
+    """
     try:
         entries = sorted(os.scandir(root), key=lambda e: e.name)
     except FileNotFoundError as exc:
         raise StoreError(f"run store {root} does not exist") from exc
     except NotADirectoryError as exc:
         raise StoreError(f"run store {root} is not a directory") from exc
+    except OSError as exc:
+        raise StoreError(f"run store {root} cannot be read ({exc.strerror or exc})") from exc
     for entry in entries:
-        if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith("."):
             continue
-        yield Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            yield Path(entry.path), None
+        elif entry.is_symlink() and entry.is_dir():
+            yield Path(entry.path), SYMLINK_PROBLEM
 
 
 NO_RUN_FILE = "run folder has no run.yaml (creation interrupted?)"
@@ -266,7 +316,7 @@ def iter_run_dirs(
         path = Path(entry.path)
         if entry.is_symlink():
             if entry.is_dir() or layout.is_run_id(entry.name):
-                yield path, "is a symlink; runfolio does not follow symlinks in a store"
+                yield path, SYMLINK_PROBLEM
             continue
         if not entry.is_dir():
             continue
@@ -292,44 +342,18 @@ def _usable_summaries(metrics: Any) -> bool:
     return True
 
 
-def _expect_mapping(data: Any, path: Path) -> dict[str, Any]:
-    """Return ``data`` if it is a mapping, else raise naming the file."""
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise MalformedRunError(
-            f"{path}: expected a mapping at the top level, got {type(data).__name__}"
-        )
-    return data
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """What a YAML error says is wrong, and where: ``found duplicate key 'a' (line 3, column 1)``.
 
-
-def _mapping_field(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
-    """Return ``data[key]`` as a dict ({} when absent), raising when it is another type."""
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise MalformedRunError(f"{path}: '{key}' must be a mapping, got {type(value).__name__}")
-    return value
-
-
-def _time_field(data: dict[str, Any], key: str, path: Path, *, required: bool) -> str | None:
-    """Return an ISO time field, checking that it parses."""
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            raise MalformedRunError(f"{path}: '{key}' is missing")
-        return None
-    try:
-        iso_to_ms(str(value))
-    except ValueError as exc:
-        raise MalformedRunError(f"{path}: '{key}' is not an ISO 8601 time: {value!r}") from exc
-    return str(value)
-
-
-def _optional_str(value: Any) -> str | None:
-    """``str(value)``, or None for None/empty."""
-    return None if value is None or value == "" else str(value)
+    PyYAML's messages start with their context (``while constructing a mapping``); the
+    problem itself, with its place, is what tells the user what to fix.
+    """
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem:
+        mark = exc.problem_mark or exc.context_mark
+        place = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        context = f"{exc.context}, " if exc.context else ""
+        return f"{context}{exc.problem}{place}"
+    return _first_line(exc)
 
 
 def _first_line(exc: Exception) -> str:

@@ -15,6 +15,9 @@ CRASHED = "CRASHED"
 
 DIRECTIONS = ("minimize", "maximize")
 
+MAX_TIME_MS = 9_223_372_036_854
+"""The latest time a run may have (2262-04-11, epoch ms): the limit of pandas' timestamps."""
+
 
 @dataclass(frozen=True)
 class ExperimentRecord:
@@ -27,6 +30,8 @@ class ExperimentRecord:
     primary_metric: str | None = None
     direction: str = "minimize"
     created: str | None = None
+    problems: tuple[str, ...] = ()
+    """Fields of experiment.yaml that were left out, as ``path: 'key' ...`` messages."""
 
 
 @dataclass

@@ -11,11 +11,13 @@ from pathlib import Path
 from runfolio.errors import ExperimentNotFoundError, MalformedRunError
 from runfolio.store import layout
 from runfolio.store.cache import RecordCache, run_signature
+from runfolio.store.metrics import TORN_TAIL
 from runfolio.store.reader import (
     NO_RUN_FILE,
     Problem,
     StoreScan,
     iter_experiment_dirs,
+    iter_experiment_entries,
     iter_run_dirs,
     read_experiment,
     read_run_files,
@@ -65,18 +67,23 @@ def paused_gc() -> Iterator[None]:
 def _scan(root: Path, experiments: set[str] | None, use_cache: bool) -> StoreScan:
     """Read the store (see :func:`scan_store`)."""
     scan = StoreScan()
-    for exp_dir in iter_experiment_dirs(root):
-        if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):
+    for exp_dir, problem in iter_experiment_entries(root):
+        if problem is not None:
+            scan.problems.append(Problem(exp_dir, problem))
+            continue
+        if not os.path.lexists(exp_dir / layout.EXPERIMENT_FILE):
             if any(layout.is_run_id(p.name) for p in exp_dir.iterdir()):
                 scan.problems.append(Problem(exp_dir, "experiment folder has no experiment.yaml"))
             continue
+        file = exp_dir / layout.EXPERIMENT_FILE
         try:
             experiment = read_experiment(exp_dir)
         except MalformedRunError as exc:
-            scan.problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, problem_reason(exc)))
+            scan.problems.append(Problem(file, problem_reason(exc, file)))
             continue
         if experiments is not None and experiment.name not in experiments:
             continue
+        scan.problems.extend(Problem(file, problem_reason(p, file)) for p in experiment.problems)
         scan.experiments.append(experiment)
         scan.runs.extend(_read_runs(experiment, scan.problems, use_cache))
     return scan
@@ -99,10 +106,11 @@ def list_experiments(root: Path) -> tuple[list[ExperimentRecord], list[Problem]]
     for exp_dir in iter_experiment_dirs(root):
         if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):
             continue
+        file = exp_dir / layout.EXPERIMENT_FILE
         try:
             found.append(read_experiment(exp_dir))
         except MalformedRunError as exc:
-            problems.append(Problem(exp_dir / layout.EXPERIMENT_FILE, problem_reason(exc)))
+            problems.append(Problem(file, problem_reason(exc, file)))
     return found, problems
 
 
@@ -128,23 +136,39 @@ def _read_runs(
             try:
                 record = read_run_files(run_dir, experiment)
             except MalformedRunError as exc:
-                problems.append(Problem(run_dir, problem_reason(exc)))
+                problems.append(Problem(run_dir, problem_reason(exc, run_dir)))
                 continue
             if cache:
                 cache.put_record(record, signature)
-        problems.extend(Problem(run_dir, p) for p in record.problems)
         refresh_status(record)
+        problems.extend(
+            Problem(run_dir, problem_reason(p, run_dir))
+            for p in record.problems
+            if not (record.status == "RUNNING" and TORN_TAIL in p)
+        )
         runs.append(record)
     if cache:
         cache.save()
     return runs
 
 
-def problem_reason(exc: MalformedRunError) -> str:
-    """The message of a MalformedRunError without the path prefix it usually starts with."""
+def problem_reason(exc: MalformedRunError | str, where: Path | None = None) -> str:
+    """A problem's message without the path it starts with, which its Problem holds.
+
+    With ``where`` (the problem's path), a message about a file inside that folder keeps
+    the file's name relative to it: ``run.yaml: 'status' is ...``. So the file is named,
+    and no absolute path of the machine that read the store reaches a published page.
+    """
     text = str(exc)
     head, sep, rest = text.partition(": ")
-    return rest if sep and os.sep in head else text
+    if not sep or os.sep not in head:
+        return text
+    if where is not None and head != str(where):
+        try:
+            return f"{Path(head).relative_to(where).as_posix()}: {rest}"
+        except ValueError:
+            pass
+    return rest
 
 
 def find_run(root: Path, run_ref: str) -> tuple[ExperimentRecord, Path]:

@@ -26,6 +26,8 @@ _QUOTED = re.compile(r'"[^"\\]*"')
 # breaks or a byte-order mark inside quotes (those make PyYAML fold or refuse the text).
 _PRINTABLE = re.compile(r"[\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
 _BREAKS = frozenset("\x85\u2028\u2029\ufeff")
+# Deeper files are rare and go to PyYAML, whose loader enforces the store's nesting limit.
+_MAX_DEPTH = 32
 _CONSTANTS: dict[str, Any] = {
     "true": True,
     "false": False,
@@ -83,6 +85,8 @@ def load_simple(text: str) -> Any:
             key_indent, parent, key = pending_key
             pending_key = None
             if indent == key_indent + 2:
+                if len(stack) >= _MAX_DEPTH:
+                    raise NotSimple("deeply nested")
                 child: dict[str, Any] = {}
                 parent[key] = child
                 stack.append((indent, child))
@@ -137,7 +141,10 @@ def _key(text: str) -> str:
 def _scalar(text: str) -> Any:
     """One value: a number, a constant, ``{}``/``[]``, or text PyYAML reads as text."""
     if _DEC_INT.fullmatch(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # over Python's 4300-digit limit: PyYAML's loader reports it
+            raise NotSimple("integer too long") from None
     if _DEC_FLOAT.fullmatch(text):
         return float(text)
     if text in _CONSTANTS:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from runfolio.errors import InvalidInputError
 from runfolio.store.atomic import write_text_atomic
-from runfolio.store.layout import REMOTE_ARTIFACTS_FILE, check_artifact_path
+from runfolio.store.layout import REMOTE_ARTIFACTS_FILE, check_artifact_path, is_git_folder_name
 from runfolio.store.serialize import dump_yaml
 
 if TYPE_CHECKING:
@@ -44,9 +45,10 @@ def copy_file(
         raise InvalidInputError(
             f"cannot log artifact {str(source)!r}: it is a folder; use log_artifacts for folders"
         )
+    _check_regular(source)
     folder = check_artifact_path(artifact_path)
     name = check_artifact_path(source.name, "artifact file name")
-    target = _target(artifact_dir, folder / name)
+    target = artifact_target(artifact_dir, folder / name)
     remote = remote_settings(artifact_dir)
     if remote is not None and source.stat().st_size > remote.threshold:
         _offload(artifact_dir, source, folder / name, remote)
@@ -60,12 +62,18 @@ def copy_file(
 def copy_tree(
     artifact_dir: Path, local_dir: str | os.PathLike[str], artifact_path: str | None
 ) -> list[Path]:
-    """Copy every file under ``local_dir`` (symlinked folders are not entered) and return them.
+    """Copy every file under ``local_dir`` and return the copies.
 
-    Each file above the object storage threshold is uploaded instead (see :func:`copy_file`).
+    Symlinked folders and ``.git`` folders are not entered (a ``.git`` file or folder is
+    git's, which git refuses to commit); a symlinked file is copied as the file it points
+    to. Every name and file is checked before anything is copied, so a refused call logs
+    nothing. Each file above the object storage threshold is uploaded instead (see
+    :func:`copy_file`).
 
     Raises:
-        InvalidInputError: ``local_dir`` is missing or not a folder, or ``artifact_path`` escapes.
+        InvalidInputError: ``local_dir`` is missing or not a folder, ``artifact_path``
+            escapes, or a file under it has a name artifacts cannot have or is not a
+            regular file (a fifo, a socket, a dangling symlink).
         ConfigError: the store's ``artifacts`` settings are bad.
         ObjectStoreError: an upload failed (files already handled stay logged).
     """
@@ -73,26 +81,42 @@ def copy_tree(
     if not source.is_dir():
         raise InvalidInputError(f"cannot log artifacts from {str(source)!r}: not a folder")
     folder = check_artifact_path(artifact_path)
+    planned: list[tuple[Path, PurePosixPath]] = []
+    for current, dirs, files in os.walk(source, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not is_git_folder_name(d))
+        relative = Path(current).relative_to(source)
+        for name in sorted(f for f in files if not is_git_folder_name(f)):
+            inner = check_artifact_path((relative / name).as_posix(), "artifact file name")
+            file = Path(current) / name
+            _check_regular(file)
+            planned.append((file, inner))
     remote = remote_settings(artifact_dir)
     bucket: Bucket | None = None
     copied: list[Path] = []
     local: list[PurePosixPath] = []
-    for current, dirs, files in os.walk(source, followlinks=False):
-        dirs.sort()
-        relative = Path(current).relative_to(source)
-        for name in sorted(files):
-            inner = check_artifact_path((relative / name).as_posix(), "artifact file name")
-            target = _target(artifact_dir, folder / inner)
-            file = Path(current) / name
-            if remote is not None and file.stat().st_size > remote.threshold:
-                bucket = _offload(artifact_dir, file, folder / inner, remote, bucket)
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(file, target)
-                local.append(folder / inner)
-            copied.append(target)
+    for file, inner in planned:
+        target = artifact_target(artifact_dir, folder / inner)
+        if remote is not None and file.stat().st_size > remote.threshold:
+            bucket = _offload(artifact_dir, file, folder / inner, remote, bucket)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(file, target)
+            local.append(folder / inner)
+        copied.append(target)
     forget_remote(artifact_dir, local)
     return copied
+
+
+def _check_regular(file: Path) -> None:
+    """Refuse a source that is not a regular file (after symlinks): copying a fifo blocks."""
+    try:
+        mode = file.stat().st_mode
+    except OSError as exc:
+        raise InvalidInputError(
+            f"cannot log artifact {str(file)!r}: {exc.strerror or exc} (a dangling symlink?)"
+        ) from exc
+    if not stat.S_ISREG(mode):
+        raise InvalidInputError(f"cannot log artifact {str(file)!r}: not a regular file")
 
 
 def remote_settings(artifact_dir: Path) -> RemoteSettings | None:
@@ -192,13 +216,18 @@ def _file_target(artifact_dir: Path, artifact_file: str) -> Path:
     relative = check_artifact_path(artifact_file, "artifact file")
     if not relative.parts:
         raise InvalidInputError("artifact file name must not be empty")
-    target = _target(artifact_dir, relative)
+    target = artifact_target(artifact_dir, relative)
     target.parent.mkdir(parents=True, exist_ok=True)
     return target
 
 
-def _target(artifact_dir: Path, relative: PurePosixPath) -> Path:
-    """The on-disk path of an artifact, refusing to write through a symlink."""
+def artifact_target(artifact_dir: Path, relative: PurePosixPath) -> Path:
+    """The on-disk path of the artifact ``relative`` (already checked), for writing it.
+
+    Raises:
+        InvalidInputError: the file or a folder on its way (up to the run folder) is a
+            symlink, which a write would go through to wherever it points.
+    """
     target = artifact_dir.joinpath(*relative.parts)
     for parent in [target, *target.parents]:
         if parent == artifact_dir.parent:

@@ -60,10 +60,11 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
         ConfigError: the store's ``artifacts`` settings are bad.
         ObjectStoreError: the upload failed (nothing is written).
     """
-    from runfolio.tracking.artifacts import forget_remote, remote_settings
+    from runfolio.tracking.artifacts import artifact_target, forget_remote, remote_settings
 
     relative = model_folder_name(artifact_path)
-    folder = artifact_dir.joinpath(*relative.parts)
+    # Refuses a symlinked folder or model.pkl, which the writes below would go through.
+    folder = artifact_target(artifact_dir, relative / PICKLE_FILE).parent
     try:
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:

@@ -27,11 +27,18 @@ from runfolio.store.metrics import (
     read_metrics,
     summarize,
 )
-from runfolio.store.reader import read_yaml_file
+from runfolio.store.reader import read_yaml_mapping
 from runfolio.store.records import ExperimentRecord, flatten, now_iso, same_value
 from runfolio.store.serialize import dump_yaml
 from runfolio.tracking import lifecycle
-from runfolio.tracking.values import metric_step, metric_value, plain_param, tag_value
+from runfolio.tracking.values import (
+    INT64_MAX,
+    INT64_MIN,
+    metric_step,
+    metric_value,
+    plain_param,
+    tag_value,
+)
 
 _ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
@@ -134,9 +141,9 @@ class Run:
             MalformedRunError: its files cannot be read.
             StoreError: the store is not writable.
         """
-        data = read_yaml_file(run_dir / layout.RUN_FILE)
+        data = read_yaml_mapping(run_dir / layout.RUN_FILE)
         params_path = run_dir / layout.PARAMS_FILE
-        params = read_yaml_file(params_path) if params_path.exists() else {}
+        params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
         summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
         data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
         data.pop("metrics", None)
@@ -254,7 +261,10 @@ class Run:
             raise InvalidInputError(f"metric key must be a string, got {key!r}") from None
         if type(value) is not float:
             value = metric_value(key, value)
-        step = 0 if step is None else (step if type(step) is int else metric_step(key, step))
+        if step is None:
+            step = 0
+        elif type(step) is not int or not INT64_MIN <= step <= INT64_MAX:
+            step = metric_step(key, step)
         stamp = (
             time.time_ns() // 1_000_000
             if timestamp is None

@@ -37,16 +37,24 @@ class PageProblems:
     page_errors: list[str] = field(default_factory=list)
     outside_requests: list[str] = field(default_factory=list)
     blocked_requests: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(
-            (self.console_errors, self.page_errors, self.outside_requests, self.blocked_requests)
+            (
+                self.console_errors,
+                self.page_errors,
+                self.outside_requests,
+                self.blocked_requests,
+                self.csp_violations,
+            )
         )
 
     def report(self) -> str:
         """Return every problem, one per line, for a failure message."""
         lines = [f"console error: {m}" for m in self.console_errors]
         lines += [f"page error: {m}" for m in self.page_errors]
+        lines += [f"Content-Security-Policy violation: {m}" for m in self.csp_violations]
         lines += [f"request outside file:// and 127.0.0.1: {u}" for u in self.outside_requests]
         lines += [
             f"blocked request: {u}" for u in self.blocked_requests if u not in self.outside_requests

@@ -758,13 +758,19 @@
     container.append(node);
   }
 
+  /** vega-embed's options: site.js's, which the Content-Security-Policy needs, plus ours. */
+  function embedOptions() {
+    const shared = window.runfolio && window.runfolio.safeEmbedOptions;
+    return Object.assign(shared ? shared() : {}, { actions: false, renderer: 'svg' });
+  }
+
   /** Draw the queued charts once they are in the document (width: container needs it). */
   function drawCharts() {
     const jobs = state.pending.map(({ figure, target, spec }) => {
       // A legend wider than the chart would widen the page on a phone.
       spec.config.legend.labelLimit = Math.max(80, target.clientWidth - 40);
       return window
-        .vegaEmbed(target, spec, { actions: false, renderer: 'svg' })
+        .vegaEmbed(target, spec, embedOptions())
         .then((result) => {
           state.views.push(result);
           figure.dataset.chart = 'drawn';

@@ -11,8 +11,17 @@
     return window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches;
   }
 
+  /* What every chart needs under the pages' Content-Security-Policy (no 'unsafe-eval',
+     no inline style): `ast` makes vega-embed evaluate Vega expressions with the
+     interpreter it bundles instead of compiling them with `new Function`; the two style
+     switches keep vega-embed and its tooltip from adding <style> elements, whose rules
+     site.css carries instead. compare.js builds on these options too. */
+  function safeOptions() {
+    return { ast: true, defaultStyle: false, tooltip: { disableDefaultStyle: true } };
+  }
+
   function embedOptions() {
-    var options = { actions: false, renderer: 'svg' };
+    var options = Object.assign(safeOptions(), { actions: false, renderer: 'svg' });
     if (darkScheme()) {
       options.theme = 'dark';
       options.config = { background: null };
@@ -61,6 +70,7 @@
 
   window.runfolio = window.runfolio || {};
   window.runfolio.embedOptions = embedOptions;
+  window.runfolio.safeEmbedOptions = safeOptions;
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', drawAll);
