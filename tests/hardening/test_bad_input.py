@@ -483,8 +483,6 @@ RUN_YAML_DAMAGE = [
 ]
 
 
-
-
 @pytest.mark.parametrize(
     "case",
     RUN_YAML_DAMAGE,
