@@ -188,7 +188,8 @@ def test_a_failed_fetch_is_a_problem_of_that_artifact_not_a_crash(
     site = tmp_path / "site"
     report = build_site(project.store, site, config_root=project.root)
     assert report.problems == [
-        f"{run.path}: artifacts/tables/scores.csv: cannot fetch it for its preview: "
+        f"{run.path.relative_to(project.store).as_posix()}: artifacts/tables/scores.csv: "
+        "cannot fetch it for its preview: "
         f"cannot download {entry.uri}: no such object at {project.endpoint}"
     ]
     shown = _artifacts(_page(site, run))

@@ -165,10 +165,12 @@ def test_torn_and_garbled_metric_rows_are_skipped_and_reported(tmp_path: Path) -
         [record] = scan.runs
         assert record.metrics["loss"]["count"] == 3
         assert record.metrics["loss"]["last"] == 0.25
-        reasons = sorted(p.reason for p in scan.problems)
-        assert [p.path for p in scan.problems] == [run.path, run.path]
-        assert "line 3: malformed row skipped" in reasons[0]
-        assert "line 6: incomplete last row skipped" in reasons[1]
+        # The garbled row is reported; the torn last row is skipped too, but not reported:
+        # this process is alive and logging, so the row may just be half written.
+        # (A killed writer's torn row is reported: see tests/tracking/test_crash.py.)
+        assert [(p.path, "line 3: malformed row skipped" in p.reason) for p in scan.problems] == [
+            (run.path, True)
+        ]
         history = store.get_metric_history(run.run_id, "loss")
         assert [r.value for r in history] == [1.0, 0.5, 0.25]
     finally:

@@ -186,11 +186,12 @@ def build_site(
         else:
             found = len(report.problems)
             written = _render_run(renderer, model, commit, page, experiment, files, report)
+            # Named inside the store, as kept ones are: the manifest is published.
+            report.problems[found:] = [_inside_store(p, store) for p in report.problems[found:]]
             run_state[run_id] = {
                 "key": key,
                 "files": sorted(written),
-                # The manifest is published with the site: no path of this machine in it.
-                "problems": [_inside_store(p, store) for p in report.problems[found:]],
+                "problems": report.problems[found:],
             }
         if progress is not None:
             progress(done, total)
