@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from git_helpers import init_repo
 
 
 @pytest.fixture
@@ -24,16 +25,19 @@ def git_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     repo.mkdir()
     (repo / "README.md").write_text("# demo\n", encoding="utf-8")
     (repo / "train.py").write_text("print('training')\n", encoding="utf-8")
-    for args in (
-        ["init", "--quiet", "--initial-branch=main"],
-        ["config", "user.name", "Test User"],
-        ["config", "user.email", "test@example.com"],
-        ["config", "commit.gpgsign", "false"],
-        ["add", "--all"],
-        ["commit", "--quiet", "--message", "initial"],
-    ):
-        subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+    init_repo(repo)
     return repo
+
+
+@pytest.fixture(scope="module")
+def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """What ``_isolated_runfolio_env`` does per test, for a module-scoped store or site."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RUNFOLIO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+        patch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
+        patch.delenv("RUNFOLIO_STORE", raising=False)
+        patch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from runfolio.errors import RunfolioError
@@ -77,3 +78,44 @@ def read_config(root: Path) -> dict[str, object]:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings, got {type(data).__name__}")
     return data
+
+
+_UNITS = {
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+}
+_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+
+
+def parse_size(value: object) -> int:
+    """Return a byte count from an int or a text like ``"5 MB"``, ``"512KiB"`` or ``"300"``.
+
+    KB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024; the unit's case is ignored.
+
+    Raises:
+        ValueError: not a non-negative whole number of bytes.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"expected a byte count like 5000000 or '5 MB', got {value!r}")
+    if isinstance(value, int):
+        number, unit = value, 1
+    else:
+        match = _SIZE_RE.match(value)
+        unit_name = match.group(2).lower() if match else ""
+        if match is None or unit_name not in {"", *_UNITS}:
+            raise ValueError(
+                f"{value!r} is not a size like '5 MB' (units: B, KB, MB, GB, KiB, MiB, GiB)"
+            )
+        from decimal import Decimal  # only here: the tracking API reads this module too
+
+        # Decimal, so that "0.1 KB" is exactly 100 bytes.
+        number, unit = Decimal(match.group(1)), _UNITS.get(unit_name, 1)
+    size = number * unit
+    if size < 0 or size != int(size):
+        raise ValueError(f"{value!r} is not a whole, non-negative number of bytes")
+    return int(size)

@@ -28,7 +28,6 @@ from runfolio.store import layout
 
 _REGULAR_MODES = frozenset({"100644", "100755"})
 _SNAPSHOT_STATE = ".runfolio-snapshot.json"
-_CHUNK = 1 << 20
 _SMALL_FILE = 4 << 20  # read in batches below this size, streamed above it
 _BATCH_BYTES = 64 << 20  # at most about this much held in memory per batch
 
@@ -257,22 +256,10 @@ def _write_batch(repo_root: Path, entries: list[TreeFile], target: Path) -> None
 
 
 def _stream_large(repo_root: Path, entries: list[TreeFile], target: Path) -> None:
-    """Stream large blobs to disk through one persistent cat-file process."""
-    import git
-
-    reader = git.Git(str(repo_root))
-    try:
-        for entry in entries:
-            with _placed(target, entry) as partial:
-                try:
-                    _sha, _kind, _size, stream = reader.stream_object_data(entry.blob)
-                    with open(partial, "wb") as handle:
-                        for chunk in _chunks(stream):
-                            handle.write(chunk)
-                except (git.GitCommandError, ValueError) as exc:
-                    raise GitError(f"cannot copy {entry.path} from git ({exc})") from exc
-    finally:
-        reader.clear_cache()
+    """Write large blobs straight from git to disk, one ``cat-file`` each."""
+    for entry in entries:
+        with _placed(target, entry) as partial, open(partial, "wb") as handle:
+            git_pipe(repo_root, ["cat-file", "blob", entry.blob], b"", stdout=handle)
 
 
 @contextlib.contextmanager
@@ -288,15 +275,6 @@ def _placed(target: Path, entry: TreeFile) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
         raise
     os.replace(partial, destination)
-
-
-def _chunks(stream: object) -> Iterator[bytes]:
-    """Read a cat-file content stream to its end, a chunk at a time."""
-    while True:
-        chunk = stream.read(_CHUNK)  # type: ignore[attr-defined]
-        if not chunk:
-            return
-        yield chunk
 
 
 def _matches(path: Path, previous_blob: str | None, entry: TreeFile) -> bool:

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from runfolio.errors import GitError
 
@@ -464,10 +464,12 @@ def git_command(cwd: Path, args: list[str], *, check: bool = True) -> tuple[int,
         raise GitError("git is not installed (or not on PATH)") from exc
 
 
-def git_pipe(cwd: Path, args: list[str], stdin: bytes) -> bytes:
+def git_pipe(cwd: Path, args: list[str], stdin: bytes, stdout: BinaryIO | None = None) -> bytes:
     """Run ``git ARGS`` in ``cwd`` feeding it ``stdin``; return its whole stdout.
 
     For batch commands (``cat-file --batch``) that answer many requests in one process.
+    With ``stdout`` (an open file) the output goes there instead, never held in memory,
+    and nothing is returned.
 
     Raises:
         GitError: git failed or is not installed.
@@ -479,7 +481,8 @@ def git_pipe(cwd: Path, args: list[str], stdin: bytes) -> bytes:
             ["git", *args],
             cwd=cwd,
             input=stdin,
-            capture_output=True,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env={**os.environ, **_BASE_ENV},
             timeout=_TIMEOUT_S,
             check=False,
@@ -491,7 +494,7 @@ def git_pipe(cwd: Path, args: list[str], stdin: bytes) -> bytes:
     if done.returncode != 0:
         err = done.stderr.decode("utf-8", "replace").strip()
         raise GitError(f"git {args[0]} failed in {cwd} (exit {done.returncode}): {err}")
-    return done.stdout
+    return done.stdout or b""
 
 
 def _strip_secret_params(rest: str) -> str:

@@ -23,7 +23,6 @@ import struct
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterator
 from contextlib import chdir
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,17 +89,6 @@ class World:
 def _store_files(snap: dict[str, str]) -> dict[str, str]:
     """The part of a snapshot that is the store and the file beside it (not the sites)."""
     return {k: v for k, v in snap.items() if not k.startswith(("site", "strict-site"))}
-
-
-@pytest.fixture(scope="module")
-def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """What conftest's per-test isolation does, for the module-scoped store."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RUNFOLIO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        patch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
-        patch.delenv("RUNFOLIO_STORE", raising=False)
-        patch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
-        yield
 
 
 @pytest.fixture(scope="module")

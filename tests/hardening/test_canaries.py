@@ -29,6 +29,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from git_helpers import git, init_repo
 from runfolio.cli import main
 from runfolio.site.build import build_site
 
@@ -49,11 +50,6 @@ with runfolio.start_run(run_name="trained") as run:
         runfolio.log_metric("loss", 0.25)
 print(run.path)
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout
 
 
 @dataclass
@@ -132,15 +128,7 @@ def _make_repo(world: World) -> None:
     (repo / "README.md").write_text("# canaries\n", encoding="utf-8")
     (repo / "config" / "service.key").write_text("placeholder\n", encoding="utf-8")
     (repo / ".gitignore").write_text("/ignored-secret.txt\n/outputs/\n", encoding="utf-8")
-    for args in (
-        ["init", "--quiet", "--initial-branch=main"],
-        ["config", "user.name", "Test User"],
-        ["config", "user.email", "test@example.com"],
-        ["config", "commit.gpgsign", "false"],
-        ["add", "--all"],
-        ["commit", "--quiet", "--message", "initial"],
-    ):
-        git(repo, *args)
+    init_repo(repo)
 
 
 def _plant_around(world: World, patch: pytest.MonkeyPatch) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from git_helpers import commit_all, git
 from runfolio import Store
 from runfolio.cli import main
 from runfolio.console.report_markdown import (
@@ -25,18 +26,6 @@ from runfolio.query.report import compare_revisions
 from runfolio.registry import register_model, set_model_alias
 
 GOLDEN = Path(__file__).parent / "golden"
-
-
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo`` and return its output."""
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> str:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "--message", message)
-    return git(repo, "rev-parse", "HEAD")
 
 
 def log_run(store: Store, name: str, accuracy: float, **params: object) -> str:

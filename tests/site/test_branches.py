@@ -11,20 +11,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from git_helpers import commit_all, git
 from runfolio import Store
 from runfolio.cli import main
 from runfolio.gitobjects import RevisionNotFoundError
 from runfolio.site.branches import BranchesError, expand_refs, parse_refs, snapshot_branches
-
-
-def git(repo: Path, *args: str) -> str:
-    done = subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True)
-    return done.stdout.strip()
-
-
-def commit_all(repo: Path, message: str) -> None:
-    git(repo, "add", "--all")
-    git(repo, "commit", "--quiet", "--message", message)
 
 
 def log_run(store: Store, name: str, loss: float) -> str:

@@ -218,17 +218,6 @@ def set_tag_by_hand(run_dir: Path, key: str, value: str) -> None:
     (run_dir / "run.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
 
 
-@pytest.fixture(scope="module")
-def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """What conftest's per-test isolation does, for module-scoped stores."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("RUNFOLIO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
-        patch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
-        patch.delenv("RUNFOLIO_STORE", raising=False)
-        patch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
-        yield
-
-
 @dataclass
 class Built:
     """A demo store and its clean build."""

@@ -19,19 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
+from git_helpers import git, init_repo
 from runfolio.tracking.capture import REDACTED, redact_argv
 
 
 def canary(purpose: str) -> str:
     """A unique secret-looking string that must never reach the store."""
     return f"CANARY{purpose}{uuid.uuid4().hex[:12]}"
-
-
-def git(repo: Path, *args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=repo, env=env, check=True, capture_output=True, text=True
-    )
-    return done.stdout
 
 
 def base_env(root: Path) -> dict[str, str]:
@@ -61,15 +55,7 @@ def make_repo(root: Path, env: dict[str, str]) -> Path:
     (repo / "config" / "service.key").write_text("placeholder\n", encoding="utf-8")
     (repo / "train.py").write_text(TRAIN, encoding="utf-8")
     (repo / ".gitignore").write_text("ignored-secret.txt\n", encoding="utf-8")
-    for args in (
-        ["init", "--quiet", "--initial-branch=main"],
-        ["config", "user.name", "Test User"],
-        ["config", "user.email", "test@example.com"],
-        ["config", "commit.gpgsign", "false"],
-        ["add", "--all"],
-        ["commit", "--quiet", "--message", "initial"],
-    ):
-        git(repo, *args, env=env)
+    init_repo(repo, env)
     return repo
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from runfolio.config import CONFIG_FILE, ConfigError, read_config, store_config_root
+from runfolio.config import CONFIG_FILE, ConfigError, parse_size, read_config, store_config_root
 
 CONFIG_KEY = "artifacts"
 DEFAULT_THRESHOLD = 1_000_000  # "1 MB": decimal, like the site's size limit
@@ -310,7 +310,6 @@ def _check_name(value: object, where: str, problems: list[str]) -> str | None:
 
 def _check_threshold(value: object, where: str, problems: list[str]) -> int | None:
     """Accept a byte count or a size text, as ``artifact_size_limit`` does."""
-    from runfolio.site.config import parse_size  # the one size parser of runfolio.yaml
 
     try:
         return parse_size(value)

@@ -236,18 +236,16 @@ def run_page_url(site_url: str | None, run: RunRecord) -> str | None:
     return f"{site_url}experiments/{quote(run.experiment_slug)}/runs/{quote(run.run_id)}.html"
 
 
-def _inside(path: Path, root: Path) -> bool:
-    """Whether ``path`` lies below ``root``."""
-    return path.is_relative_to(root)
+def _problems(ref: str, scan: StoreScan, label: Path) -> list[str]:
+    """Scan problems named by revision and path inside the store.
 
-
-def _problems(ref: str, scan: StoreScan, root: Path) -> list[str]:
-    """Scan problems named by revision and path inside the store (not the scratch folder)."""
-    found = []
-    for problem in scan.problems:
-        where = problem.path.relative_to(root).as_posix() if _inside(problem.path, root) else ""
-        found.append(f"{ref}: {where or '.'}: {problem.reason}")
-    return found
+    :func:`scan_revision` put the records under ``label``; the path below it is the one
+    inside the store.
+    """
+    return [
+        f"{ref}: {problem.path.relative_to(label).as_posix() or '.'}: {problem.reason}"
+        for problem in scan.problems
+    ]
 
 
 @dataclass(frozen=True)

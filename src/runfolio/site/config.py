@@ -10,13 +10,12 @@ import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from runfolio.config import CONFIG_FILE, ConfigError, read_config
+from runfolio.config import CONFIG_FILE, ConfigError, parse_size, read_config
 from runfolio.objectstore.settings import RemoteSettings, check_remote_settings
 
 DIRECTIONS = ("minimize", "maximize")
@@ -40,16 +39,6 @@ RUN_COLUMNS = (
 )
 COLUMN_GROUPS = ("metrics", "params", "tags")
 
-_UNITS = {
-    "b": 1,
-    "kb": 10**3,
-    "mb": 10**6,
-    "gb": 10**9,
-    "kib": 2**10,
-    "mib": 2**20,
-    "gib": 2**30,
-}
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 
 
@@ -149,33 +138,6 @@ def parse_site_url(value: object, source: str = "--site-url") -> str:
     if url is None:
         raise SiteConfigError(source, problems)
     return url
-
-
-def parse_size(value: object) -> int:
-    """Return a byte count from an int or a text like ``"5 MB"``, ``"512KiB"`` or ``"300"``.
-
-    KB/MB/GB are powers of 1000, KiB/MiB/GiB powers of 1024; the unit's case is ignored.
-
-    Raises:
-        ValueError: not a non-negative whole number of bytes.
-    """
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"expected a byte count like 5000000 or '5 MB', got {value!r}")
-    if isinstance(value, int):
-        number, unit = value, 1
-    else:
-        match = _SIZE_RE.match(value)
-        unit_name = match.group(2).lower() if match else ""
-        if match is None or unit_name not in {"", *_UNITS}:
-            raise ValueError(
-                f"{value!r} is not a size like '5 MB' (units: B, KB, MB, GB, KiB, MiB, GiB)"
-            )
-        # Decimal, so that "0.1 KB" is exactly 100 bytes.
-        number, unit = Decimal(match.group(1)), _UNITS.get(unit_name, 1)
-    size = number * unit
-    if size < 0 or size != int(size):
-        raise ValueError(f"{value!r} is not a whole, non-negative number of bytes")
-    return int(size)
 
 
 def _unknown_key(key: object, known: list[str], prefix: str) -> str:

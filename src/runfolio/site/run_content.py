@@ -32,7 +32,7 @@ from runfolio.site.previews import (
 )
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
-from runfolio.store.metrics import TORN_TAIL, read_metrics
+from runfolio.store.metrics import problems_of_run, read_metrics
 from runfolio.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -283,9 +283,7 @@ def _read_history(run: RunRecord, problems: list[str]) -> dict[str, list[tuple[i
     is left out. The chart then ends at the value the metrics table and leaderboard show.
     """
     metrics = read_metrics(run.path / layout.METRICS_FILE)
-    # A live run's last row may be half written at this moment: not a problem of the run.
-    live = run.status == "RUNNING"
-    problems.extend(p for p in metrics.problems if not (live and TORN_TAIL in p))
+    problems.extend(problems_of_run(metrics.problems, run.status))
     counts = {key: summary.get("count") for key, summary in run.metrics.items()}
     history: dict[str, list[tuple[int, float]]] = {}
     for row in metrics.rows:

@@ -34,6 +34,17 @@ TORN_TAIL = "incomplete last row"
 """How a problem names a last row cut short: a killed writer's, or a live one's mid-append."""
 
 
+def problems_of_run(problems: list[str], status: str) -> list[str]:
+    """The problems worth reporting for a run in ``status`` (its effective status).
+
+    A live run's last row may be half written at the moment it is read: that is not a
+    problem of the run. Once the run is no longer running, a torn row is one.
+    """
+    if status != "RUNNING":
+        return problems
+    return [problem for problem in problems if TORN_TAIL not in problem]
+
+
 def csv_field(text: str) -> str:
     """Return ``text`` as one CSV field, quoted only when it holds ``,`` or ``"``."""
     if "," in text or '"' in text or "\n" in text or "\r" in text:

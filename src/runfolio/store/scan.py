@@ -11,7 +11,7 @@ from pathlib import Path
 from runfolio.errors import ExperimentNotFoundError, MalformedRunError
 from runfolio.store import layout
 from runfolio.store.cache import RecordCache, run_signature
-from runfolio.store.metrics import TORN_TAIL
+from runfolio.store.metrics import problems_of_run
 from runfolio.store.reader import (
     NO_RUN_FILE,
     Problem,
@@ -143,8 +143,7 @@ def _read_runs(
         refresh_status(record)
         problems.extend(
             Problem(run_dir, problem_reason(p, run_dir))
-            for p in record.problems
-            if not (record.status == "RUNNING" and TORN_TAIL in p)
+            for p in problems_of_run(record.problems, record.status)
         )
         runs.append(record)
     if cache:
