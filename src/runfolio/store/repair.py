@@ -1,8 +1,8 @@
 """Rewriting store files that older runfolio versions wrote in a form YAML misreads.
 
-runfolio 0.1 wrote U+2028 and U+2029 raw inside blocks of text, where YAML reads them
-as line breaks (the text ends early and the file stops parsing, or a trailing one is
-lost), and wrote keys longer than YAML's 1,024-character limit for implicit keys.
+Earlier runfolio versions wrote U+2028 and U+2029 raw inside blocks of text, where YAML
+reads them as line breaks (the text ends early and the file stops parsing, or a trailing
+one is lost), and wrote keys longer than YAML's 1,024-character limit for implicit keys.
 Readers refuse such files with :class:`~runfolio.store.serialize.OlderFormError`;
 :func:`repair_store` reads each as it was meant
 (:func:`~runfolio.store.serialize.load_yaml_as_written`) and writes it again the way

@@ -194,7 +194,7 @@ def _refuse_older_form(text: str, strict: Any, error_line: int) -> None:
     else:
         what = f"a key on line {error_line} longer than the 1,024 characters YAML allows"
     raise OlderFormError(
-        f"{what} (as runfolio 0.1 wrote some files); run `{REPAIR_COMMAND}` to rewrite it"
+        f"{what} (earlier runfolio versions wrote such files); run `{REPAIR_COMMAND}` to rewrite it"
     )
 
 
