@@ -126,9 +126,9 @@ def load_yaml(text: str) -> Any:
     try:
         data = _load_with(_StoreLoader, text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
         # Cheap gates: only a raw break or an error past column 1024 can be an older form.
-        if _RAW_BREAK.search(text) or (mark is not None and mark.column >= _IMPLICIT_KEY_LIMIT):
+        if _RAW_BREAK.search(text) or _past_key_limit(exc):
+            mark = getattr(exc, "problem_mark", None)
             _refuse_older_form(text, None, mark.line + 1 if mark is not None else 0)
         raise
     if _RAW_BREAK.search(text):
@@ -152,8 +152,19 @@ def load_yaml_as_written(text: str) -> Any:
     swaps = {brk: next(stand_ins) for brk in _BREAK_NAMES if brk in text}
     for brk, stand_in in swaps.items():
         text = text.replace(brk, stand_in)
-    data = _load_with(_LongKeyLoader, text)
+    try:
+        data = _load_with(_StoreLoader, text)
+    except yaml.YAMLError as exc:
+        if not _past_key_limit(exc):
+            raise
+        data = _load_with(_LongKeyLoader, text)  # pure Python, several times slower: rare
     return _swap_back(data, {v: k for k, v in swaps.items()}) if swaps else data
+
+
+def _past_key_limit(exc: yaml.YAMLError) -> bool:
+    """Tell whether a parse failed where a key over YAML's length limit would make it fail."""
+    mark = getattr(exc, "problem_mark", None)
+    return mark is not None and mark.column >= _IMPLICIT_KEY_LIMIT
 
 
 def _load_with(loader_class: type[yaml.SafeLoader], text: str) -> Any:
