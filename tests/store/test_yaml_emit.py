@@ -89,7 +89,7 @@ def test_keys_of_any_written_length_read_back(written: int, unit: str) -> None:
     key = unit * 100
     key += "k" * (written + 1 - len(yaml_emit._key(key + "k")))  # one written character each
     assert len(yaml_emit._key(key)) == written
-    data = {key: {key: [1, {key: key}]}, "list": [{key: 1, "a": [key]}], "z": 1}
+    data = {key: {key: [1, {key: key}]}, "list": [{key: 1, "a": [key]}], "m": {key: "a\nb\n"}}
     out = yaml_emit.dump(data)
     for loader in LOADERS:
         assert yaml.load(out, Loader=loader) == data

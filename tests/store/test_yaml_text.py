@@ -10,6 +10,7 @@ written by older versions are reported and rewritten by ``runfolio repair``.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from runfolio.cli import main
 from runfolio.errors import MalformedRunError
 from runfolio.store.reader import read_yaml_file
 from runfolio.store.scan import scan_store
+from runfolio.store.serialize import dump_yaml, load_yaml
 
 LOADERS = [yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)]
 SEPARATORS = ["\u2028", "\u2029", "\x85"]
@@ -222,3 +224,26 @@ def test_keys_longer_than_yamls_implicit_key_limit_read_back() -> None:
     descriptor = read_back(run.path / "artifacts" / "model" / "model.yaml")
     assert descriptor["input_example"] == {long_key: "x"}
     assert runfolio.load_model(f"runs:/{run.run_id}/model") == {"w": 1}
+
+
+# -- the writer's fallback and hostile text -------------------------------------------------
+
+
+def test_the_pyyaml_fallback_never_writes_a_raw_line_break_either() -> None:
+    data = {"k": "a\nb\u2028", "l": ["x\ny\u2029z", "é"], "when": dt.date(2026, 1, 2)}
+    text = dump_yaml(data)  # a date is outside the fast writer's data model
+    assert not any(ch in text for ch in "\x85\u2028\u2029"), text
+    assert load_yaml(text) == data
+    for loader in LOADERS:
+        assert yaml.load(text, Loader=loader) == data
+
+
+def test_raw_breaks_yaml_reads_as_written_are_no_problem() -> None:
+    assert load_yaml("# a note\u2028\nx: 1\n") == {"x": 1}
+    assert load_yaml("# only a comment\u2029\n") is None
+
+
+def test_a_file_holding_every_stand_in_character_is_judged_by_yaml_alone() -> None:
+    private = [*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE)]
+    text = 'x: "' + "".join(map(chr, private)) + '"\ny: |-\n  a\n  b\u2028\n'
+    assert load_yaml(text)["y"] == "a\nb"  # YAML's reading: no stand-in left to compare

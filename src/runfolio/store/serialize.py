@@ -35,6 +35,8 @@ _RAW_BREAK = re.compile("[\x85\u2028\u2029]")
 _BREAK_NAMES = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
 # YAML's limit on an implicit key (and libyaml's): the key's written characters.
 _IMPLICIT_KEY_LIMIT = 1024
+_PRIVATE_USE = [*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE)]
+_UNREAD = object()
 
 
 class OlderFormError(yaml.YAMLError):
@@ -129,7 +131,7 @@ def load_yaml(text: str) -> Any:
         # Cheap gates: only a raw break or an error past column 1024 can be an older form.
         if _RAW_BREAK.search(text) or _past_key_limit(exc):
             mark = getattr(exc, "problem_mark", None)
-            _refuse_older_form(text, None, mark.line + 1 if mark is not None else 0)
+            _refuse_older_form(text, _UNREAD, mark.line + 1 if mark is not None else 0)
         raise
     if _RAW_BREAK.search(text):
         _refuse_older_form(text, data, 0)
@@ -147,9 +149,7 @@ def load_yaml_as_written(text: str) -> Any:
     Raises:
         yaml.YAMLError: the text is not YAML even so.
     """
-    stand_ins = iter(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
-    # Private-use characters absent from the text stand in for the raw breaks while parsing.
-    swaps = {brk: next(stand_ins) for brk in _BREAK_NAMES if brk in text}
+    swaps = _stand_ins(text)
     for brk, stand_in in swaps.items():
         text = text.replace(brk, stand_in)
     try:
@@ -159,6 +159,24 @@ def load_yaml_as_written(text: str) -> Any:
             raise
         data = _load_with(_LongKeyLoader, text)  # pure Python, several times slower: rare
     return _swap_back(data, {v: k for k, v in swaps.items()}) if swaps else data
+
+
+def _stand_ins(text: str) -> dict[str, str]:
+    """Pick a private-use character absent from ``text`` for each raw break it holds.
+
+    Raises:
+        yaml.YAMLError: the text holds every private-use character (only a hostile
+            file does); it is then not read as an older form.
+    """
+    wanted = [brk for brk in _BREAK_NAMES if brk in text]
+    if not wanted:
+        return {}
+    present = set(text)
+    free = (chr(c) for c in _PRIVATE_USE if chr(c) not in present)
+    swaps = dict(zip(wanted, free, strict=False))
+    if len(swaps) < len(wanted):
+        raise yaml.YAMLError("no character is free to stand in for the raw line breaks")
+    return swaps
 
 
 def _past_key_limit(exc: yaml.YAMLError) -> bool:
@@ -185,14 +203,14 @@ def _load_with(loader_class: type[yaml.SafeLoader], text: str) -> Any:
 def _refuse_older_form(text: str, strict: Any, error_line: int) -> None:
     """Raise OlderFormError when the text was meant otherwise than YAML reads it.
 
-    ``strict`` is what :func:`load_yaml` read, or None when it could not read the text
-    (then ``error_line`` is where YAML failed, 0 when unknown).
+    ``strict`` is what :func:`load_yaml` read, or ``_UNREAD`` when it could not read the
+    text (then ``error_line`` is where YAML failed, 0 when unknown).
     """
     try:
         meant = load_yaml_as_written(text)
     except yaml.YAMLError:
         return  # not an older form either: YAML's own verdict stands
-    if strict is not None and _same(strict, meant):
+    if strict is not _UNREAD and _same(strict, meant):
         return  # the raw breaks sit where YAML reads them as themselves too (a comment, say)
     found = _RAW_BREAK.search(text)
     if found:
