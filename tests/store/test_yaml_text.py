@@ -247,3 +247,22 @@ def test_a_file_holding_every_stand_in_character_is_judged_by_yaml_alone() -> No
     private = [*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE)]
     text = 'x: "' + "".join(map(chr, private)) + '"\ny: |-\n  a\n  b\u2028\n'
     assert load_yaml(text)["y"] == "a\nb"  # YAML's reading: no stand-in left to compare
+
+
+def test_the_site_shows_such_runs_and_reports_older_files(store: Path, tmp_path: Path) -> None:
+    from runfolio.site.build import build_site
+
+    runfolio.set_experiment("e", description="about\u2029it")
+    with runfolio.start_run(description="one\ntwo\u2028three") as run:
+        pass
+    report = build_site(store, tmp_path / "site")
+    assert (report.runs, report.problems) == (1, [])
+    [page] = [p for p in (tmp_path / "site").rglob("*.html") if run.run_id in p.name]
+    assert "three" in page.read_text(encoding="utf-8")
+
+    _legacy_store(store)
+    report = build_site(store, tmp_path / "site")
+    assert report.problems and all("runfolio repair" in p for p in report.problems)
+    cli("repair", str(store))
+    report = build_site(store, tmp_path / "site")
+    assert (report.runs, report.problems) == (2, [])
