@@ -40,9 +40,9 @@ _UNREAD = object()
 
 
 class OlderFormError(yaml.YAMLError):
-    """A file in a form older runfolio versions wrote, which YAML reads otherwise or not
-    at all: raw line separators inside text, or implicit keys over 1,024 characters.
+    """A file in a form earlier runfolio versions wrote, which YAML misreads or refuses.
 
+    That is, raw line separators inside text, or implicit keys over 1,024 characters.
     :func:`load_yaml_as_written` reads such a file as it was meant; ``runfolio repair``
     rewrites it.
     """
@@ -109,7 +109,7 @@ def load_yaml(text: str) -> Any:
     aliases that expand by more than :data:`MAX_ALIAS_EXPANSION` values. Both give the
     same data for any file runfolio writes.
 
-    A file in a form older runfolio versions wrote, which YAML reads as something else
+    A file in a form earlier runfolio versions wrote, which YAML reads as something else
     or not at all, is refused with :class:`OlderFormError`, whose message says what is
     wrong, where, and that ``runfolio repair`` rewrites the file: a U+2028, U+2029 or
     U+0085 written raw inside text (YAML reads it as a line break, so the text ends
@@ -139,7 +139,7 @@ def load_yaml(text: str) -> Any:
 
 
 def load_yaml_as_written(text: str) -> Any:
-    """Parse YAML text the way older runfolio versions meant it when they wrote it.
+    """Parse YAML text the way earlier runfolio versions meant it when they wrote it.
 
     As :func:`load_yaml`, except that U+0085, U+2028 and U+2029 are read as the
     characters themselves (those versions wrote them raw inside blocks of text), and
