@@ -392,6 +392,34 @@ def serve_command(
     )
 
 
+# --------------------------------------------------------------------------- repair
+
+
+@main.command("repair")
+@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="List the files to rewrite; change nothing.")
+@click.pass_context
+def repair_command(ctx: click.Context, store: Path | None, dry_run: bool) -> None:
+    """Rewrite the store's YAML files that an older runfolio wrote in a form YAML misreads.
+
+    Such files (raw line separators inside text, keys over 1,024 characters) are
+    reported by every reader with this command's name. Each is read as it was meant
+    and written again; a file that cannot be read even so is reported on stderr,
+    left as it is, and the exit status is 1. STORE, when given, overrides --store.
+    """
+    from runfolio.store.repair import repair_store
+
+    report = repair_store(_store_root(ctx, store), dry_run=dry_run)
+    for path in report.rewritten:
+        click.echo(f"{'would rewrite' if dry_run else 'rewrote'} {path}")
+    if not report.rewritten:
+        click.echo("nothing to repair")
+    for problem in report.problems:
+        click.echo(f"error: {problem}", err=True)
+    if report.problems:
+        ctx.exit(1)
+
+
 # --------------------------------------------------------------------------- models
 
 

@@ -76,10 +76,19 @@ TRICKY = [
     "\t", "tab\tin", "\x00", "\x07", "\x1b", "\x7f", "\x85", "\xa0", "\u2028", "\u2029",
     "\ufeff", "\ufeffbom", "\ufffe", "\uffff", "é", "e\u0301", "日本語", "😀", "\U0010ffff",
     "ǅ", "ﬁ", "\u200b", "k" * 250, "x" * 5000, "a  b", "a\\b", "\\", "...", "---", "a.b",
+    # Multi-line text ending in, or holding, what YAML also reads as a line break.
+    "a\nb\u2028", "a\nb\u2029", "a\nb\x85", "a\n\u2028b\n", "a\nb\u2029c: d", "\u2028\na",
+    "a\nb\rc", "a\r\n", "a\nb\ufeff", "\ufeff" * 171, "k" + "\u2028" * 249,
 ]  # fmt: skip
+
+# Text built from every kind of line break (\n, \r, \r\n, U+0085, U+2028, U+2029),
+# between words and the spaces and indicators that decide a block's shape.
+LINE_PIECES = ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029", "a", "bc", " ", "  ", "-", ":", "#"]
+multi_line = st.lists(st.sampled_from(LINE_PIECES), min_size=1, max_size=10).map("".join)
 
 any_text = st.one_of(
     st.text(),
+    multi_line,
     st.sampled_from(TRICKY),
     st.builds(
         lambda a, b, c: a + b + c,

@@ -11,11 +11,16 @@ from hypothesis import strategies as st
 from strict_values import same
 
 from runfolio.store import yaml_emit
+from runfolio.store.serialize import load_yaml
 
 LOADERS = [yaml.SafeLoader, getattr(yaml, "CSafeLoader", yaml.SafeLoader)]
 
 
-text = st.text(st.characters(exclude_categories=("Cs",)))
+# Any text, and multi-line text built from every kind of YAML line break.
+BREAKS = ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029"]
+text = st.text(st.characters(exclude_categories=("Cs",))) | st.lists(
+    st.sampled_from([*BREAKS, "a", "b c", " ", "\ufeff", "\t"]), max_size=12
+).map("".join)
 scalars = (
     st.none()
     | st.booleans()
@@ -47,6 +52,8 @@ def test_any_store_data_round_trips(data: dict[str, Any]) -> None:
         "", " ", " lead", "trail ", "multi\nline\n", "multi\nline", "\n", "a\n\n", "\tx\ny",
         "x\ny \n", "\x00\x07\x1b\x7f\x85\u2028\u2029\ufeff", "'q'", '"d"', "é😀", "%TAG", "@x",
         "`x", "!tag", "&a", "*a", "{a}", "[a]", "a,b", "20261127-045604-3f9a2c1b7d",
+        "a\nb\u2028", "a\nb\u2029", "a\nb\x85", "a\nb\u2028c", "a\n\u2029\nb\n", "x\ny\u2028z: w",
+        "\u2028\nx", "a\nb\u2028\n",
     ],
 )  # fmt: skip
 def test_tricky_text_round_trips(value: str) -> None:
@@ -74,3 +81,24 @@ def test_unsupported_types_raise_type_error() -> None:
         yaml_emit.dump({"x": (1, 2)})
     with pytest.raises(TypeError):
         yaml_emit.dump({1: "x"})
+
+
+@pytest.mark.parametrize("written", [1024, 1025, 5000])
+@pytest.mark.parametrize("unit", ["", "\ufeff", "日", "\u2028", '"'])
+def test_keys_of_any_written_length_read_back(written: int, unit: str) -> None:
+    key = unit * 100
+    key += "k" * (written + 1 - len(yaml_emit._key(key + "k")))  # one written character each
+    assert len(yaml_emit._key(key)) == written
+    data = {key: {key: [1, {key: key}]}, "list": [{key: 1, "a": [key]}], "m": {key: "a\nb\n"}}
+    out = yaml_emit.dump(data)
+    for loader in LOADERS:
+        assert yaml.load(out, Loader=loader) == data
+    assert load_yaml(out) == data
+    # YAML's limit on an implicit key is 1,024 written characters; beyond, "? key".
+    assert (f"? {yaml_emit._key(key)}\n" in out) is (written > 1024)
+
+
+def test_line_breaks_are_never_written_raw() -> None:
+    for value in ("a\nb\u2028", "a\nb\u2029c", "a\nb\x85"):
+        out = yaml_emit.dump({"k": value, value: [value]})
+        assert not any(ch in out for ch in "\x85\u2028\u2029"), out

@@ -24,9 +24,28 @@ MAX_NESTING = 100
 MAX_ALIAS_EXPANSION = 100_000
 """How many values YAML aliases may add to a document when expanded ("billion laughs")."""
 
+REPAIR_COMMAND = "runfolio repair"
+"""The command that rewrites files :class:`OlderFormError` reports (see :mod:`.repair`)."""
+
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# What YAML 1.1 reads as line breaks besides \n and \r; runfolio never writes them raw.
+_RAW_BREAK = re.compile("[\x85\u2028\u2029]")
+_BREAK_NAMES = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
+# YAML's limit on an implicit key (and libyaml's): the key's written characters.
+_IMPLICIT_KEY_LIMIT = 1024
+_PRIVATE_USE = [*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE)]
+_UNREAD = object()
+
+
+class OlderFormError(yaml.YAMLError):
+    """A file in a form earlier runfolio versions wrote, which YAML misreads or refuses.
+
+    That is, raw line separators inside text, or implicit keys over 1,024 characters.
+    :func:`load_yaml_as_written` reads such a file as it was meant; ``runfolio repair``
+    rewrites it.
+    """
 
 
 def format_float(value: float) -> str:
@@ -59,12 +78,22 @@ def dump_yaml(data: Any) -> str:
         return yaml_emit.dump(data)
     except TypeError:  # a type outside the store's data model: let PyYAML decide
         pass
+    text = _pyyaml_dump(data, allow_unicode=True)
+    if _RAW_BREAK.search(text):
+        # PyYAML writes these raw in multi-line text; readers report a raw one (see
+        # load_yaml), so escape every non-ASCII character instead.
+        text = _pyyaml_dump(data, allow_unicode=False)
+    return text
+
+
+def _pyyaml_dump(data: Any, *, allow_unicode: bool) -> str:
+    """Dump with PyYAML in the store's style."""
     return yaml.dump(
         data,
         Dumper=_Dumper,
         sort_keys=True,
         default_flow_style=False,
-        allow_unicode=True,
+        allow_unicode=allow_unicode,
         width=4096,
         line_break="\n",
     )
@@ -80,6 +109,12 @@ def load_yaml(text: str) -> Any:
     aliases that expand by more than :data:`MAX_ALIAS_EXPANSION` values. Both give the
     same data for any file runfolio writes.
 
+    A file in a form earlier runfolio versions wrote, which YAML reads as something else
+    or not at all, is refused with :class:`OlderFormError`, whose message says what is
+    wrong, where, and that ``runfolio repair`` rewrites the file: a U+2028, U+2029 or
+    U+0085 written raw inside text (YAML reads it as a line break, so the text ends
+    early or loses it), or a key over YAML's 1,024-character limit.
+
     Raises:
         yaml.YAMLError: the text is not YAML, or breaks one of those rules; a message
             with a line number when the parser knows one.
@@ -90,9 +125,71 @@ def load_yaml(text: str) -> Any:
         return load_simple(text)
     except NotSimple:
         pass
-    loader = _StoreLoader(text)
+    try:
+        data = _load_with(_StoreLoader, text)
+    except yaml.YAMLError as exc:
+        # Cheap gates: only a raw break or an error past column 1024 can be an older form.
+        if _RAW_BREAK.search(text) or _past_key_limit(exc):
+            mark = getattr(exc, "problem_mark", None)
+            _refuse_older_form(text, _UNREAD, mark.line + 1 if mark is not None else 0)
+        raise
+    if _RAW_BREAK.search(text):
+        _refuse_older_form(text, data, 0)
+    return data
+
+
+def load_yaml_as_written(text: str) -> Any:
+    """Parse YAML text the way earlier runfolio versions meant it when they wrote it.
+
+    As :func:`load_yaml`, except that U+0085, U+2028 and U+2029 are read as the
+    characters themselves (those versions wrote them raw inside blocks of text), and
+    implicit keys may be longer than 1,024 characters. ``runfolio repair`` reads files
+    with this, then writes them again with :func:`dump_yaml`.
+
+    Raises:
+        yaml.YAMLError: the text is not YAML even so.
+    """
+    swaps = _stand_ins(text)
+    for brk, stand_in in swaps.items():
+        text = text.replace(brk, stand_in)
+    try:
+        data = _load_with(_StoreLoader, text)
+    except yaml.YAMLError as exc:
+        if not _past_key_limit(exc):
+            raise
+        data = _load_with(_LongKeyLoader, text)  # pure Python, several times slower: rare
+    return _swap_back(data, {v: k for k, v in swaps.items()}) if swaps else data
+
+
+def _stand_ins(text: str) -> dict[str, str]:
+    """Pick a private-use character absent from ``text`` for each raw break it holds.
+
+    Raises:
+        yaml.YAMLError: the text holds every private-use character (only a hostile
+            file does); it is then not read as an older form.
+    """
+    wanted = [brk for brk in _BREAK_NAMES if brk in text]
+    if not wanted:
+        return {}
+    present = set(text)
+    free = (chr(c) for c in _PRIVATE_USE if chr(c) not in present)
+    swaps = dict(zip(wanted, free, strict=False))
+    if len(swaps) < len(wanted):
+        raise yaml.YAMLError("no character is free to stand in for the raw line breaks")
+    return swaps
+
+
+def _past_key_limit(exc: yaml.YAMLError) -> bool:
+    """Tell whether a parse failed where a key over YAML's length limit would make it fail."""
+    mark = getattr(exc, "problem_mark", None)
+    return mark is not None and mark.column >= _IMPLICIT_KEY_LIMIT
+
+
+def _load_with(loader_class: type[yaml.SafeLoader], text: str) -> Any:
+    """Parse ``text`` with one of the store's loader classes."""
+    loader = loader_class(text)
     # Without an anchor there is no alias: the graph is a tree, and only its depth counts.
-    loader.has_anchors = "&" in text
+    loader.has_anchors = "&" in text  # type: ignore[attr-defined]
     try:
         return loader.get_single_data()
     except RecursionError as exc:  # only the pure-Python parser recurses this deep
@@ -101,6 +198,59 @@ def load_yaml(text: str) -> Any:
         raise yaml.YAMLError(f"unreadable value: {exc}") from exc
     finally:
         loader.dispose()
+
+
+def _refuse_older_form(text: str, strict: Any, error_line: int) -> None:
+    """Raise OlderFormError when the text was meant otherwise than YAML reads it.
+
+    ``strict`` is what :func:`load_yaml` read, or ``_UNREAD`` when it could not read the
+    text (then ``error_line`` is where YAML failed, 0 when unknown).
+    """
+    try:
+        meant = load_yaml_as_written(text)
+    except yaml.YAMLError:
+        return  # not an older form either: YAML's own verdict stands
+    if strict is not _UNREAD and _same(strict, meant):
+        return  # the raw breaks sit where YAML reads them as themselves too (a comment, say)
+    found = _RAW_BREAK.search(text)
+    if found:
+        char = found.group()
+        line = text.count("\n", 0, found.start()) + 1
+        what = (
+            f"a raw U+{ord(char):04X} ({_BREAK_NAMES[char]}) on line {line}, which YAML reads "
+            "as a line break, so the text does not read back as written"
+        )
+    else:
+        what = f"a key on line {error_line} longer than the 1,024 characters YAML allows"
+    raise OlderFormError(
+        f"{what} (earlier runfolio versions wrote such files); run `{REPAIR_COMMAND}` to rewrite it"
+    )
+
+
+def _swap_back(value: Any, swaps: dict[str, str]) -> Any:
+    """Put the raw breaks back in place of their stand-ins, in keys and text."""
+    if isinstance(value, str):
+        for stand_in, brk in swaps.items():
+            value = value.replace(stand_in, brk)
+        return value
+    if isinstance(value, dict):
+        return {_swap_back(k, swaps): _swap_back(v, swaps) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap_back(item, swaps) for item in value]
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal data of equal types, NaN equal to NaN (what two readings of a file must give)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and a != a:
+        return b != b
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
 
 
 class _StoreRules:
@@ -176,6 +326,31 @@ def store_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
 
 
 _StoreLoader = store_loader(_Loader)
+
+
+class _LongKeyScanner:
+    """A scanner that lets an implicit key run past 1,024 characters (on one line)."""
+
+    def stale_possible_simple_keys(self) -> None:
+        """PyYAML's rule without the length limit: a key still ends on its own line."""
+        keys = self.possible_simple_keys  # type: ignore[attr-defined]
+        for level in list(keys):
+            key = keys[level]
+            if key.line != self.line:  # type: ignore[attr-defined]
+                if key.required:
+                    raise yaml.scanner.ScannerError(
+                        "while scanning a simple key",
+                        key.mark,
+                        "could not find expected ':'",
+                        self.get_mark(),  # type: ignore[attr-defined]
+                    )
+                del keys[level]
+
+
+# The pure-Python loader, whose scanner can be told so; used only for older files.
+_LongKeyLoader: type[yaml.SafeLoader] = type(
+    "LongKeyStoreLoader", (_LongKeyScanner, store_loader(yaml.SafeLoader)), {}
+)
 
 
 def _may_repeat_keys(node: MappingNode) -> bool:

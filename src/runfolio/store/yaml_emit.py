@@ -5,8 +5,15 @@ It writes dicts with text keys, lists, text, ints, floats, bools and None, in bl
 style with sorted keys. Text is written plain only when the YAML 1.1 resolver would read
 it back as the same string; otherwise double-quoted with escapes, or as a literal block
 for readable multi-line notes. Anything else raises TypeError so the caller can fall back
-to PyYAML. The output always loads back (with PyYAML's safe loader) to equal data; a
-property test holds it to that.
+to PyYAML. The output always loads back (with PyYAML's safe loader and libyaml's) to
+equal data; a property test holds it to that.
+
+Two YAML rules shape the output beyond that. U+0085, U+2028 and U+2029 are line breaks
+to YAML 1.1 (a literal block ends or chomps at them), so text holding one is always
+double-quoted, where they are escaped (``\\N``, ``\\L``, ``\\P``): no file holds them
+raw. An implicit key (``key: value``) may be at most 1,024 characters long as written,
+so a longer key (a 250-character key of escaped characters, a long key of ``log_dict``)
+is written in the explicit form, ``? key`` on one line and ``: value`` on the next.
 """
 
 from __future__ import annotations
@@ -21,9 +28,13 @@ from typing import Any
 # against PyYAML's own resolvers.
 _PLAIN_SHAPE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-/+]*(?: [A-Za-z0-9_.\-/+()]+)*")
 _PRINTABLE = re.compile(r"[\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+# What a literal block cannot hold as itself: besides what YAML never takes raw, the
+# byte-order mark and the characters YAML reads as line breaks (U+0085, U+2028, U+2029).
 _BLOCK_UNSAFE = re.compile(
-    r"[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
+    r"[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]"
 )
+MAX_IMPLICIT_KEY = 1024
+"""Longest key, as written (quotes and escapes included), that YAML reads as ``key: value``."""
 _ESCAPES = {
     "\0": "\\0",
     "\x07": "\\a",
@@ -66,7 +77,12 @@ def _mapping(data: dict[Any, Any], indent: int, lines: list[str]) -> None:
         if not isinstance(key, str):
             raise TypeError(f"mapping keys must be text, got {type(key).__name__}")
         value = data[key]
-        head = f"{pad}{_key(key)}:"
+        written = _key(key)
+        if len(written) > MAX_IMPLICIT_KEY:
+            lines.append(f"{pad}? {written}")
+            head = f"{pad}:"
+        else:
+            head = f"{pad}{written}:"
         if isinstance(value, dict) and value:
             lines.append(head)
             _mapping(value, indent + 2, lines)

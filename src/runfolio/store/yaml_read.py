@@ -6,7 +6,8 @@ cache (a site build on a fresh clone). Most store files use only a small, regula
 of YAML: block mappings, sequences of scalars, plain or simply quoted text, numbers,
 booleans and nulls, exactly as :mod:`runfolio.store.yaml_emit` writes them. This module
 reads that part directly and gives up on anything else (comments, anchors, tags, flow
-collections, escapes, block scalars, lists of mappings, hand-written oddities) by
+collections, escapes, block scalars, explicit ``? key`` entries, lists of mappings, the
+characters YAML reads as line breaks, hand-written oddities) by
 raising :class:`NotSimple`, so the caller parses the text with PyYAML instead. Whatever
 it does return equals what PyYAML's safe loader returns (a property test holds it to
 that), so it changes speed only.
