@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from runfolio.errors import GitError
+from runfolio.store.layout import is_run_id
 
 __all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
 
@@ -689,7 +690,9 @@ def tag_history(folder: Path, key_prefix: str) -> list[TagCommit] | None:
             if file_match:
                 path = file_match.group(1) or file_match.group(2)
                 if path and path != "/dev/null" and path.endswith("/run.yaml"):
-                    current_run = path.rsplit("/", 2)[-2]
+                    folder = path.rsplit("/", 2)[-2]
+                    # Readers never take a folder not named like a run id for a run.
+                    current_run = folder if is_run_id(folder) else None
                 continue
             if line.startswith("@@"):
                 in_tags = True  # --unified=0 gives no context; tag keys are indented
