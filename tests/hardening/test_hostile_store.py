@@ -28,8 +28,8 @@ from git_helpers import commit_all, git
 from runfolio import Store
 from runfolio.cli import main
 from runfolio.console.report_markdown import render_report_markdown
+from runfolio.query.report import ExperimentChanges, StoreChanges
 from runfolio.site.build import BuildError, build_site
-from runfolio.query.report import StoreChanges
 from runfolio.site.config import SiteConfig
 from runfolio.site.leaderboard_data import leaderboard_csv, leaderboard_table
 from runfolio.site.model import build_site_model
@@ -142,7 +142,6 @@ def test_report_escapes_a_run_id_that_is_not_one(tmp_path: Path) -> None:
     store = _good_store(tmp_path / "runs")
     scan = scan_store(store.root)
     changes = StoreChanges("main", "pr", "a" * 40, "b" * 40, "runs")
-    from runfolio.query.report import ExperimentChanges
 
     section = ExperimentChanges(scan.experiments[0], None, None, 2)
     section.removed = [dataclasses.replace(scan.runs[0], run_id=v) for v in HOSTILE.values()]
@@ -163,9 +162,7 @@ def test_build_reports_each_hostile_folder_and_publishes_only_the_good_runs(
     output = tmp_path / "site"
     report = build_site(store.root, output, config_root=tmp_path)
     store_relative = {p.relative_to(store.root).as_posix() for p in planted}
-    named = {
-        problem.split(": folder holds a run.yaml")[0] for problem in report.problems
-    }
+    named = {problem.split(": folder holds a run.yaml")[0] for problem in report.problems}
     assert {str(p) for p in planted} <= named
     assert all(layout.NOT_A_RUN_ID in problem for problem in report.problems)
     assert len(report.problems) == len(HOSTILE) == len(store_relative)
@@ -207,6 +204,4 @@ def test_runs_csv_keeps_an_id_that_is_not_one_in_one_inert_cell(tmp_path: Path) 
     page = build_site_model(scan, SiteConfig()).experiments[0]
     rows = list(csv.reader(io.StringIO(leaderboard_csv(leaderboard_table(page)).decode())))
     assert len(rows) == 3
-    assert sorted(row[0] for row in rows[1:]) == sorted(
-        ["'" + HOSTILE["formula"], HOSTILE["rows"]]
-    )
+    assert sorted(row[0] for row in rows[1:]) == sorted(["'" + HOSTILE["formula"], HOSTILE["rows"]])
