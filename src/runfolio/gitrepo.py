@@ -365,6 +365,34 @@ def _parse_status(
     return commit, branch, changed, untracked
 
 
+def repository_remote(folder: Path) -> str | None:
+    """The remote URL of the repository holding ``folder``, as :func:`capture_git` records it.
+
+    Origin's URL, else the first remote's, without credentials. A site links to the code
+    through it (unless ``repository_url`` is set), never through a URL a run recorded:
+    a run in a pull request is written by its author.
+
+    Returns:
+        The URL, or None outside a git working tree, without git, or without a remote.
+
+    Raises:
+        GitError: git failed on an existing repository.
+    """
+    start = _nearest_existing_dir(Path(folder).expanduser().absolute())
+    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+        return None
+    try:
+        import git
+    except ModuleNotFoundError:
+        raise
+    except ImportError:
+        return None
+    try:
+        return _remote_url(git, start)
+    except git.GitCommandNotFound:
+        return None
+
+
 def _remote_url(git: Any, root: Path) -> str | None:
     """Return the credential-free URL of origin, else of the first remote, else None."""
     status, out, _ = _run(

@@ -205,3 +205,55 @@ def test_runs_csv_keeps_an_id_that_is_not_one_in_one_inert_cell(tmp_path: Path) 
     rows = list(csv.reader(io.StringIO(leaderboard_csv(leaderboard_table(page)).decode())))
     assert len(rows) == 3
     assert sorted(row[0] for row in rows[1:]) == sorted(["'" + HOSTILE["formula"], HOSTILE["rows"]])
+
+
+# ---------------------------------------------------------------- code links
+
+
+def _hrefs(output: Path) -> set[str]:
+    """Every href of every page of the site."""
+    return {
+        href
+        for page in output.rglob("*.html")
+        for href in re.findall(r'href="([^"]*)"', page.read_text(encoding="utf-8"))
+    }
+
+
+@pytest.mark.parametrize("origin", ["https://github.com/real-org/real-repo.git", None])
+def test_code_links_never_follow_a_remote_a_run_recorded(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, origin: str | None
+) -> None:
+    monkeypatch.chdir(git_repo)
+    if origin is not None:
+        git(git_repo, "remote", "add", "origin", origin)
+    root = git_repo / "runs"
+    store = Store(root)
+    _log(store, "honest", 0.8)
+    crafted = next(root.glob(f"*/{_log(store, 'newest, crafted', 0.9)}"))
+    data = yaml.safe_load((crafted / layout.RUN_FILE).read_text(encoding="utf-8"))
+    assert re.fullmatch(r"[0-9a-f]{40}", data["git"]["commit"])
+    data["git"]["remote_url"] = "https://github.com/evil-org/phish.git"
+    (crafted / layout.RUN_FILE).write_text(yaml.safe_dump(data), encoding="utf-8")
+    commit_all(git_repo, "runs")
+
+    output = git_repo / "site"
+    assert build_site(root, output).problems == []
+    hrefs = _hrefs(output)
+    assert not [href for href in hrefs if "evil-org" in href]
+    code_links = {href for href in hrefs if href.startswith("https://github.com/")}
+    if origin is None:
+        assert code_links == set()
+    else:
+        assert code_links and all(h.startswith("https://github.com/real-org/") for h in code_links)
+    # The run's own remote is still shown on its own page, as text.
+    page = (output / "experiments/sweep/runs" / f"{crafted.name}.html").read_text("utf-8")
+    assert "<code>https://github.com/evil-org/phish.git</code>" in page
+
+    (git_repo / "runfolio.yaml").write_text(
+        "repository_url: https://gitlab.com/team/configured\n", encoding="utf-8"
+    )
+    assert build_site(root, git_repo / "configured").problems == []
+    configured = {h for h in _hrefs(git_repo / "configured") if h.startswith("https://git")}
+    assert configured and all(
+        h.startswith("https://gitlab.com/team/configured/") for h in configured
+    )
