@@ -257,3 +257,44 @@ def test_code_links_never_follow_a_remote_a_run_recorded(
     assert configured and all(
         h.startswith("https://gitlab.com/team/configured/") for h in configured
     )
+
+
+# ---------------------------------------------------------------- bucket links
+
+_SHA = "9c0f" + "0" * 60
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "prefix/../../private/secret.bin",
+        "prefix/sha256/9c/..",
+        "/prefix/sha256/9c/x",
+        "prefix//sha256/x",
+        "prefix/./sha256/x",
+        "prefix\\..\\private\\x",
+        "prefix/x\n",
+    ],
+)
+def test_a_manifest_key_that_is_not_normalised_is_a_problem_and_never_a_link(
+    tmp_path: Path, key: str
+) -> None:
+    (tmp_path / "runfolio.yaml").write_text(
+        "artifacts:\n  uri: s3://bucket/prefix\n  public_url: https://bucket.example.org\n"
+        "  previews: false\n",
+        encoding="utf-8",
+    )
+    store = Store(tmp_path / "runs")
+    run_id = _log(store, "remote artifact", 0.5)
+    manifest = {
+        "format": 1,
+        "artifacts": [
+            {"path": "model.bin", "sha256": _SHA, "size": 3, "uri": f"s3://bucket/{key}"}
+        ],
+    }
+    run_dir = next(store.root.glob(f"*/{run_id}"))
+    (run_dir / layout.REMOTE_ARTIFACTS_FILE).write_text(yaml.safe_dump(manifest), "utf-8")
+    report = build_site(store.root, tmp_path / "site", config_root=tmp_path)
+    (problem,) = report.problems
+    assert layout.REMOTE_ARTIFACTS_FILE in problem and "artifacts[0]" in problem
+    assert not [h for h in _hrefs(tmp_path / "site") if "bucket.example.org" in h]
