@@ -100,12 +100,15 @@ def test_the_sites_own_dotfiles_are_not_served(site: Served, path: str) -> None:
 
 def test_a_dot_folder_planted_in_the_site_folder_is_not_served(site: Served) -> None:
     # A site built into a GitHub Pages worktree holds its .git folder.
-    planted = site.output / ".git"
-    planted.mkdir(exist_ok=True)
-    (planted / "config").write_text("[remote]\n", encoding="utf-8")
+    for folder in (site.output, site.output / "experiments/sweep"):
+        (folder / ".git").mkdir(exist_ok=True)
+        (folder / ".git/config").write_text("[remote]\n", encoding="utf-8")
     host = f"127.0.0.1:{site.port}"
-    assert _get(site, "/.git/config", host).status == 404
-    assert _get(site, "/experiments/.git/config", host).status == 404
+    for path in ("/.git/config", "//.git/config", "/%2egit/config", "/x/../.git/config"):
+        assert _get(site, path, host).status == 404, path
+    assert _get(site, "/experiments/sweep/.git/config", host).status == 404
+    escape = f"/experiments/sweep/runs/{site.run_id}/../../.git/config"
+    assert _get(site, escape, host).status == 404
 
 
 def test_a_runs_own_dot_named_artifact_is_still_served(site: Served) -> None:

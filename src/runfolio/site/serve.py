@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
+from runfolio.store.layout import is_run_id
 
 HOST = "127.0.0.1"
 """The only address served: the preview is for this machine, never the network."""
@@ -54,10 +55,6 @@ LOCAL_NAMES = (HOST, "localhost")
 _META_POLICY = re.compile(
     rb'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', re.IGNORECASE
 )
-# experiments/<folder>/runs/<run id>/...: where the build publishes a run's own files,
-# dot-named ones included (.hydra/config.yaml), having refused .git folders, .htaccess
-# and credential-named files. Anywhere else a dot-named part is never the site's.
-_RUN_FILES = re.compile(r"^experiments/[^/]+/runs/[0-9]{8}-[0-9]{6}-[0-9a-f]{10}/")
 
 Signature = dict[str, tuple[int, int, int, int] | None]
 """Path → (mode, inode, mtime in ns, size), or None for a watched path that is missing."""
@@ -224,16 +221,26 @@ def _host_problem(host: str | None, port: int) -> tuple[int, str] | None:
 
 
 def _is_hidden(request_path: str) -> bool:
-    """Whether a request names a dot-named file or folder that is not a run's own file."""
-    from urllib.parse import unquote, urlsplit
+    """Whether a request names a dot-named file or folder that is not a run's own file.
 
-    path = unquote(urlsplit(request_path).path).lstrip("/")
-    if not any(part.startswith(".") for part in path.split("/")):
+    The path is read as ``translate_path`` reads it (query and fragment cut, then
+    percent-decoded and normalised), so no spelling (``%2E``, ``//.git``, ``a/../.git``)
+    reaches a file it refuses.
+    A run's own files (``experiments/<folder>/runs/<run id>/...``) may be dot-named
+    (``.hydra/config.yaml``): the build published them, having refused ``.git``
+    folders, ``.htaccess`` and credential-named files. Elsewhere a dot-named part is
+    never the site's: the build's manifest, ``.nojekyll``, a Pages worktree's ``.git``.
+    """
+    import posixpath
+    from urllib.parse import unquote
+
+    path = posixpath.normpath(unquote(request_path.split("?", 1)[0].split("#", 1)[0]))
+    parts = [part for part in path.split("/") if part]
+    hidden = [index for index, part in enumerate(parts) if part.startswith(".")]
+    if not hidden:
         return False
-    inside_run = _RUN_FILES.match(path)
-    return inside_run is None or any(
-        part.startswith(".") for part in path[: inside_run.end()].split("/")
-    )
+    in_run = len(parts) > 4 and parts[0] == "experiments" and parts[2] == "runs"
+    return not (in_run and is_run_id(parts[3]) and hidden[0] > 3)
 
 
 def site_policy(output: Path) -> str | None:
