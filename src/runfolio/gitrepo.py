@@ -714,6 +714,11 @@ def tag_history(folder: Path, key_prefix: str) -> list[TagCommit] | None:
         current_run: str | None = None
         in_tags = False
         for line in body.splitlines():
+            if line.startswith("diff --git "):
+                # A new file: its lines belong to no run until its name is read. A name
+                # git quotes (control or non-ASCII characters) never names a run.
+                current_run = None
+                continue
             file_match = _DIFF_FILE_RE.match(line)
             if file_match:
                 path = file_match.group(1) or file_match.group(2)
