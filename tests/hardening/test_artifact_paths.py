@@ -413,8 +413,7 @@ def test_accepted_paths_are_stored_inside_and_published_under_their_own_names(
     published, problems = build_and_read(run.path.parent.parent, run, tmp_path / "site")
     assert problems == []
     expected = {
-        f"artifacts/{path}" + ("" if is_inert_name(path) else ".txt")
-        for path in ACCEPTED
+        f"artifacts/{path}" + ("" if is_inert_name(path) else ".txt") for path in ACCEPTED
     } | {PACKAGES}
     assert set(published.files) == expected
     for path, data in contents.items():

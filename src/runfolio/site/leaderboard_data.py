@@ -344,9 +344,7 @@ def leaderboard_csv(table: LeaderboardTable) -> bytes:
     """
     kinds = [column.kind for column in table.columns]
     lines = [_csv_header(table.columns)]
-    lines += [
-        f"{_csv_id(row['id'])},{_csv_cells(row['values'], kinds)}\n" for row in table.rows
-    ]
+    lines += [f"{_csv_id(row['id'])},{_csv_cells(row['values'], kinds)}\n" for row in table.rows]
     return "".join(lines).encode("utf-8")
 
 
