@@ -12,6 +12,7 @@ site served as GitHub Pages serves it (no headers of runfolio's).
 from __future__ import annotations
 
 from collections.abc import Callable
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,9 +84,22 @@ def test_the_suffix_rule_ignores_letter_case(tmp_path: Path) -> None:
         assert build_preview(tmp_path, name).active_content, name
 
 
+# Python's MIME table makes Chromium download these; GitHub Pages sends them as XML,
+# which Chromium renders, running an XHTML <script> in them. Serve them so.
+_AS_GITHUB_PAGES = {
+    suffix: "application/xml"
+    for suffix in (".xsl", ".xslt", ".xsd", ".rng", ".rdf", ".wsdl", ".xpdl")
+}
+
+
 def test_no_published_artifact_runs_script_when_opened(
-    site: tuple[Path, str], page: Page, serve_dir: Callable[..., str]
+    site: tuple[Path, str],
+    page: Page,
+    serve_dir: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    for suffix, mime in _AS_GITHUB_PAGES.items():
+        monkeypatch.setitem(SimpleHTTPRequestHandler.extensions_map, suffix, mime)
     output, run_id = site
     base = serve_dir(output)
     folder = output / "experiments/sweep/runs" / run_id / "artifacts"
