@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from runfolio.errors import GitError
+from runfolio.store.layout import is_run_id
 
 __all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
 
@@ -364,6 +365,34 @@ def _parse_status(
     return commit, branch, changed, untracked
 
 
+def repository_remote(folder: Path) -> str | None:
+    """The remote URL of the repository holding ``folder``, as :func:`capture_git` records it.
+
+    Origin's URL, else the first remote's, without credentials. A site links to the code
+    through it (unless ``repository_url`` is set), never through a URL a run recorded:
+    a run in a pull request is written by its author.
+
+    Returns:
+        The URL, or None outside a git working tree, without git, or without a remote.
+
+    Raises:
+        GitError: git failed on an existing repository.
+    """
+    start = _nearest_existing_dir(Path(folder).expanduser().absolute())
+    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+        return None
+    try:
+        import git
+    except ModuleNotFoundError:
+        raise
+    except ImportError:
+        return None
+    try:
+        return _remote_url(git, start)
+    except git.GitCommandNotFound:
+        return None
+
+
 def _remote_url(git: Any, root: Path) -> str | None:
     """Return the credential-free URL of origin, else of the first remote, else None."""
     status, out, _ = _run(
@@ -685,11 +714,18 @@ def tag_history(folder: Path, key_prefix: str) -> list[TagCommit] | None:
         current_run: str | None = None
         in_tags = False
         for line in body.splitlines():
+            if line.startswith("diff --git "):
+                # A new file: its lines belong to no run until its name is read. A name
+                # git quotes (control or non-ASCII characters) never names a run.
+                current_run = None
+                continue
             file_match = _DIFF_FILE_RE.match(line)
             if file_match:
                 path = file_match.group(1) or file_match.group(2)
                 if path and path != "/dev/null" and path.endswith("/run.yaml"):
-                    current_run = path.rsplit("/", 2)[-2]
+                    folder = path.rsplit("/", 2)[-2]
+                    # Readers never take a folder not named like a run id for a run.
+                    current_run = folder if is_run_id(folder) else None
                 continue
             if line.startswith("@@"):
                 in_tags = True  # --unified=0 gives no context; tag keys are indented

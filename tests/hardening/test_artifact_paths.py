@@ -26,6 +26,7 @@ import pytest
 from runfolio import Store
 from runfolio.errors import InvalidInputError
 from runfolio.site.build import build_site
+from runfolio.site.previews import is_inert_name
 from runfolio.site.writer import MANIFEST
 from runfolio.tracking.run import Run
 
@@ -112,7 +113,6 @@ ACCEPTED = [
     "drawing.svg",
     "doc.xhtml",
 ]
-ACTIVE_SUFFIXES = (".html", ".svg", ".xhtml")
 
 # Logged through the API and kept, but listed without being published.
 CREDENTIAL_NAMES = [
@@ -413,12 +413,11 @@ def test_accepted_paths_are_stored_inside_and_published_under_their_own_names(
     published, problems = build_and_read(run.path.parent.parent, run, tmp_path / "site")
     assert problems == []
     expected = {
-        f"artifacts/{path}" + (".txt" if path.endswith(ACTIVE_SUFFIXES) else "")
-        for path in ACCEPTED
+        f"artifacts/{path}" + ("" if is_inert_name(path) else ".txt") for path in ACCEPTED
     } | {PACKAGES}
     assert set(published.files) == expected
     for path, data in contents.items():
-        suffix = ".txt" if path.endswith(ACTIVE_SUFFIXES) else ""
+        suffix = "" if is_inert_name(path) else ".txt"
         assert published.files[f"artifacts/{path}{suffix}"] == data, path
     linked = assert_links_stay_in_the_run_folder(published)
     assert set(linked) == expected
@@ -463,7 +462,8 @@ def test_credential_looking_artifacts_are_listed_but_not_published(
         assert "not published" in note and ("looks like" in note or "server" in note), note
         assert f"artifacts/{path}" not in published.files
     for path in NOT_CREDENTIALS:
-        assert published.files[f"artifacts/{path}"] == b"plain\n", path
+        copy = f"artifacts/{path}" + ("" if is_inert_name(path) else ".txt")
+        assert published.files[copy] == b"plain\n", path
     assert_site_is_contained(published.site)
 
 

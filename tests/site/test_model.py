@@ -80,16 +80,22 @@ def test_runs_know_their_family_and_pages(store: runfolio.Store) -> None:
     assert model.recent_runs[0].name == "lonely"
 
 
-def test_code_links_come_from_settings_or_the_recorded_remote(store: runfolio.Store) -> None:
+def test_code_links_come_from_settings_or_the_store_repository(store: runfolio.Store) -> None:
     scan = scan_store(store.root)
     for run in scan.runs:
-        run.git = {"commit": SHA, "remote_url": "git@github.com:org/repo.git"}
+        run.git = {"commit": SHA, "remote_url": "git@github.com:evil/repo.git"}
         run.source = {"entry_point": "train.py"}
-    model = build_site_model(scan, SiteConfig())
+    # A remote a run recorded is not the store's: it gives no links.
+    assert build_site_model(scan, SiteConfig()).repository is None
+    model = build_site_model(scan, SiteConfig(), store_remote="git@github.com:org/repo.git")
     page = next(iter(model.runs.values()))
     assert page.commit_url == f"https://github.com/org/repo/commit/{SHA}"
     assert page.source_url == f"https://github.com/org/repo/blob/{SHA}/train.py"
-    configured = build_site_model(scan, SiteConfig(repository_url="https://gitlab.com/g/r"))
+    configured = build_site_model(
+        scan,
+        SiteConfig(repository_url="https://gitlab.com/g/r"),
+        store_remote="git@github.com:org/repo.git",
+    )
     page = next(iter(configured.runs.values()))
     assert page.commit_url == f"https://gitlab.com/g/r/-/commit/{SHA}"
 

@@ -23,6 +23,7 @@ from runfolio.query.report import (
     StoreChanges,
     run_page_url,
 )
+from runfolio.store.layout import is_run_id
 from runfolio.store.records import RunRecord
 
 GITHUB_COMMENT_LIMIT = 65536
@@ -110,9 +111,18 @@ class _Links:
     def run(self, run: RunRecord) -> str:
         """The run's name, linked to its page when the site's address is known."""
         name = escape(run.name or run.run_id, _NAME_CHARS)
-        label = f"{name} `{run.run_id}`"
+        label = f"{name} {run_id_text(run.run_id)}"
         url = run_page_url(self.site_url, run)
-        return f"[{name}]({url}) `{run.run_id}`" if url else label
+        return f"[{name}]({url}) {run_id_text(run.run_id)}" if url else label
+
+
+def run_id_text(run_id: str) -> str:
+    """A run id in a code span; anything not shaped like one is escaped text instead.
+
+    Readers never return a run whose folder name is not an id, but ids also come from
+    tags typed by hand (the registry's): a backtick in one would end the code span.
+    """
+    return f"`{run_id}`" if is_run_id(run_id) else escape(run_id, _NAME_CHARS)
 
 
 @dataclass
@@ -282,7 +292,7 @@ def _registry_text(change: RegistryChange) -> str:
         # Aliases the registry writes are plain; one typed into run.yaml by hand may not be.
         plain = re.fullmatch(r"[A-Za-z0-9_-]+", change.alias)
         alias = f"`@{change.alias}`" if plain else escape(f"@{change.alias}", _NAME_CHARS)
-    return change.describe(alias=alias, run=f"run `{change.run_id}`")
+    return change.describe(alias=alias, run=f"run {run_id_text(change.run_id)}")
 
 
 def _number(value: float) -> str:

@@ -177,10 +177,12 @@ def _entry(raw: object, where: str) -> RemoteArtifact:
         raise ManifestError(f"{where}: size must be a whole number of bytes, got {size!r}")
     if not isinstance(sha256, str) or not _SHA256_RE.match(sha256):
         raise ManifestError(f"{where}: sha256 must be 64 lower-case hex digits, got {sha256!r}")
+    if not isinstance(uri, str):
+        raise ManifestError(f"{where}: uri must be s3://bucket/key, got {uri!r}")
     try:
-        split_uri(uri if isinstance(uri, str) else "")
-    except ValueError:
-        raise ManifestError(f"{where}: uri must be s3://bucket/key, got {uri!r}") from None
+        split_uri(uri)
+    except ValueError as exc:
+        raise ManifestError(f"{where}: uri must be s3://bucket/key, normalised: {exc}") from None
     return RemoteArtifact(path, size, sha256, uri)
 
 

@@ -123,13 +123,23 @@ class RemoteSettings:
 def split_uri(uri: str) -> tuple[str, str]:
     """Split ``s3://bucket/key`` into bucket and key.
 
+    The key must be written normalised: a key with an empty, ``.`` or ``..`` part (or
+    starting with ``/``), a backslash or a control character is refused, since a link
+    built from it (``public_url`` plus the key) would resolve somewhere else than the
+    object. Manifests are written by whoever made the run, a pull request's author too.
+
     Raises:
-        ValueError: not an ``s3://`` URI with a bucket and a key.
+        ValueError: not an ``s3://`` URI with a bucket and such a key; the message says
+            which rule it broke.
     """
     scheme, sep, rest = uri.partition("://")
     bucket, _, key = rest.partition("/")
     if scheme != SCHEME or not sep or not bucket or not key:
         raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    if "\\" in key or _CONTROL_CHAR_RE.search(key):
+        raise ValueError(f"{uri!r}: the key must not hold backslashes or control characters")
+    if any(part in ("", ".", "..") for part in key.split("/")):
+        raise ValueError(f"{uri!r}: the key must not have empty, '.' or '..' parts")
     return bucket, key
 
 

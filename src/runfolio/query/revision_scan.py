@@ -94,9 +94,13 @@ def scan_revision(
         for run_id in sorted(folder_runs):
             files = folder_runs[run_id]
             run_dir = exp_dir / run_id
+            if not layout.is_run_id(run_id):
+                # As on disk: never a run, and a problem when it holds a run.yaml.
+                if layout.RUN_FILE in files:
+                    scan.problems.append(Problem(run_dir, layout.NOT_A_RUN_ID))
+                continue
             if layout.RUN_FILE not in files:
-                if layout.is_run_id(run_id):
-                    scan.problems.append(Problem(run_dir, NO_RUN_FILE))
+                scan.problems.append(Problem(run_dir, NO_RUN_FILE))
                 continue
             key = _memo_key(slug, blob, files)
             record = memo.get(key)

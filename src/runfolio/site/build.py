@@ -28,7 +28,7 @@ from typing import Any
 from runfolio import __version__
 from runfolio.config import store_config_root
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import folder_revision
+from runfolio.gitrepo import folder_revision, repository_remote
 from runfolio.registry import Registry, read_registry, registry_history
 from runfolio.site.branches import BranchRef, BranchSnapshot
 from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
@@ -144,6 +144,13 @@ def build_site(
     chain = resolve_theme_chain(theme if theme is not None else config.theme, base=root)
     with ThreadPoolExecutor(max_workers=1) as git_thread:
         revision_lookup = git_thread.submit(folder_revision, store)
+        # The code links' repository: configured, else the remote of the repository
+        # holding the store (of the working tree a --refs snapshot was made from).
+        remote_lookup = (
+            None
+            if config.repository_url
+            else git_thread.submit(repository_remote, branches.source if branches else store)
+        )
         scan = scan_store(store)
     report = BuildReport(output=Path(output))
     report.problems = [str(p) for p in scan.problems]
@@ -152,7 +159,9 @@ def build_site(
     report.runs_skipped = len(scan.problems)
     if strict and report.problems:
         raise BuildError(_strict_message(report.problems))
-    model = build_site_model(scan, config, branches.runs if branches else None)
+    model = build_site_model(
+        scan, config, branches.runs if branches else None, store_remote=_remote(remote_lookup)
+    )
     commit = _store_commit(store, revision_lookup, model, report.problems)
     registry = read_registry(store, scan.runs)
     refs = branches.refs if branches else None
@@ -429,6 +438,19 @@ def _raw_url(model: SiteModel, commit: StoreCommit | None, inside_store: str) ->
         return None
     path = "/".join(part for part in (commit.relative, inside_store) if part)
     return model.repository.tree_url(commit.sha, path)
+
+
+def _remote(remote_lookup: Future[str | None] | None) -> str | None:
+    """The store repository's remote URL; None when not looked up or git failed.
+
+    A failure here only costs the code links; :func:`_store_commit` reports git failing.
+    """
+    if remote_lookup is None:
+        return None
+    try:
+        return remote_lookup.result()
+    except GitError:
+        return None
 
 
 def _store_commit(

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from runfolio.site.model import ExperimentPage
 from runfolio.site.run_content import json_value, run_ref
 from runfolio.site.sanitize import neutralize_csv_cell
+from runfolio.store.layout import is_run_id
 from runfolio.store.records import RunRecord
 
 SUMMARY_FIELDS = ("min", "max")
@@ -284,7 +285,7 @@ def encode_leaderboard(
             f'"href":{dumps(f"runs/{run_id}.html")},"values":{values_json}}}'
         )
         data_rows.append(f"[{id_json}]" if values_json == "[]" else f"[{id_json},{values_json[1:]}")
-        csv_lines.append(f"{run_id},{cells}\n")
+        csv_lines.append(f"{_csv_id(run_id)},{cells}\n")
     head = leaderboard_json(page, table)
     del head["rows"]
     page_json = f'{dumps(head)[:-1]},"rows":[{",".join(page_rows)}]}}'
@@ -301,6 +302,17 @@ def _csv_header(columns: Sequence[Column]) -> str:
         ["run_id", *(neutralize_csv_cell(column.key) for column in columns)]
     )
     return buffer.getvalue()
+
+
+def _csv_id(run_id: str) -> str:
+    """The run id cell: an id as it is; anything else quoted and neutralised like text.
+
+    Readers only return runs whose folder name is an id, but the row must stay one row
+    of inert cells whatever reaches it (a comma, a newline, a leading ``=``).
+    """
+    if is_run_id(run_id):
+        return run_id
+    return _csv_cells([run_id], ["text"])
 
 
 def _csv_cells(values: list[Any], kinds: list[str]) -> str:
@@ -332,7 +344,7 @@ def leaderboard_csv(table: LeaderboardTable) -> bytes:
     """
     kinds = [column.kind for column in table.columns]
     lines = [_csv_header(table.columns)]
-    lines += [f"{row['id']},{_csv_cells(row['values'], kinds)}\n" for row in table.rows]
+    lines += [f"{_csv_id(row['id'])},{_csv_cells(row['values'], kinds)}\n" for row in table.rows]
     return "".join(lines).encode("utf-8")
 
 

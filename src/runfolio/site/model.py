@@ -103,6 +103,8 @@ def build_site_model(
     scan: StoreScan,
     config: SiteConfig,
     branches: Mapping[str, tuple[str, ...]] | None = None,
+    *,
+    store_remote: str | None = None,
 ) -> SiteModel:
     """Gather the pages of a site from a store scan and the site settings.
 
@@ -112,9 +114,12 @@ def build_site_model(
     The primary metric of an experiment comes from ``runfolio.yaml``'s ``experiments``
     settings when given there (a direction alone keeps experiment.yaml's metric), else
     from ``experiment.yaml``. The repository's web UI comes from ``repository_url``,
-    else from the git remote the runs recorded.
+    else from ``store_remote``, the remote of the git repository holding the store
+    (:func:`runfolio.gitrepo.repository_remote`). Never from a remote a run recorded: a
+    run is written by whoever made it (a pull request's author), and every page's code
+    links would follow it.
     """
-    repository = repository_web(config.repository_url) or _remote_of(scan.runs)
+    repository = repository_web(config.repository_url) or repository_web(store_remote)
     by_experiment: dict[str, list[RunRecord]] = {}
     for run in scan.runs:
         by_experiment.setdefault(run.experiment_slug, []).append(run)
@@ -198,12 +203,3 @@ def primary_override(experiment: ExperimentRecord, config: SiteConfig) -> Primar
     if metric is None:
         return None
     return PrimaryMetric(metric, settings.direction or experiment.direction)
-
-
-def _remote_of(runs: Sequence[RunRecord]) -> RepositoryWeb | None:
-    """The web UI of the git remote recorded by the newest run that has one."""
-    for run in sorted(runs, key=lambda r: r.start_time, reverse=True):
-        remote = run.git.get("remote_url")
-        if isinstance(remote, str) and remote:
-            return repository_web(remote)
-    return None

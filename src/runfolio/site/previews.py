@@ -6,8 +6,10 @@ behind a text extension. :func:`build_preview` decides, reading without ever fol
 link, and returns plain data for a template; it never writes anything.
 
 HTML artifacts are shown as their source text (not in a frame), SVG only through ``<img>``
-(where a browser runs no script in it); both are flagged ``active_content`` because opening
-the copied file directly would run its scripts on the site's origin.
+(where a browser runs no script in it). Only files whose suffix is on an allow-list of
+inert ones (:data:`INERT_SUFFIXES`) are published under their own name; every other file
+is flagged ``active_content``, because opening a copy under its own name could run
+script on the site's origin.
 """
 
 from __future__ import annotations
@@ -63,8 +65,28 @@ _TEXT_KINDS = {
         for suffix in (".txt", ".log", ".py", ".patch", ".diff", ".toml", ".ini", ".cfg")
     },
 }
-# Files a browser would run script in if someone opened the published copy directly.
-_ACTIVE_SUFFIXES = frozenset({".svg", ".svgz", ".html", ".htm", ".xhtml", ".xml", ".xht"})
+# The only suffixes a file is published under as it is. Web servers (GitHub Pages,
+# ``runfolio serve``) pick the Content-Type from the suffix, and a browser runs script
+# in many more types than anyone lists (.shtml, .xsl, .rdf, .wsdl, .xsd ... are served
+# as HTML or XML), so the list names what is known to be inert: images, plain text and
+# data formats, and binary formats a browser can only download. Any other file,
+# whatever its letter case, is published under its name plus ``.txt`` (served as plain
+# text; the page's download link restores its name).
+INERT_SUFFIXES = frozenset(
+    _IMAGE_SUFFIXES
+    | {".bmp", ".ico", ".avif", ".tif", ".tiff"}
+    | {".md", ".markdown", ".csv", ".tsv", ".json", ".jsonl", ".ndjson", ".yaml", ".yml"}
+    | {".txt", ".log", ".py", ".patch", ".diff", ".toml", ".ini", ".cfg", ".ipynb"}
+    | {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".safetensors", ".onnx"}
+    | {".pb", ".tflite", ".h5", ".hdf5", ".keras", ".npy", ".npz", ".parquet", ".feather"}
+    | {".arrow", ".bin", ".msgpack", ".gz", ".zip", ".tar", ".tgz", ".bz2", ".xz", ".zst"}
+    | {".wav", ".mp3", ".flac", ".mp4", ".webm"}
+)
+
+
+def is_inert_name(path: str | PurePosixPath) -> bool:
+    """Tell whether a file may be published under its own name (see ``INERT_SUFFIXES``)."""
+    return PurePosixPath(path).suffix.lower() in INERT_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -77,8 +99,9 @@ class Preview:
         kind: how to show it.
         published: whether the builder may copy the file into the site (False for
             ``WITHHELD``).
-        active_content: opening the copied file directly would run its scripts (SVG, HTML):
-            link it with ``download`` rather than as a page.
+        active_content: the file's suffix is not on the allow-list of inert ones
+            (``INERT_SUFFIXES``: SVG, HTML, XML and anything unknown), so a copy under its
+            own name could run script when opened: it is published as text instead.
         text: raw (unescaped) text for TEXT, JSON, YAML and HTML kinds; templates escape it.
         sanitized_html: for MARKDOWN, HTML already cleaned by ``sanitize.render_markdown``,
             the only field a template may insert without escaping.
@@ -152,8 +175,7 @@ def build_preview(
         a note; a text-kind file with binary content becomes FILE with a note.
     """
     rel = relative_path.replace(os.sep, "/") if os.sep != "/" else relative_path
-    suffix = PurePosixPath(rel).suffix.lower()
-    active = suffix in _ACTIVE_SUFFIXES
+    active = not is_inert_name(rel)
     try:
         parts = _checked_parts(rel)
         fd = _open_no_follow(run_dir, parts)
@@ -197,7 +219,7 @@ def build_detached_preview(
     with open(source, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         kind = classify_artifact(rel, size, size_limit)
-        active = PurePosixPath(rel).suffix.lower() in _ACTIVE_SUFFIXES
+        active = not is_inert_name(rel)
         base = Preview(rel, size, kind, active_content=active)
         reason = withheld_reason(rel)
         if reason is not None:

@@ -68,7 +68,8 @@ MAX_INLINE_SVG_BYTES = 1_000_000
 """An SVG up to this size is shown inline (as a ``data:`` image); larger ones are listed."""
 
 ACTIVE_COPY_SUFFIX = ".txt"
-"""Appended to the published copy of an SVG or HTML file, so a web server sends it as text."""
+"""Appended to the published copy of a file whose suffix is not known to be inert (SVG,
+HTML, XML and anything unlisted), so a web server sends it as plain text."""
 
 
 @dataclass(frozen=True)
@@ -93,10 +94,11 @@ class ArtifactView:
 
     Attributes:
         preview: how the page shows the file.
-        site_path: the copy in the site, None when the file is not published. SVG and
-            HTML files (``preview.active_content``) are published as text under their
-            name plus ``.txt``: opened directly, a copy under its own suffix would run
-            its scripts on the site's origin. The page's download link restores the name.
+        site_path: the copy in the site, None when the file is not published. A file
+            whose suffix is not on the allow-list of inert ones (``preview.active_content``:
+            SVG, HTML, XML, anything unknown) is published as text under its name plus
+            ``.txt``: opened directly, a copy under its own suffix could run script on the
+            site's origin. The page's download link restores the name.
         model: the logged model folder the file belongs to.
         inline_src: for an SVG image, a ``data:`` URL the page shows it from through
             ``<img>`` (where a browser runs no script in it).
@@ -418,8 +420,9 @@ def _not_fetched_reason(
 def _claim(content: RunContent, site_path: str, preview: Preview, source: Path) -> str | None:
     """Plan the copy of a published file; None when another file already has its site path.
 
-    An SVG or HTML file is published as ``<name>.txt``, which a run may also hold: the
-    first one listed keeps the name, so a link never downloads another file than its own.
+    A file whose suffix is not inert is published as ``<name>.txt``, which a run may
+    also hold: the first one listed keeps the name, so a link never downloads another
+    file than its own.
     """
     if preview.active_content:
         site_path += ACTIVE_COPY_SUFFIX

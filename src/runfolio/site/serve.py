@@ -11,13 +11,22 @@ finishes before :func:`~runfolio.site.writer.write_site` touches the folder.
 Every response says ``Cache-Control: no-store``, so a reload shows the latest build.
 Only regular files inside the site folder are served: ``..`` is normalised away, and a
 path whose real location (symlinks resolved) is outside the folder is a 404, as is a
-folder without ``index.html`` (no listings).
+folder without ``index.html`` (no listings) and a dot-named file or folder outside a
+run's own files (the build's manifest, ``.nojekyll``, a ``.git`` of a Pages worktree).
+
+The preview is for this machine only, and a web page the user visits elsewhere can
+still reach 127.0.0.1 by DNS rebinding (its own host name, re-pointed at 127.0.0.1):
+so a request is answered only when its ``Host`` header names this server (``127.0.0.1``
+or ``localhost`` at its port); any other gets 421, a missing one 400. Every response
+also carries ``X-Content-Type-Options: nosniff`` and the Content-Security-Policy the
+site's pages declare, so a published file is never run as another type than its own.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
 import signal
 import stat
@@ -35,9 +44,17 @@ from typing import Any, Protocol
 from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
+from runfolio.store.layout import is_run_id
 
 HOST = "127.0.0.1"
 """The only address served: the preview is for this machine, never the network."""
+
+LOCAL_NAMES = (HOST, "localhost")
+"""The host names a request may address the server by (with its port)."""
+
+_META_POLICY = re.compile(
+    rb'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', re.IGNORECASE
+)
 
 Signature = dict[str, tuple[int, int, int, int] | None]
 """Path → (mode, inode, mtime in ns, size), or None for a watched path that is missing."""
@@ -150,7 +167,14 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         super().__init__(*args, directory=directory, **kwargs)
 
     def send_head(self) -> Any:
-        """Refuse anything whose real location is not a file inside the site folder."""
+        """Refuse other hosts, dot-named files, and anything not a file inside the site."""
+        problem = _host_problem(self.headers.get("Host"), self.server.server_address[1])
+        if problem is not None:
+            self.send_error(*problem)
+            return None
+        if _is_hidden(self.path):
+            self.send_error(404, "File not found")
+            return None
         path = self.translate_path(self.path)
         if os.path.isdir(path) and self.path.split("?", 1)[0].split("#", 1)[0].endswith("/"):
             # The stdlib then serves the folder's index.html: check that file instead.
@@ -169,6 +193,12 @@ class _SiteHandler(SimpleHTTPRequestHandler):
     def end_headers(self) -> None:
         # A reload must show the latest build, never a cached page of an older one.
         self.send_header("Cache-Control", "no-store")
+        # A file is only ever what its suffix says (a .txt copy never runs as script),
+        # and the pages' policy holds for every response, published files included.
+        self.send_header("X-Content-Type-Options", "nosniff")
+        policy = getattr(self.server, "content_security_policy", None)
+        if policy:
+            self.send_header("Content-Security-Policy", policy)
         super().end_headers()
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -180,10 +210,59 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         """Quiet: requests are logged by :meth:`log_request` only."""
 
 
+def _host_problem(host: str | None, port: int) -> tuple[int, str] | None:
+    """The error to answer a request with for its ``Host`` header, None when it is ours."""
+    if not host:
+        return 400, "Missing Host header"
+    name, sep, given_port = host.strip().lower().rpartition(":")
+    if sep and name in LOCAL_NAMES and given_port == str(port):
+        return None
+    return 421, "Misdirected Request: this server answers only to its own address"
+
+
+def _is_hidden(request_path: str) -> bool:
+    """Whether a request names a dot-named file or folder that is not a run's own file.
+
+    The path is read as ``translate_path`` reads it (query and fragment cut, then
+    percent-decoded and normalised), so no spelling (``%2E``, ``//.git``, ``a/../.git``)
+    reaches a file it refuses.
+    A run's own files (``experiments/<folder>/runs/<run id>/...``) may be dot-named
+    (``.hydra/config.yaml``): the build published them, having refused ``.git``
+    folders, ``.htaccess`` and credential-named files. Elsewhere a dot-named part is
+    never the site's: the build's manifest, ``.nojekyll``, a Pages worktree's ``.git``.
+    """
+    import posixpath
+    from urllib.parse import unquote
+
+    path = posixpath.normpath(unquote(request_path.split("?", 1)[0].split("#", 1)[0]))
+    parts = [part for part in path.split("/") if part]
+    hidden = [index for index, part in enumerate(parts) if part.startswith(".")]
+    if not hidden:
+        return False
+    in_run = len(parts) > 4 and parts[0] == "experiments" and parts[2] == "runs"
+    return not (in_run and is_run_id(parts[3]) and hidden[0] > 3)
+
+
+def site_policy(output: Path) -> str | None:
+    """The Content-Security-Policy the site's home page declares, None when it has none.
+
+    Read from the built page rather than repeated here, so a theme that changes the
+    policy (the ``content_security_policy`` block) is served with its own.
+    """
+    try:
+        with open(output / "index.html", "rb") as page:
+            head = page.read(4096)
+    except OSError:
+        return None
+    found = _META_POLICY.search(head)
+    return found.group(1).decode("utf-8", "replace").replace("&#39;", "'") if found else None
+
+
 class _QuietServer(ThreadingHTTPServer):
     """A threading server that does not print tracebacks when a browser drops a connection."""
 
     daemon_threads = True
+    content_security_policy: str | None = None
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore: a closed connection or cancelled download harms nothing."""
@@ -242,7 +321,7 @@ class LiveSite:
         self.failures = 0
         self.last_error: BaseException | None = None
         self._problems: set[str] = set()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _QuietServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
         self.watcher = SiteWatcher(())
@@ -270,6 +349,7 @@ class LiveSite:
             self._echo(f"Building the site of {self.store} in {self.output}")
             self.watcher = SiteWatcher(self._inputs(), ignore=[self.output])
             self._report(build_site(self.store, self.output, **self._build_options()), first=True)
+            server.content_security_policy = site_policy(self.output)
         except BaseException:
             self.close()
             raise
@@ -309,6 +389,8 @@ class LiveSite:
             return False
         finally:
             self._follow_theme()
+        if self._server is not None:
+            self._server.content_security_policy = site_policy(self.output)
         self._report(report, first=False)
         return True
 
@@ -344,7 +426,7 @@ class LiveSite:
     ) -> None:
         self.close()
 
-    def _bind(self) -> ThreadingHTTPServer:
+    def _bind(self) -> _QuietServer:
         """Listen on 127.0.0.1 before building, so a taken port fails at once."""
         try:
             server = _QuietServer((HOST, self.port), SimpleHTTPRequestHandler)

@@ -40,7 +40,9 @@ RUN_GITIGNORE_FILE = ".gitignore"
 MAX_KEY_LENGTH = 250
 MAX_NAME_LENGTH = 500
 
-_RUN_ID_RE = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{10}$")
+# fullmatch and [0-9]: "$" would also match before a trailing newline, and \d any
+# script's digits, both of which a hand-made folder name can hold.
+_RUN_ID_RE = re.compile(r"[0-9]{8}-[0-9]{6}-[0-9a-f]{10}")
 _SLUG_STRIP_RE = re.compile(r"[^a-z0-9]+")
 _SLUG_MAX = 60
 
@@ -58,7 +60,15 @@ def new_run_id(now: float | None = None) -> str:
 
 def is_run_id(name: str) -> bool:
     """Tell whether a directory name has the shape of a run id."""
-    return bool(_RUN_ID_RE.match(name))
+    return _RUN_ID_RE.fullmatch(name) is not None
+
+
+NOT_A_RUN_ID = (
+    "folder holds a run.yaml but its name is not a run id (YYYYMMDD-HHMMSS-<10 hex "
+    "digits>), so it is not read: rename it (and its run.yaml 'id') or move it out"
+)
+"""The problem reported for a run folder whose name could carry anything into a page,
+a report or a file name: readers accept only names of the documented shape."""
 
 
 def experiment_slug(name: str) -> str:

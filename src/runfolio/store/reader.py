@@ -169,8 +169,9 @@ def read_run(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
     """Read one run folder into a record (metrics summarised, status made effective).
 
     Raises:
-        MalformedRunError: run.yaml or params.yaml is missing, unreadable or has fields of
-            the wrong type; the message names the file and the field.
+        MalformedRunError: the folder's name is not a run id, or run.yaml or params.yaml
+            is missing, unreadable or has fields of the wrong type; the message names the
+            file and the field.
     """
     record = read_run_files(run_dir, experiment)
     refresh_status(record)
@@ -184,7 +185,12 @@ def read_run_files(
 
     ``files`` reads them from elsewhere than ``run_dir`` on disk (a git revision, say);
     ``run_dir`` then only names the run in records and messages.
+
+    Raises:
+        MalformedRunError: as :func:`read_run`.
     """
+    if not layout.is_run_id(run_dir.name):
+        raise MalformedRunError(f"{run_dir}: {layout.NOT_A_RUN_ID}")
     read = files or disk_files(run_dir)
     run_path = run_dir / layout.RUN_FILE
     run_bytes = read(layout.RUN_FILE)
@@ -306,9 +312,11 @@ def iter_run_dirs(
     """Yield ``(run folder, problem)`` pairs of an experiment in id order.
 
     ``problem`` is None for a folder that holds a run.yaml; otherwise it says why a
-    folder that looks like a run cannot be read. Symlinks are never followed. With
-    ``check_run_file=False`` every real folder is yielded unchecked (the caller stats
-    run.yaml itself anyway).
+    folder that looks like a run cannot be read. Symlinks are never followed. A folder
+    whose name is not a run id is never a run (its name would reach pages, reports
+    and file names): it is yielded with :data:`~runfolio.store.layout.NOT_A_RUN_ID`
+    when it holds a run.yaml, and skipped otherwise. With ``check_run_file=False`` every
+    other real folder is yielded unchecked (the caller stats run.yaml itself anyway).
     """
     for entry in sorted(os.scandir(exp_dir), key=lambda e: e.name):
         if entry.name.startswith("."):
@@ -320,9 +328,12 @@ def iter_run_dirs(
             continue
         if not entry.is_dir():
             continue
-        if not check_run_file or os.path.exists(os.path.join(entry.path, layout.RUN_FILE)):
+        if not layout.is_run_id(entry.name):
+            if os.path.lexists(os.path.join(entry.path, layout.RUN_FILE)):
+                yield path, layout.NOT_A_RUN_ID
+        elif not check_run_file or os.path.exists(os.path.join(entry.path, layout.RUN_FILE)):
             yield path, None
-        elif layout.is_run_id(entry.name):
+        else:
             yield path, NO_RUN_FILE
 
 
