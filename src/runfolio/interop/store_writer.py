@@ -28,7 +28,13 @@ from typing import Any
 
 from runfolio.errors import MalformedRunError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
-from runfolio.store.atomic import create_text_exclusive, write_text_atomic
+from runfolio.store.atomic import (
+    copy_file_atomic,
+    create_text_exclusive,
+    make_dir,
+    move_file_atomic,
+    write_text_atomic,
+)
 from runfolio.store.metrics import (
     HEADER,
     MetricRow,
@@ -104,7 +110,7 @@ def ensure_experiment_from(
             for folder in experiment_dirs(root, name):
                 path = folder / layout.EXPERIMENT_FILE
                 if not path.exists():
-                    folder.mkdir(parents=True, exist_ok=True)
+                    make_dir(folder, parents=True, exist_ok=True)
                     if create_text_exclusive(path, dump_yaml(data)):
                         return read_experiment(folder), True
                 if read_experiment(folder).name == name:
@@ -380,11 +386,11 @@ class RunMerge:
             )
             return False
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(target.parent, parents=True, exist_ok=True)
             if move:
-                os.replace(source, target)
+                move_file_atomic(source, target)
             else:
-                shutil.copyfile(source, target)
+                copy_file_atomic(source, target)
         except OSError as exc:
             raise StoreError(f"cannot write artifact {target}: {exc}") from exc
         self.files_written += 1
