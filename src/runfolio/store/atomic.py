@@ -10,6 +10,9 @@ into its parent the same way.
 ``durable=False`` keeps the rename (readers still never see a torn file) but skips
 both fsyncs: for output derived from the store that a rebuild recreates (the site, the
 record cache, snapshots), where an fsync per file would cost more than it protects.
+``RUNFOLIO_FSYNC=0`` in the environment skips every fsync, like SQLite's
+``PRAGMA synchronous=OFF``: for throw-away stores and test suites, never for a store
+whose runs matter.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def atomic_writer(path: Path, *, durable: bool = True) -> Iterator[BinaryIO]:
             yield handle
             handle.flush()
             if durable:
-                os.fsync(handle.fileno())
+                sync_file(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         _remove_quietly(tmp)
@@ -99,10 +102,10 @@ def move_file_atomic(source: Path, path: Path, *, durable: bool = True) -> None:
     Raises:
         OSError: the file cannot be synced or renamed.
     """
-    if durable:
+    if durable and fsync_enabled():
         fd = os.open(source, os.O_RDONLY)
         try:
-            os.fsync(fd)
+            sync_file(fd)
         finally:
             os.close(fd)
     os.replace(source, path)
@@ -124,7 +127,7 @@ def create_text_exclusive(path: Path, text: str) -> bool:
         with os.fdopen(fd, "wb") as handle:
             handle.write(text.encode("utf-8"))
             handle.flush()
-            os.fsync(handle.fileno())
+            sync_file(handle.fileno())
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -166,13 +169,28 @@ def make_dir(
             sync_folder(folder.parent)
 
 
+def fsync_enabled() -> bool:
+    """Whether the store's writes are fsynced: always, unless ``RUNFOLIO_FSYNC=0``."""
+    return os.environ.get("RUNFOLIO_FSYNC", "1") != "0"
+
+
+def sync_file(fd: int) -> None:
+    """Fsync the open file ``fd`` (its data reaches the disk), unless fsync is off.
+
+    Raises:
+        OSError: the data could not be written (EIO, ENOSPC on some filesystems).
+    """
+    if fsync_enabled():
+        os.fsync(fd)
+
+
 def sync_folder(folder: Path) -> None:
     """Fsync a folder, making the names created, renamed or removed in it durable.
 
     A filesystem that cannot sync a folder (and Windows, which cannot open one) is
-    skipped, as SQLite does; other errors (EIO) are raised.
+    skipped, as SQLite does; other errors (EIO) are raised. Nothing when fsync is off.
     """
-    if os.name == "nt":
+    if os.name == "nt" or not fsync_enabled():
         return
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -196,7 +214,7 @@ def _create_exclusive_without_link(path: Path, text: str) -> bool:
     with os.fdopen(fd, "wb") as handle:
         handle.write(text.encode("utf-8"))
         handle.flush()
-        os.fsync(handle.fileno())
+        sync_file(handle.fileno())
     sync_folder(path.parent)
     return True
 
