@@ -33,6 +33,7 @@ from runfolio.store.atomic import (
     create_text_exclusive,
     make_dir,
     move_file_atomic,
+    sync_file,
     write_text_atomic,
 )
 from runfolio.store.metrics import (
@@ -307,6 +308,9 @@ class RunMerge:
             if batch:
                 handle = handle or self._open_metrics()
                 self._flush(handle, batch)
+            if handle is not None:
+                # Synced before finish() writes run.yaml with the summary of these rows.
+                self._sync(handle)
         finally:
             if handle is not None:
                 handle.close()
@@ -315,6 +319,13 @@ class RunMerge:
         """Open metrics.csv for appending (header written when new)."""
         try:
             return open_for_append(self.path / layout.METRICS_FILE)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
+
+    def _sync(self, handle: Any) -> None:
+        """Fsync the appended rows (the store's fsync policy, see store.atomic)."""
+        try:
+            sync_file(handle.fileno())
         except OSError as exc:
             raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
 

@@ -109,8 +109,8 @@ class Bucket:
         """Fetch ``uri`` into ``target``, checking its size and sha256 on the way.
 
         The bytes go to a temporary file beside ``target``, fsynced and renamed into place
-        only when they match (the store's atomic writer); on any failure nothing is left at ``target`` (an existing file there
-        is replaced only by a verified one).
+        only when they match (the store's atomic writer); on any failure nothing is left
+        at ``target`` (an existing file there is replaced only by a verified one).
 
         Raises:
             HashMismatchError: the object's bytes are not the ones the manifest records.
