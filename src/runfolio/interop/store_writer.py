@@ -99,7 +99,7 @@ def ensure_experiment_from(
 
     layout.check_text(name, "experiment name")
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        make_dir(root, parents=True, exist_ok=True)
         if find_experiment(root, name) is None:
             data = {
                 "format": FORMAT_VERSION,
@@ -202,7 +202,7 @@ class RunMerge:
         self._summaries: dict[str, MetricSummary] | None = None
         self._seen: set[tuple[str, int, int, str]] | None = None
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            make_dir(run_dir, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create run folder {run_dir}: {exc}") from exc
 
