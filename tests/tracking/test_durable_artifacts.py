@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+import runfolio
 from runfolio import Run, Store
+from runfolio.query.details import list_artifacts
 from runfolio.store import layout
 from runfolio.tracking.capture import capture_environment, installed_packages
 from runfolio.tracking.models import load_model_dir, read_descriptor, save_model
@@ -45,6 +47,7 @@ def _fork_until_killed(store: Path, relog: Callable[[Run], None], delay: float) 
     pid = os.fork()
     if pid == 0:  # the child: write until killed, never return into pytest
         try:
+            os.environ["RUNFOLIO_FSYNC"] = "1"  # as a user's process writes (the suite's is off)
             relog(Store(store).start_run("relog"))
         finally:
             os._exit(3)
@@ -73,9 +76,8 @@ def _say_ready(run: Run) -> None:
 
 
 @pytest.fixture
-def durable_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Write as a user's process does: fsync on, captured context computed once here."""
-    monkeypatch.setenv("RUNFOLIO_FSYNC", "1")
+def durable_env() -> None:
+    """Compute the captured context once here, for every forked child to inherit."""
     capture_environment()
     installed_packages()
 
@@ -149,6 +151,7 @@ def test_a_relogged_model_killed_at_random_agrees_with_its_descriptor(tmp_path: 
 
 
 def test_relogging_a_model_keeps_one_pickle_named_by_its_descriptor(tmp_path: Path) -> None:
+    runfolio.set_store(tmp_path / "runs")  # for load_model's runs:/ URI
     with Store(tmp_path / "runs").start_run("models") as run:
         first = run.log_model({"v": 1}, "model")
         assert read_descriptor(first)["file"] == layout.MODEL_PICKLE_FILE
@@ -156,6 +159,16 @@ def test_relogging_a_model_keeps_one_pickle_named_by_its_descriptor(tmp_path: Pa
         second = read_descriptor(first)
         assert second["file"].startswith("model-") and second["file"].endswith(".pkl")
         assert second["sha256"].startswith(second["file"][len("model-") : -len(".pkl")])
+        # Readers follow the descriptor: the listing, the pages' model rows, load_model.
+        listing = list_artifacts(run.path)
+        assert [(m.path, m.descriptor["file"]) for m in listing.models] == [
+            ("model", second["file"])
+        ]
+        assert sorted((f.path, f.model) for f in listing.files) == [
+            (f"model/{second['file']}", "model"),
+            ("model/model.yaml", "model"),
+        ]
+        assert runfolio.load_model(f"runs:/{run.run_id}/model") == {"v": 2}
         run.log_model({"v": 3}, "model")
         third = read_descriptor(first)
     assert third["file"] == layout.MODEL_PICKLE_FILE  # back to the plain name: it was free
