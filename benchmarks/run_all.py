@@ -24,6 +24,7 @@ SCRIPTS = (
     "bench_log_metric.py",
     "bench_import.py",
     "bench_create_runs.py",
+    "bench_durability.py",
     "bench_search.py",
     "bench_report.py",
     "bench_site.py",

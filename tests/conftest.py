@@ -35,6 +35,7 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("RUNFOLIO_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
         patch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
+        patch.setenv("RUNFOLIO_FSYNC", "0")
         patch.delenv("RUNFOLIO_STORE", raising=False)
         patch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
         yield
@@ -50,6 +51,9 @@ def _isolated_runfolio_env(
     # (the entry point is pytest inside it): slow, and dependent on the developer's
     # working tree. Tests of the capture opt back in through the git_repo fixture.
     monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
+    # fsync would double the suite's time on a disk; tests of durability switch it back
+    # on (tests/store/test_atomic.py, tests/tracking/test_durable_artifacts.py).
+    monkeypatch.setenv("RUNFOLIO_FSYNC", "0")
     monkeypatch.delenv("RUNFOLIO_STORE", raising=False)
     monkeypatch.delenv("RUNFOLIO_EXPERIMENT", raising=False)
 

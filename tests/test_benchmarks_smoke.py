@@ -18,6 +18,7 @@ SCRIPTS = [
     "bench_log_metric.py",
     "bench_import.py",
     "bench_create_runs.py",
+    "bench_durability.py",
     "bench_search.py",
     "bench_report.py",
 ]

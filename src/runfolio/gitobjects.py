@@ -21,10 +21,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from runfolio.errors import GitError, RunfolioError
 from runfolio.gitrepo import git_command, git_pipe
 from runfolio.store import layout
+from runfolio.store.atomic import atomic_writer
 
 _REGULAR_MODES = frozenset({"100644", "100755"})
 _SNAPSHOT_STATE = ".runfolio-snapshot.json"
@@ -251,30 +253,28 @@ def _write_batch(repo_root: Path, entries: list[TreeFile], target: Path) -> None
     """Write small blobs read in one batch."""
     contents = read_blobs(repo_root, [entry.blob for entry in entries])
     for entry in entries:
-        with _placed(target, entry) as partial:
-            partial.write_bytes(contents[entry.blob])
+        with _placed(target, entry) as handle:
+            handle.write(contents[entry.blob])
 
 
 def _stream_large(repo_root: Path, entries: list[TreeFile], target: Path) -> None:
     """Write large blobs straight from git to disk, one ``cat-file`` each."""
     for entry in entries:
-        with _placed(target, entry) as partial, open(partial, "wb") as handle:
+        with _placed(target, entry) as handle:
             git_pipe(repo_root, ["cat-file", "blob", entry.blob], b"", stdout=handle)
 
 
 @contextlib.contextmanager
-def _placed(target: Path, entry: TreeFile) -> Iterator[Path]:
-    """A temporary file to write ``entry`` into, renamed into its place on success."""
+def _placed(target: Path, entry: TreeFile) -> Iterator[BinaryIO]:
+    """A handle to write ``entry`` with, its file renamed into place on success.
+
+    Not fsynced: a snapshot is derived from git objects and rebuilt from them.
+    """
     destination = target / entry.path
     _clear_way(target, destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(f".{destination.name}.partial")
-    try:
-        yield partial
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    os.replace(partial, destination)
+    with atomic_writer(destination, durable=False) as handle:
+        yield handle
 
 
 def _matches(path: Path, previous_blob: str | None, entry: TreeFile) -> bool:

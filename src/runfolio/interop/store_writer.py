@@ -28,7 +28,14 @@ from typing import Any
 
 from runfolio.errors import MalformedRunError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
-from runfolio.store.atomic import create_text_exclusive, write_text_atomic
+from runfolio.store.atomic import (
+    copy_file_atomic,
+    create_text_exclusive,
+    make_dir,
+    move_file_atomic,
+    sync_file,
+    write_text_atomic,
+)
 from runfolio.store.metrics import (
     HEADER,
     MetricRow,
@@ -92,7 +99,7 @@ def ensure_experiment_from(
 
     layout.check_text(name, "experiment name")
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        make_dir(root, parents=True, exist_ok=True)
         if find_experiment(root, name) is None:
             data = {
                 "format": FORMAT_VERSION,
@@ -104,7 +111,7 @@ def ensure_experiment_from(
             for folder in experiment_dirs(root, name):
                 path = folder / layout.EXPERIMENT_FILE
                 if not path.exists():
-                    folder.mkdir(parents=True, exist_ok=True)
+                    make_dir(folder, parents=True, exist_ok=True)
                     if create_text_exclusive(path, dump_yaml(data)):
                         return read_experiment(folder), True
                 if read_experiment(folder).name == name:
@@ -195,7 +202,7 @@ class RunMerge:
         self._summaries: dict[str, MetricSummary] | None = None
         self._seen: set[tuple[str, int, int, str]] | None = None
         try:
-            run_dir.mkdir(parents=True, exist_ok=True)
+            make_dir(run_dir, parents=True, exist_ok=True)
         except OSError as exc:
             raise StoreError(f"cannot create run folder {run_dir}: {exc}") from exc
 
@@ -301,6 +308,9 @@ class RunMerge:
             if batch:
                 handle = handle or self._open_metrics()
                 self._flush(handle, batch)
+            if handle is not None:
+                # Synced before finish() writes run.yaml with the summary of these rows.
+                self._sync(handle)
         finally:
             if handle is not None:
                 handle.close()
@@ -309,6 +319,13 @@ class RunMerge:
         """Open metrics.csv for appending (header written when new)."""
         try:
             return open_for_append(self.path / layout.METRICS_FILE)
+        except OSError as exc:
+            raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
+
+    def _sync(self, handle: Any) -> None:
+        """Fsync the appended rows (the store's fsync policy, see store.atomic)."""
+        try:
+            sync_file(handle.fileno())
         except OSError as exc:
             raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
 
@@ -380,11 +397,11 @@ class RunMerge:
             )
             return False
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            make_dir(target.parent, parents=True, exist_ok=True)
             if move:
-                os.replace(source, target)
+                move_file_atomic(source, target)
             else:
-                shutil.copyfile(source, target)
+                copy_file_atomic(source, target)
         except OSError as exc:
             raise StoreError(f"cannot write artifact {target}: {exc}") from exc
         self.files_written += 1

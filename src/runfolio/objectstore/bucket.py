@@ -17,6 +17,7 @@ from typing import Any
 
 from runfolio.objectstore.errors import INSTALL_HINT, HashMismatchError, ObjectStoreError
 from runfolio.objectstore.settings import RemoteSettings, split_uri
+from runfolio.store.atomic import atomic_writer, make_dir
 
 CHUNK = 8 * 2**20
 """Bytes read per request when downloading (and per hashing step)."""
@@ -107,25 +108,20 @@ class Bucket:
     def download(self, uri: str, target: Path, sha256: str, size: int) -> None:
         """Fetch ``uri`` into ``target``, checking its size and sha256 on the way.
 
-        The bytes go to a temporary file beside ``target``, renamed into place only when
-        they match; on any failure nothing is left at ``target`` (an existing file there
-        is replaced only by a verified one).
+        The bytes go to a temporary file beside ``target``, fsynced and renamed into place
+        only when they match (the store's atomic writer); on any failure nothing is left
+        at ``target`` (an existing file there is replaced only by a verified one).
 
         Raises:
             HashMismatchError: the object's bytes are not the ones the manifest records.
             ObjectStoreError: the bucket or object is missing, access is refused, or the
                 server is unreachable.
         """
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.download")
+        make_dir(target.parent, parents=True, exist_ok=True)
         digest = hashlib.sha256()
         received = 0
-        try:
-            with (
-                self._translated("download", uri),
-                self._fs.open(_path(uri), "rb", block_size=CHUNK, cache_type="none") as source,
-                open(temporary, "wb") as sink,
-            ):
+        with self._translated("download", uri), atomic_writer(target) as sink:
+            with self._fs.open(_path(uri), "rb", block_size=CHUNK, cache_type="none") as source:
                 while chunk := source.read(CHUNK):
                     received += len(chunk)
                     if received > size:
@@ -139,10 +135,6 @@ class Bucket:
                     + ("" if received > size else f" with sha256 {digest.hexdigest()}")
                     + "; the object was altered or replaced, so it was not used"
                 )
-            os.replace(temporary, target)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temporary)
 
     def _size_of(self, path: str) -> int | None:
         """The size of the object at ``path``, None when there is none."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -21,6 +20,7 @@ from runfolio.objectstore.errors import HashMismatchError, ObjectStoreError
 from runfolio.objectstore.manifest import RemoteArtifact, read_manifest, record_artifacts
 from runfolio.objectstore.settings import RemoteSettings, settings_for_store, split_uri
 from runfolio.store import layout
+from runfolio.store.atomic import copy_file_atomic, make_dir
 
 
 def offload_file(
@@ -206,15 +206,9 @@ def _check_no_symlink(root: Path, target: Path) -> None:
 
 
 def _copy_into_place(source: Path, target: Path) -> None:
-    """Copy a cached object to ``target`` through a temporary file and a rename."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_name(f".{target.name}.{os.getpid()}.copy")
-    try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
+    """Copy a cached object to ``target`` in one step, durably (the store's writer)."""
+    make_dir(target.parent, parents=True, exist_ok=True)
+    copy_file_atomic(source, target)
 
 
 def should_offload(size: int, settings: RemoteSettings | None) -> bool:

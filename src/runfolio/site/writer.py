@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from runfolio.errors import RunfolioError
+from runfolio.store.atomic import write_bytes_atomic
 
 MANIFEST = ".runfolio-site.json"
 """Written last in the output folder: the path and sha256 of every file of the build."""
@@ -222,9 +223,8 @@ def _write_atomic(output: Path, target: Path, data: bytes) -> None:
             shutil.rmtree(target)
         else:
             target.unlink()
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+    # Not fsynced: the site is rebuilt from the store (docs/store-format.md, Durability).
+    write_bytes_atomic(target, data, durable=False)
 
 
 def _prune_empty_dirs(output: Path, folder: Path) -> None:

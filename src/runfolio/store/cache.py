@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runfolio.store import layout
+from runfolio.store.atomic import write_bytes_atomic
 from runfolio.store.records import RunRecord
 
 CACHE_VERSION = 3  # 3: records read before older-form YAML was reported are stale
@@ -93,9 +94,12 @@ class DerivedCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(marshal.dumps({"version": CACHE_VERSION, "runs": self._fresh}))
-            os.replace(tmp, self.path)
+            # Not fsynced: a cache damaged by a power cut reads as empty and is rebuilt.
+            write_bytes_atomic(
+                self.path,
+                marshal.dumps({"version": CACHE_VERSION, "runs": self._fresh}),
+                durable=False,
+            )
         except (OSError, TypeError, ValueError):
             pass
 

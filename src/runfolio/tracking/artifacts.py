@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from runfolio.errors import InvalidInputError
-from runfolio.store.atomic import write_text_atomic
+from runfolio.store.atomic import atomic_writer, copy_file_atomic, make_dir, write_text_atomic
 from runfolio.store.layout import REMOTE_ARTIFACTS_FILE, check_artifact_path, is_git_folder_name
 from runfolio.store.serialize import dump_yaml
 
@@ -31,7 +30,9 @@ def copy_file(
     """Copy one file to ``artifacts/<artifact_path>/<its name>`` and return the copy.
 
     A file above the object storage threshold is uploaded instead; the returned path is
-    then where ``runfolio pull`` puts it back.
+    then where ``runfolio pull`` puts it back. The copy replaces a file already logged
+    there in one step, durably (see :mod:`runfolio.store.atomic`): until it is complete,
+    the previous file stays whole.
 
     Raises:
         InvalidInputError: the source is missing or a folder, or ``artifact_path`` escapes.
@@ -53,8 +54,8 @@ def copy_file(
     if remote is not None and source.stat().st_size > remote.threshold:
         _offload(artifact_dir, source, folder / name, remote)
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
+    make_dir(target.parent, parents=True, exist_ok=True)
+    copy_file_atomic(source, target)
     forget_remote(artifact_dir, [folder / name])
     return target
 
@@ -99,8 +100,8 @@ def copy_tree(
         if remote is not None and file.stat().st_size > remote.threshold:
             bucket = _offload(artifact_dir, file, folder / inner, remote, bucket)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(file, target)
+            make_dir(target.parent, parents=True, exist_ok=True)
+            copy_file_atomic(file, target)
             local.append(folder / inner)
         copied.append(target)
     forget_remote(artifact_dir, local)
@@ -191,18 +192,23 @@ def write_figure(artifact_dir: Path, figure: Any, artifact_file: str) -> Path:
 
     An Altair chart saved as ``.json`` writes its Vega-Lite spec, which the site renders;
     ``.html`` writes a standalone page; ``.png``/``.svg`` need ``vl-convert-python``.
+    Either way the file replaces an earlier one in one step (the format comes from the
+    suffix, as when saving to the path).
 
     Raises:
         InvalidInputError: the object is neither kind of figure.
     """
     target = _file_target(artifact_dir, artifact_file)
+    suffix = target.suffix.lower().lstrip(".") or None
     if hasattr(figure, "savefig"):
-        figure.savefig(target)
+        with atomic_writer(target) as handle:
+            figure.savefig(handle, format=suffix)
     elif hasattr(figure, "to_json") and hasattr(figure, "save"):
-        if target.suffix.lower() == ".json":
+        if suffix == "json":
             write_text_atomic(target, figure.to_json(indent=2) + "\n")
         else:
-            figure.save(str(target))
+            with atomic_writer(target) as handle:
+                figure.save(_TextOrBytes(handle), format=suffix)
     else:
         raise InvalidInputError(
             f"log_figure needs a matplotlib figure or an Altair chart, got {type(figure).__name__}"
@@ -211,13 +217,24 @@ def write_figure(artifact_dir: Path, figure: Any, artifact_file: str) -> Path:
     return target
 
 
+class _TextOrBytes:
+    """A binary handle that also takes text (UTF-8): Altair writes either, by format."""
+
+    def __init__(self, handle: Any) -> None:
+        self._handle = handle
+
+    def write(self, data: str | bytes) -> int:
+        """Write bytes as given and text as UTF-8."""
+        return self._handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
 def _file_target(artifact_dir: Path, artifact_file: str) -> Path:
     """Validate an artifact file path and make its parent folder."""
     relative = check_artifact_path(artifact_file, "artifact file")
     if not relative.parts:
         raise InvalidInputError("artifact file name must not be empty")
     target = artifact_target(artifact_dir, relative)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(target.parent, parents=True, exist_ok=True)
     return target
 
 

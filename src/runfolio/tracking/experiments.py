@@ -9,7 +9,7 @@ from typing import Any
 
 from runfolio.errors import InvalidInputError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
-from runfolio.store.atomic import create_text_exclusive, write_text_atomic
+from runfolio.store.atomic import create_text_exclusive, make_dir, write_text_atomic
 from runfolio.store.reader import read_experiment
 from runfolio.store.records import DIRECTIONS, ExperimentRecord, now_iso
 from runfolio.store.serialize import dump_yaml
@@ -89,7 +89,7 @@ def _ensure(
     for folder in experiment_dirs(root, name):
         path = folder / layout.EXPERIMENT_FILE
         if not path.exists():
-            folder.mkdir(parents=True, exist_ok=True)
+            make_dir(folder, parents=True, exist_ok=True)
             data = {
                 "format": FORMAT_VERSION,
                 "name": name,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import pickle
+import re
 import sys
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -20,7 +21,7 @@ import yaml
 
 from runfolio.errors import InvalidInputError, RunfolioError
 from runfolio.store import FORMAT_VERSION
-from runfolio.store.atomic import write_text_atomic
+from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
 from runfolio.store.layout import (
     ARTIFACTS_DIR,
     MODEL_DESCRIPTOR_FILE,
@@ -33,6 +34,9 @@ from runfolio.store.serialize import dump_yaml, load_yaml
 
 DESCRIPTOR_FILE = MODEL_DESCRIPTOR_FILE
 PICKLE_FILE = MODEL_PICKLE_FILE
+# The names log_model gives pickles: model.pkl, or model-<16 hex of its sha256>.pkl when
+# model.yaml names model.pkl already (a re-logged model never overwrites the named file).
+_PICKLE_NAME_RE = re.compile(r"model(?:-[0-9a-f]{16})?\.pkl")
 
 
 class ModelLoadError(RunfolioError):
@@ -51,9 +55,16 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
     """Pickle ``model`` into ``artifacts/<artifact_path>/`` next to its descriptor.
 
     The descriptor names the flavour (``sklearn`` for scikit-learn estimators, else
-    ``pickle``), the model's class, the versions needed to load it, and the file's
-    size and sha256, so a page can describe the model without unpickling it. A pickle
-    above the object storage threshold is uploaded instead of written.
+    ``pickle``), the model's class, the versions needed to load it, and the pickle's
+    name, size and sha256, so a page can describe the model without unpickling it. A
+    pickle above the object storage threshold is uploaded instead of written.
+
+    ``model.yaml`` is the commit point: the pickle is written (durably) first, under a
+    name the current descriptor does not use (``model.pkl``, else
+    ``model-<sha256 prefix>.pkl``), then the descriptor is replaced atomically, and only
+    then is the previous pickle removed. A process killed at any instant leaves the old
+    model or the new one, each whole, and at most an unnamed pickle that the next
+    ``log_model`` to the folder removes.
 
     Raises:
         InvalidInputError: the model cannot be pickled, or extra fields are not plain data.
@@ -63,23 +74,27 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
     from runfolio.tracking.artifacts import artifact_target, forget_remote, remote_settings
 
     relative = model_folder_name(artifact_path)
-    # Refuses a symlinked folder or model.pkl, which the writes below would go through.
-    folder = artifact_target(artifact_dir, relative / PICKLE_FILE).parent
+    # Refuses a symlinked folder or descriptor, which the writes below would go through.
+    folder = artifact_target(artifact_dir, relative / DESCRIPTOR_FILE).parent
     try:
         payload = pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:
         raise InvalidInputError(f"log_model cannot pickle {type(model).__name__}: {exc}") from exc
+    sha256 = hashlib.sha256(payload).hexdigest()
+    previous = _named_pickle(folder)
+    file_name = PICKLE_FILE if previous != PICKLE_FILE else f"model-{sha256[:16]}.pkl"
+    artifact_target(artifact_dir, relative / file_name)  # no symlink under that name either
     module = type(model).__module__
     descriptor: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "flavor": _flavor(module),
         "class": f"{module}.{type(model).__qualname__}",
-        "file": PICKLE_FILE,
+        "file": file_name,
         "loader": "pickle",
         "pickle_protocol": pickle.HIGHEST_PROTOCOL,
         "python_version": ".".join(map(str, sys.version_info[:3])),
         "requirements": _requirements(module),
-        "sha256": hashlib.sha256(payload).hexdigest(),
+        "sha256": sha256,
         "size": len(payload),
     }
     for key, value in extra.items():
@@ -92,16 +107,56 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
         raise InvalidInputError(f"log_model: descriptor fields must be plain data: {exc}") from exc
     remote = remote_settings(artifact_dir)
     # Written only once the descriptor is known good: a refused call leaves no stray pickle.
-    folder.mkdir(parents=True, exist_ok=True)
+    make_dir(folder, parents=True, exist_ok=True)
     if remote is not None and len(payload) > remote.threshold:
         from runfolio.objectstore.transfer import offload_bytes
 
-        offload_bytes(artifact_dir.parent, payload, relative / PICKLE_FILE, remote)
+        offload_bytes(artifact_dir.parent, payload, relative / file_name, remote)
     else:
-        (folder / PICKLE_FILE).write_bytes(payload)
-        forget_remote(artifact_dir, [relative / PICKLE_FILE])
+        write_bytes_atomic(folder / file_name, payload)
+        forget_remote(artifact_dir, [relative / file_name])
     write_text_atomic(folder / DESCRIPTOR_FILE, text)
+    _remove_unnamed_pickles(artifact_dir, relative, folder, file_name)
     return folder
+
+
+def _named_pickle(folder: Path) -> str | None:
+    """The pickle the folder's current ``model.yaml`` names, None without a readable one."""
+    try:
+        named = read_descriptor(folder).get("file")
+    except ModelLoadError:
+        return None
+    return named if isinstance(named, str) else None
+
+
+def _remove_unnamed_pickles(
+    artifact_dir: Path, relative: PurePosixPath, folder: Path, keep: str
+) -> None:
+    """Remove the pickles log_model wrote to ``folder`` that ``model.yaml`` no longer names.
+
+    The previous model's pickle, and one a killed ``log_model`` left; local files and
+    object storage entries alike. Other files in the folder are the user's and stay.
+    """
+    from runfolio.tracking.artifacts import forget_remote
+
+    stale = {
+        entry.name
+        for entry in folder.iterdir()
+        if entry.name != keep and _PICKLE_NAME_RE.fullmatch(entry.name) and not entry.is_dir()
+    }
+    remote_dir = artifact_dir.parent
+    if (remote_dir / REMOTE_ARTIFACTS_FILE).exists():
+        from runfolio.objectstore.manifest import read_manifest
+
+        prefix = f"{relative.as_posix()}/"
+        stale |= {
+            path[len(prefix) :]
+            for path in read_manifest(remote_dir)
+            if path.startswith(prefix) and _PICKLE_NAME_RE.fullmatch(path[len(prefix) :])
+        } - {keep}
+    for name in sorted(stale):
+        (folder / name).unlink(missing_ok=True)
+    forget_remote(artifact_dir, [relative / name for name in sorted(stale)])
 
 
 def read_descriptor(model_dir: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from runfolio.errors import InvalidInputError, ParamConflictError, RunfolioError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
-from runfolio.store.atomic import write_text_atomic
+from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
 from runfolio.store.metrics import (
     MetricSummary,
     csv_field,
@@ -537,14 +537,14 @@ class Run:
     def _write_captured(self, git_patch: bytes, packages: str) -> None:
         """Write the auto-captured files and point run.yaml at them."""
         captured = self.path / layout.CAPTURED_DIR
-        captured.mkdir()
-        (captured / layout.PACKAGES_FILE).write_text(packages, encoding="utf-8", newline="\n")
+        make_dir(captured)
+        write_text_atomic(captured / layout.PACKAGES_FILE, packages)
         self._data["environment"] = {
             **self._data["environment"],
             "packages": _relative(layout.PACKAGES_FILE),
         }
         if git_patch:
-            (captured / layout.GIT_PATCH_FILE).write_bytes(git_patch)
+            write_bytes_atomic(captured / layout.GIT_PATCH_FILE, git_patch)
             self._data["git"]["patch"] = _relative(layout.GIT_PATCH_FILE)
 
     def _storing(self, action: Any) -> Any:
@@ -615,11 +615,14 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _make_run_dir(experiment_dir: Path) -> Path:
-    """Create a fresh run folder with a new id, retrying on the (rare) id clash."""
+    """Create a fresh run folder with a new id (durable in the experiment folder).
+
+    Retries on the (rare) id clash.
+    """
     for _ in range(20):
         run_dir = experiment_dir / layout.new_run_id()
         try:
-            run_dir.mkdir()
+            make_dir(run_dir)
         except FileExistsError:
             continue
         except OSError as exc:
