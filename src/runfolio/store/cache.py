@@ -22,7 +22,7 @@ from typing import Any
 from runfolio.store import layout
 from runfolio.store.records import RunRecord
 
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: records carry ``failure``
 _SIGNED_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
 
 Signature = list[list[int] | None]

@@ -32,6 +32,14 @@ _live_lock = threading.Lock()
 _installed = False
 _heartbeat_wakeup = threading.Event()
 _exit_status: str | None = None
+_exit_exception: BaseException | None = None
+
+MAX_FAILURE_MESSAGE = 2_000
+"""Characters of an exception's message kept in run.yaml's ``failure.message``."""
+MAX_TRACEBACK_LINES = 20
+"""Last lines of the traceback kept in ``failure.traceback``."""
+MAX_TRACEBACK_LINE = 300
+"""Characters kept of each of those lines."""
 
 
 class TerminatedBySignal(SystemExit):
@@ -52,6 +60,32 @@ def status_for_exception(exc: BaseException | None) -> str:
     if isinstance(exc, SystemExit) and exc.code in (None, 0):
         return "FINISHED"
     return "FAILED"
+
+
+def describe_failure(exc: BaseException) -> dict[str, str]:
+    """The ``failure`` mapping of run.yaml for an exception that ended a run (FAILED).
+
+    The type (qualified by its module unless built in), the message and the last
+    :data:`MAX_TRACEBACK_LINES` lines of the formatted traceback, each bounded, with
+    secrets redacted by the one secrets policy
+    (:func:`runfolio.store.secrets.redact_text`): the run and its page are published.
+    """
+    import traceback
+
+    from runfolio.store.secrets import redact_text
+
+    kind = type(exc)
+    module = kind.__module__
+    name = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    message = redact_text(str(exc))
+    if len(message) > MAX_FAILURE_MESSAGE:
+        message = message[:MAX_FAILURE_MESSAGE] + " …[truncated]"
+    lines = "".join(traceback.format_exception(exc)).splitlines()[-MAX_TRACEBACK_LINES:]
+    cut = [
+        line if len(line) <= MAX_TRACEBACK_LINE else line[:MAX_TRACEBACK_LINE] + " …"
+        for line in lines
+    ]
+    return {"type": name, "message": message, "traceback": redact_text("\n".join(cut)) + "\n"}
 
 
 def register(run: Run) -> None:
@@ -90,8 +124,9 @@ def _install_hooks() -> None:
     previous_hook = sys.excepthook
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        global _exit_status
+        global _exit_status, _exit_exception
         _exit_status = status_for_exception(exc)
+        _exit_exception = exc
         previous_hook(kind, exc, tb)
 
     sys.excepthook = excepthook
@@ -127,4 +162,6 @@ def _end_live_runs_at_exit() -> None:
     status = _exit_status or "FINISHED"
     for run in reversed(live_runs()):
         with contextlib.suppress(Exception):
+            if status == "FAILED" and _exit_exception is not None:
+                run.record_failure(_exit_exception)
             run.end(status)
