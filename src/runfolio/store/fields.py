@@ -41,6 +41,13 @@ _SECTION_FIELDS: dict[str, dict[str, str]] = {
     "process": {"host": "text", "pid": "int"},
     "failure": {"type": "text", "message": "text", "traceback": "text"},
 }
+MAX_FAILURE_MESSAGE = 2_000
+"""Characters of an exception's message kept in run.yaml's ``failure.message``."""
+MAX_TRACEBACK_LINES = 20
+"""Last lines of the traceback kept in ``failure.traceback``."""
+MAX_TRACEBACK_LINE = 300
+"""Characters kept of each of those lines."""
+
 _SCALARS = (str, int, float, bool)
 _EXPECTED = {
     "text": "text",

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from runfolio.store import liveness
+from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 from runfolio.store.layout import HEARTBEAT_FILE
 from runfolio.store.liveness import this_host
 
@@ -33,13 +34,6 @@ _installed = False
 _heartbeat_wakeup = threading.Event()
 _exit_status: str | None = None
 _exit_exception: BaseException | None = None
-
-MAX_FAILURE_MESSAGE = 2_000
-"""Characters of an exception's message kept in run.yaml's ``failure.message``."""
-MAX_TRACEBACK_LINES = 20
-"""Last lines of the traceback kept in ``failure.traceback``."""
-MAX_TRACEBACK_LINE = 300
-"""Characters kept of each of those lines."""
 
 
 class TerminatedBySignal(SystemExit):
