@@ -46,9 +46,7 @@ SECRET_NAMES = [
 def base_env(root: Path) -> dict[str, str]:
     """An environment with no user git config, a private HOME and git capture on."""
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("RUNFOLIO_", "GIT_"))
+        key: value for key, value in os.environ.items() if not key.startswith(("RUNFOLIO_", "GIT_"))
     }
     env.update(
         HOME=str(root / "home"),

@@ -275,7 +275,8 @@ _ASSIGNMENT_RE = re.compile(r"^([+~]*[A-Za-z_][\w.\-/@]*)=(.*)$", re.DOTALL)
 _URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
 # ``NAME=value`` or ``NAME: value`` inside free text (an exception message, a log line).
 _TEXT_ASSIGNMENT_RE = re.compile(
-    r"(?P<name>[A-Za-z_][\w.\-]*)(?P<sep>\s*[=:]\s*)(?P<quote>[\"']?)(?P<value>[^\s\"',;&]+)"
+    r"(?P<name>[A-Za-z_][\w.\-]*)(?P<sep>\s*[=:]\s*)(?P<quote>[\"']?)"
+    r"(?=(?P<value>[^\s\"',;&()\[\]{}<>]+))"  # looked at, not consumed: it may hold a name
 )
 # Well-known token shapes, redacted wherever they stand: GitHub, GitLab, AWS key ids,
 # Slack, Hugging Face, Google API and OAuth, OpenAI/Anthropic, Stripe, npm, PyPI,
@@ -289,6 +290,7 @@ _TOKEN_SHAPES_RE = re.compile(
 )
 _PRIVATE_KEY_RE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 # An HTTP credential after its scheme word: ``Authorization: Bearer <token>``.
+_AUTH_SCHEMES = frozenset({"bearer", "basic", "token"})
 _AUTH_SCHEME_RE = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=\-]{8,}")
 
 
@@ -340,13 +342,18 @@ def redact_text(text: str) -> str:
     """
     text = _PRIVATE_KEY_RE.sub(REDACTED, text)
     text = _AUTH_SCHEME_RE.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)
-
-    def assignment(match: re.Match[str]) -> str:
-        if not secret_name(match.group("name")):
-            return match.group(0)
-        return f"{match.group('name')}{match.group('sep')}{match.group('quote')}{REDACTED}"
-
-    return _redact_urls_and_shapes(_TEXT_ASSIGNMENT_RE.sub(assignment, text))
+    parts: list[str] = []
+    done = 0
+    for match in _TEXT_ASSIGNMENT_RE.finditer(text):
+        value = match.group("value")
+        if match.start() < done or not secret_name(match.group("name")):
+            continue
+        if value == REDACTED or value.casefold() in _AUTH_SCHEMES:
+            continue  # ``Authorization: Bearer <redacted>`` is redacted already
+        parts += [text[done : match.end()], REDACTED]
+        done = match.end() + len(value)
+    parts.append(text[done:])
+    return _redact_urls_and_shapes("".join(parts))
 
 
 def holds_secret_shape(data: bytes) -> bool:
