@@ -665,7 +665,9 @@ def init_github_command(
         " && git push\n"
         '  2. On GitHub: Settings → Pages → Build and deployment → Source: "GitHub Actions".\n'
         f"  3. After the next push to {settings.branch}, the site is at {site}\n"
-        "Pull requests get a comment reporting the changed runs and a preview of the site."
+        "Pull requests get a comment reporting the changed runs and a preview of the site.\n"
+        "Keep what runfolio writes out of git: add site/ and mlruns/ to .gitignore "
+        "(runs never capture them either)."
     )
 
 
