@@ -193,7 +193,7 @@ def test_a_dirty_run_whose_patch_file_is_gone_is_refused(
 ) -> None:
     repo, run_id = dirty_run
     (repo / "runs" / "exp" / run_id / "captured" / "git.patch").unlink()
-    with pytest.raises(ReproduceError, match="git.patch is missing"):
+    with pytest.raises(ReproduceError, match=r"git\.patch is missing"):
         reproduce_run(repo / "runs", run_id, tmp_path / "x")
     made = reproduce_run(repo / "runs", run_id, tmp_path / "y", allow_incomplete=True)
     assert not made.patched and made.missing
