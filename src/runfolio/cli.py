@@ -399,9 +399,7 @@ def serve_command(
     """
     from runfolio.site.serve import serve_site
 
-    serve_site(
-        _store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=click.echo
-    )
+    serve_site(_store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=_echo)
 
 
 # --------------------------------------------------------------------------- models

@@ -104,13 +104,15 @@ class GitSnapshot:
             of a non-UTF-8 text file that the repository's own attributes force to be
             diffed as text, whose bytes survive only as surrogate escapes.
         skipped_untracked: Repo-relative paths of untracked files left out of the patch,
-            because they are larger than ``max_untracked_bytes`` or are nested git
-            repositories (those end in ``/``).
+            because the ``untracked`` mode does not want them, they are larger than
+            ``max_untracked_bytes`` or they are nested git repositories (those end in
+            ``/``).
         skipped_credentials: Repo-relative paths of changed or untracked files left out
-            of the patch because their names look like credentials (``.env``, ``*.pem``,
-            ``id_rsa``...: :func:`runfolio.store.layout.credential_reason`), since a
-            patch is published with its run. Tracked ones too: ``git apply`` then leaves
-            them as committed.
+            of the patch, since a patch is published with its run: their names look like
+            credentials (``.env``, ``*.pem``, ``kaggle.json``...:
+            :func:`runfolio.store.secrets.credential_reason`) or their new lines hold a
+            well-known token shape or a private key block. Tracked ones too: ``git
+            apply`` then leaves them as committed.
     """
 
     root: Path

@@ -35,7 +35,9 @@ def capture_context(store_root: Path) -> CapturedContext:
     """Capture user, entry point, git state, environment and installed packages.
 
     The repository is the one holding the entry-point script (as MLflow does), else
-    the one holding the current folder.
+    the one holding the current folder. Untracked files go into the patch as
+    :func:`untracked_mode` says; runfolio's cache folder, built sites, MLflow folders
+    and secrets never do (:func:`runfolio.gitrepo.capture_git`).
 
     Args:
         store_root: the run store; its experiment folders are left out of the git dirty
