@@ -352,7 +352,8 @@ def _without_secret_sections(patch: str) -> tuple[str, list[str]]:
     """
     from runfolio.store.secrets import holds_secret_shape
 
-    if not patch:
+    # One pass over the whole patch first: nearly every patch holds no secret at all.
+    if not patch or not holds_secret_shape(patch.encode("utf-8", "surrogateescape")):
         return patch, []
     sections = re.split(r"(?m)^(?=diff --git )", patch)
     kept, dropped = [], []
