@@ -102,7 +102,6 @@ _CREDENTIAL_FOLDERS = {
     ".gnupg": "a GnuPG folder",
     ".azure": "an Azure folder",
     ".kaggle": "a Kaggle folder",
-    "gcloud": "a Google Cloud folder",
 }
 _CREDENTIAL_PAIRS = {
     (".docker", "config.json"): "a Docker login",
@@ -128,8 +127,8 @@ def credential_reason(path: str | PurePosixPath) -> str | None:
     ``.pypirc``, ``.npmrc``, ``.s3cfg``, ``.databrickscfg``, ``.vault-token`` ...),
     ``secrets.*``, ``credentials*``, ``kaggle.json``, service account and OAuth files,
     Terraform variables and state, keys and key stores (``id_rsa*``, ``*.pem``, ``*.key``
-    ...); anything under ``.ssh``, ``.aws``, ``.gnupg``, ``.azure``, ``.kaggle`` or
-    ``gcloud``; ``.docker/config.json``, ``.kube/config``, ``huggingface/token``,
+    ...); anything under ``.ssh``, ``.aws``, ``.gnupg``, ``.azure`` or ``.kaggle``;
+    ``.docker/config.json``, ``.kube/config``, ``huggingface/token``,
     ``gh/hosts.yml``. A name ending in a source or documentation suffix (``.py``,
     ``.md`` ...), in ``.pub`` (a public key) or in ``.example``, ``.sample``,
     ``.template``, ``.dist`` (a shared template) is not.
