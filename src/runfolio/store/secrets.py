@@ -288,6 +288,10 @@ _TOKEN_SHAPES_RE = re.compile(
     r"|SG\.[\w-]{20,}\.[\w-]{20,}|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,})"
 )
 _PRIVATE_KEY_RE = re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# The whole block, to its END line (or the end of the text), for redaction.
+_PRIVATE_KEY_BLOCK_RE = re.compile(
+    _PRIVATE_KEY_RE.pattern + r"[\s\S]*?(?:-----END [^-\n]*-----|\Z)"
+)
 # An HTTP credential after its scheme word: ``Authorization: Bearer <token>``.
 _AUTH_SCHEMES = frozenset({"bearer", "basic", "token"})
 _AUTH_SCHEME_RE = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=\-]{8,}")
@@ -334,12 +338,12 @@ def redact_argv(argv: list[str]) -> list[str]:
 def redact_text(text: str) -> str:
     """Return free text (an exception message, a traceback) with its secrets redacted.
 
-    URLs lose their credentials, well-known token shapes and private key blocks are
-    redacted, and so is the value of a ``name=value`` or ``name: value`` whose name is
+    URLs lose their credentials, well-known token shapes and whole private key blocks
+    are redacted, and so is the value of a ``name=value`` or ``name: value`` whose name is
     secret (``password=hunter2``) and the credential after ``Bearer``, ``Basic`` or
     ``token``.
     """
-    text = _PRIVATE_KEY_RE.sub(REDACTED, text)
+    text = _PRIVATE_KEY_BLOCK_RE.sub(REDACTED, text)
     text = _AUTH_SCHEME_RE.sub(lambda match: f"{match.group(1)}{match.group(2)}{REDACTED}", text)
     parts: list[str] = []
     done = 0

@@ -71,15 +71,20 @@ def describe_failure(exc: BaseException) -> dict[str, str]:
     kind = type(exc)
     module = kind.__module__
     name = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
-    message = redact_text(str(exc))
-    if len(message) > MAX_FAILURE_MESSAGE:
-        message = message[:MAX_FAILURE_MESSAGE] + " …[truncated]"
-    lines = "".join(traceback.format_exception(exc)).splitlines()[-MAX_TRACEBACK_LINES:]
-    cut = [
-        line if len(line) <= MAX_TRACEBACK_LINE else line[:MAX_TRACEBACK_LINE] + " …"
-        for line in lines
-    ]
-    return {"type": name, "message": message, "traceback": redact_text("\n".join(cut)) + "\n"}
+    # Redacted whole, then cut: a secret must not survive by being cut in two.
+    message = _bounded(redact_text(str(exc)), MAX_FAILURE_MESSAGE, " …[truncated]")
+    text = redact_text("".join(traceback.format_exception(exc)))
+    lines = [_bounded(line, MAX_TRACEBACK_LINE, " …") for line in text.splitlines()]
+    return {
+        "type": name,
+        "message": message,
+        "traceback": "\n".join(lines[-MAX_TRACEBACK_LINES:]) + "\n",
+    }
+
+
+def _bounded(text: str, limit: int, marker: str) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when cut."""
+    return text if len(text) <= limit else text[: limit - len(marker)] + marker
 
 
 def register(run: Run) -> None:
