@@ -29,8 +29,17 @@ class _CommandError(click.ClickException):
     """A runfolio error shown as ``Error: message``, with its exit status."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
+        from runfolio.console.safe import terminal_text
+
+        super().__init__(terminal_text(message))
         self.exit_code = exit_code
+
+
+def _echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
+    """Print text that may hold store values, through the console's one neutraliser."""
+    from runfolio.console.safe import terminal_text
+
+    click.echo(terminal_text(message), nl=nl, err=err)
 
 
 class _Group(click.Group):
@@ -116,8 +125,8 @@ def ls_command(
     root = _store_root(ctx, store)
     scan = scan_experiments(root, experiments)
     for problem in scan.problems:
-        click.echo(f"warning: {problem}", err=True)
-    click.echo(render_listing(scan, store_short_ids(root), limit), nl=False)
+        _echo(f"warning: {problem}", err=True)
+    _echo(render_listing(scan, store_short_ids(root), limit), nl=False)
     if strict and scan.problems:
         ctx.exit(1)
 
@@ -145,7 +154,9 @@ def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
 
     root = _store_root(ctx)
     details = build_run_details(root, get_run(root, run_ref))
-    click.echo(render_run(details, output_format), nl=False)
+    text = render_run(details, output_format)
+    # YAML is data for programs, written exactly; the text and JSON views are escaped.
+    (click.echo if output_format == "yaml" else _echo)(text, nl=False)
 
 
 # --------------------------------------------------------------------------- search
@@ -216,7 +227,8 @@ def search_command(
         text = render_search(runs, output_format, columns, short)
     except ColumnError as exc:
         raise click.BadParameter(str(exc), param_hint="--columns") from exc
-    click.echo(text, nl=False)
+    # CSV is data for programs, written exactly; the table and JSON are escaped.
+    (click.echo if output_format == "csv" else _echo)(text, nl=False)
 
 
 # --------------------------------------------------------------------------- diff
@@ -237,7 +249,7 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> 
     from runfolio.query.diff import diff_runs
 
     diff = diff_runs(_store_root(ctx), run_a, run_b)
-    click.echo(render_diff(diff, show_all=show_all), nl=False)
+    _echo(render_diff(diff, show_all=show_all), nl=False)
 
 
 # --------------------------------------------------------------------------- build
@@ -319,16 +331,16 @@ def build_command(
             branches=branches,
         )
     for problem in report.problems:
-        click.echo(f"warning: {problem}", err=True)
+        _echo(f"warning: {problem}", err=True)
     if not quiet:
         index = (output / "index.html").absolute()
-        click.echo(
+        _echo(
             f"Built {report.pages:,} pages ({report.pages_written:,} rendered, "
             f"{report.runs_reused:,} kept), {report.files_written:,} files written, "
             f"{report.files_unchanged:,} unchanged, {report.files_removed:,} removed; "
             f"{report.runs_skipped:,} runs skipped; {report.seconds:.1f}s."
         )
-        click.echo(f"Open {index.as_uri()}")
+        _echo(f"Open {index.as_uri()}")
 
 
 def _check_site_url(value: str | None) -> str | None:
@@ -387,9 +399,7 @@ def serve_command(
     """
     from runfolio.site.serve import serve_site
 
-    serve_site(
-        _store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=click.echo
-    )
+    serve_site(_store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=_echo)
 
 
 # --------------------------------------------------------------------------- repair
@@ -435,7 +445,7 @@ def models_ls_command(ctx: click.Context) -> None:
     from runfolio.console.models_view import render_models
     from runfolio.registry import read_registry
 
-    click.echo(render_models(read_registry(_store_root(ctx))), nl=False)
+    _echo(render_models(read_registry(_store_root(ctx))), nl=False)
 
 
 @models_group.command("show")
@@ -447,7 +457,7 @@ def models_show_command(ctx: click.Context, name: str) -> None:
     from runfolio.registry import read_registry
 
     registry = read_registry(_store_root(ctx))
-    click.echo(render_model(registry.model(name), registry), nl=False)
+    _echo(render_model(registry.model(name), registry), nl=False)
 
 
 @models_group.command("register")
@@ -467,7 +477,7 @@ def models_register_command(
     from runfolio.registry import register_model
 
     version = register_model(_store_root(ctx), run_ref, name, model_path)
-    click.echo(f"Registered run {version.run_id} as {name} version {version.version}.")
+    _echo(f"Registered run {version.run_id} as {name} version {version.version}.")
 
 
 @models_group.command("alias")
@@ -480,7 +490,7 @@ def models_alias_command(ctx: click.Context, name: str, alias: str, version: int
     from runfolio.registry import set_model_alias
 
     set_model_alias(_store_root(ctx), name, alias, version)
-    click.echo(f"{name}@{alias} now points to version {version}.")
+    _echo(f"{name}@{alias} now points to version {version}.")
 
 
 # --------------------------------------------------------------------------- report
@@ -540,11 +550,11 @@ def report_command(
     if output_format == "json":
         from runfolio.console.report_json import render_report_json
 
-        click.echo(render_report_json(changes, site_url=site_url), nl=False)
+        _echo(render_report_json(changes, site_url=site_url), nl=False)
     else:
         from runfolio.console.report_markdown import render_report_markdown
 
-        click.echo(render_report_markdown(changes, site_url=site_url), nl=False)
+        _echo(render_report_markdown(changes, site_url=site_url), nl=False)
 
 
 # --------------------------------------------------------------------------- reproduce
@@ -563,33 +573,62 @@ def report_command(
 @click.option(
     "--exec", "execute", is_flag=True, help="Run the recorded command there, with this Python."
 )
+@click.option(
+    "--allow-incomplete",
+    is_flag=True,
+    help="Recreate the commit even when the run did not record its uncommitted changes.",
+)
+@click.option(
+    "--worktree-store",
+    is_flag=True,
+    help="With --exec: log the command's runs into the worktree's own store (removed with "
+    "it) instead of this store.",
+)
 @click.pass_context
-def reproduce_command(ctx: click.Context, run_ref: str, folder: Path | None, execute: bool) -> None:
+def reproduce_command(
+    ctx: click.Context,
+    run_ref: str,
+    folder: Path | None,
+    execute: bool,
+    allow_incomplete: bool,
+    worktree_store: bool,
+) -> None:
     """Recreate the code RUN used: its commit, its uncommitted diff, its command.
 
     The commit is checked out into a new git worktree (your own working tree is left
     alone) and the diff the run captured is applied, so the files are the ones the run
-    saw. The recorded command is printed, or run with --exec.
+    saw. The recorded command is printed, or run with --exec; the runs it logs go to
+    this store.
     """
+    import os
     import subprocess
     import sys
 
     from runfolio.query.reproduce import reproduce_run
 
-    made = reproduce_run(_store_root(ctx), run_ref, folder)
+    store = _store_root(ctx)
+    made = reproduce_run(store, run_ref, folder, allow_incomplete=allow_incomplete)
     diff = "plus its uncommitted changes" if made.patched else "(a clean tree)"
-    click.echo(f"Recreated the code of run {made.run_id}: commit {made.commit[:8]} {diff}")
-    click.echo(f"in {made.folder}")
+    if made.missing:
+        diff = "without part of what the run saw"
+    _echo(f"Recreated the code of run {made.run_id}: commit {made.commit[:8]} {diff}")
+    for line in made.missing:
+        _echo(f"warning: {line}", err=True)
+    _echo(f"in {made.folder}")
+    _echo(f"remove it with: {made.remove_command}")
     if made.params:
-        click.echo("params: " + ", ".join(f"{k}={v!r}" for k, v in sorted(made.params.items())))
+        params = ", ".join(f"{k}={v!r}" for k, v in sorted(made.params.items()))
+        _echo(f"params: {params}")
     if not made.argv:
-        click.echo("The run recorded no entry point; there is no command to run.")
+        _echo("The run recorded no entry point; there is no command to run.")
         return
-    click.echo(f"command: cd {made.folder} && {made.command}")
+    _echo(f"command: cd {made.folder} && {made.command}")
     if execute:
-        ctx.exit(
-            subprocess.run([sys.executable, *made.argv], cwd=made.folder, check=False).returncode
-        )
+        env = dict(os.environ)
+        if not worktree_store:
+            env["RUNFOLIO_STORE"] = str(store.absolute())
+        done = subprocess.run([sys.executable, *made.argv], cwd=made.folder, env=env, check=False)
+        ctx.exit(done.returncode)
 
 
 # --------------------------------------------------------------------------- init
@@ -640,19 +679,21 @@ def init_github_command(
         _store_root(ctx), branch=branch, python=python_version, install=install, force=force
     )
     where = made.path.relative_to(made.repo_root).as_posix()
-    click.echo(f"Wrote {made.path}")
+    _echo(f"Wrote {made.path}")
     settings = made.settings
-    click.echo(f"It publishes the store '{settings.store}' from branch '{settings.branch}'.")
+    _echo(f"It publishes the store '{settings.store}' from branch '{settings.branch}'.")
     if not made.store_exists:
-        click.echo(f"warning: {settings.store} does not exist yet: commit runs first.", err=True)
+        _echo(f"warning: {settings.store} does not exist yet: commit runs first.", err=True)
     site = made.pages_url or "https://<owner>.github.io/<repository>/"
-    click.echo(
+    _echo(
         "Next steps:\n"
         f"  1. Commit and push it:  git add {where} && git commit -m 'Publish the runfolio site'"
         " && git push\n"
         '  2. On GitHub: Settings → Pages → Build and deployment → Source: "GitHub Actions".\n'
         f"  3. After the next push to {settings.branch}, the site is at {site}\n"
-        "Pull requests get a comment reporting the changed runs and a preview of the site."
+        "Pull requests get a comment reporting the changed runs and a preview of the site.\n"
+        "Keep what runfolio writes out of git: add site/ and mlruns/ to .gitignore "
+        "(runs never capture them either)."
     )
 
 
@@ -682,9 +723,9 @@ def pull_command(ctx: click.Context, run_ref: str, dest: Path | None) -> None:
     _, run_dir = find_run(_store_root(ctx), run_ref)
     report = pull_run(run_dir, dest)
     if not report.pulled and not report.present:
-        click.echo(f"Run {run_dir.name} keeps no artifacts in object storage.")
+        _echo(f"Run {run_dir.name} keeps no artifacts in object storage.")
         return
-    click.echo(
+    _echo(
         f"Pulled {len(report.pulled)} file(s) ({format_size(report.bytes_pulled)}) of run "
         f"{run_dir.name} into {report.destination}"
         + (f"; {len(report.present)} already there." if report.present else ".")
@@ -697,8 +738,8 @@ def pull_command(ctx: click.Context, run_ref: str, dest: Path | None) -> None:
 def _echo_transfer(report: Any, verb: str, where: str) -> None:
     """Print an import or export summary, and what was left out as warnings."""
     for problem in report.problems:
-        click.echo(f"warning: {problem}", err=True)
-    click.echo(report.summary(verb, where), nl=False)
+        _echo(f"warning: {problem}", err=True)
+    _echo(report.summary(verb, where), nl=False)
 
 
 @main.group("import")

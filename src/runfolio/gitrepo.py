@@ -9,6 +9,7 @@ temporary index whose new blobs go to a temporary object directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
@@ -19,6 +20,7 @@ from typing import Any, BinaryIO
 
 from runfolio.errors import GitError
 from runfolio.store.layout import is_run_id
+from runfolio.store.secrets import credential_reason, strip_credentials
 
 __all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
 
@@ -82,10 +84,6 @@ _UPDATE_INDEX_ARGS = [
     "--stdin",
 ]
 
-_URL_RE = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]+)://(?P<netloc>[^/?#]*)(?P<rest>.*)$")
-_SECRET_PARAM_RE = re.compile(r"token|key|secret|password|auth|sig", re.I)
-_SSH_SCHEMES = frozenset({"ssh", "git+ssh", "ssh+git"})
-
 
 @dataclass(frozen=True)
 class GitSnapshot:
@@ -107,13 +105,15 @@ class GitSnapshot:
             of a non-UTF-8 text file that the repository's own attributes force to be
             diffed as text, whose bytes survive only as surrogate escapes.
         skipped_untracked: Repo-relative paths of untracked files left out of the patch,
-            because they are larger than ``max_untracked_bytes`` or are nested git
-            repositories (those end in ``/``).
+            because the ``untracked`` mode does not want them, they are larger than
+            ``max_untracked_bytes`` or they are nested git repositories (those end in
+            ``/``).
         skipped_credentials: Repo-relative paths of changed or untracked files left out
-            of the patch because their names look like credentials (``.env``, ``*.pem``,
-            ``id_rsa``...: :func:`runfolio.store.layout.credential_reason`), since a
-            patch is published with its run. Tracked ones too: ``git apply`` then leaves
-            them as committed.
+            of the patch, since a patch is published with its run: their names look like
+            credentials (``.env``, ``*.pem``, ``kaggle.json``...:
+            :func:`runfolio.store.secrets.credential_reason`) or their new lines hold a
+            well-known token shape or a private key block. Tracked ones too: ``git
+            apply`` then leaves them as committed.
     """
 
     root: Path
@@ -152,6 +152,7 @@ def capture_git(
     exclude: Sequence[Path] = (),
     max_untracked_bytes: int = 1_000_000,
     exclude_subfolders_of: Sequence[Path] = (),
+    untracked: str = "all",
 ) -> GitSnapshot | None:
     """Snapshot the git state of the working tree holding ``path``, without changing it.
 
@@ -169,6 +170,17 @@ def capture_git(
         exclude_subfolders_of: Folders whose subfolders are ignored entirely while the
             files directly inside them still count: a run store whose experiment folders
             are data but whose root may hold the training script.
+        untracked: Which untracked, non-ignored files go into the patch: ``"all"``,
+            ``"code"`` (only :data:`CODE_SUFFIXES` and :data:`CODE_NAMES`) or ``"none"``.
+            The others are listed in :attr:`GitSnapshot.skipped_untracked`.
+
+    Whatever the arguments, runfolio's own outputs are ignored entirely (a folder holding
+    a built site's ``.runfolio-site.json``, any ``mlruns/`` or ``mlartifacts/`` folder),
+    files named like credentials (:func:`runfolio.store.secrets.credential_reason`) and
+    files whose added lines hold a well-known token shape or a private key block
+    (:func:`runfolio.store.secrets.holds_secret_shape`) stay out of the patch and are
+    listed in :attr:`GitSnapshot.skipped_credentials`, and ignored files (``.gitignore``,
+    ``.git/info/exclude``, ``core.excludesFile``) are never looked at.
 
     Returns:
         The snapshot, or None when ``path`` is not inside a git working tree (a bare
@@ -193,35 +205,9 @@ def capture_git(
         return None
 
     try:
-        return _capture(git, start, exclude, max_untracked_bytes, exclude_subfolders_of)
+        return _capture(git, start, exclude, max_untracked_bytes, exclude_subfolders_of, untracked)
     except git.GitCommandNotFound:
         return None
-
-
-def strip_credentials(url: str) -> str:
-    """Remove secrets from a remote URL so it can be stored and published.
-
-    For ``http``, ``https``, ``ftp`` and other URL schemes the whole userinfo goes (a token is
-    often passed as the user name). For ``ssh://`` the user stays, since it is not a secret,
-    and only a password goes. Query parameters whose name contains ``token``, ``key``,
-    ``secret``, ``password``, ``auth`` or ``sig`` go as well. scp-like remotes
-    (``git@github.com:o/r.git``) and local paths are returned unchanged.
-
-    Args:
-        url: A remote URL as written in the git config.
-
-    Returns:
-        The URL without credentials; otherwise exactly as given.
-    """
-    match = _URL_RE.match(url)
-    if match is None:
-        return url
-    scheme, netloc, rest = match.group("scheme", "netloc", "rest")
-    userinfo, at, host = netloc.rpartition("@")
-    if at:
-        user = userinfo.partition(":")[0]
-        netloc = f"{user}@{host}" if scheme.lower() in _SSH_SCHEMES and user else host
-    return f"{scheme}://{netloc}{_strip_secret_params(rest)}"
 
 
 def _capture(
@@ -230,8 +216,11 @@ def _capture(
     exclude: Sequence[Path],
     max_bytes: int,
     exclude_subfolders_of: Sequence[Path] = (),
+    untracked_mode: str = "all",
 ) -> GitSnapshot | None:
     """Run the git commands of :func:`capture_git` from the existing directory ``start``."""
+    if untracked_mode not in UNTRACKED_MODES:
+        raise ValueError(f"untracked must be one of {', '.join(UNTRACKED_MODES)}")
     status, out, err = _run(
         git,
         start,
@@ -248,6 +237,10 @@ def _capture(
 
     out = _run(git, root, [*_STATUS_ARGS, "--", *pathspec])[1]
     commit, branch, changed, untracked = _parse_status(out)
+    outputs = _output_folders(root, changed + untracked)
+    changed = [rel for rel in changed if not _is_output(rel, outputs)]
+    untracked = [rel for rel in untracked if not _is_output(rel, outputs)]
+    pathspec += [f":(exclude,literal){folder}" for folder in sorted(outputs)]
 
     patch = ""
     skipped: list[str] = []
@@ -261,7 +254,7 @@ def _capture(
             if os.fsdecode(rel) in secret:
                 continue
             size = _size(root, rel)
-            if size > max_bytes:
+            if size > max_bytes or (size >= 0 and not _wanted(rel, untracked_mode)):
                 skipped.append(os.fsdecode(rel))
             elif size >= 0:  # -1: deleted since status ran
                 selected.append(rel)
@@ -272,6 +265,8 @@ def _capture(
             diff_spec = pathspec + [f":(exclude,literal){path}" for path in secret]
             paths = kept + selected
             patch = _build_patch(git, root, commit, diff_spec, paths, index_path, objects_dir)
+            patch, holding_secrets = _without_secret_sections(patch)
+            secret = sorted({*secret, *holding_secrets})
 
     return GitSnapshot(
         root=root,
@@ -285,10 +280,114 @@ def _capture(
     )
 
 
+UNTRACKED_MODES = ("all", "code", "none")
+"""The values of ``capture_git(untracked=...)``: which untracked files a patch holds."""
+
+CODE_SUFFIXES = frozenset(
+    {".py", ".pyi", ".pyx", ".pxd", ".ipynb", ".sh", ".bash", ".r", ".jl", ".sql", ".jsonnet"}
+    | {".c", ".h", ".cc", ".cpp", ".hpp", ".cu", ".cuh", ".rs", ".go", ".java", ".kt"}
+    | {".scala", ".js", ".mjs", ".ts", ".tsx", ".jsx", ".lua", ".rb", ".proto", ".cmake"}
+    | {".yaml", ".yml", ".toml", ".cfg", ".ini", ".json", ".md", ".rst"}
+)
+"""Suffixes (case-insensitive) of untracked files captured with ``untracked="code"``."""
+
+CODE_NAMES = frozenset(
+    {"makefile", "dockerfile", "requirements.txt", "environment.yml", "pyproject.toml"}
+    | {"setup.cfg", "dvc.yaml", "params.yaml", "mlproject", "procfile", ".gitignore"}
+    | {".gitattributes", ".dockerignore"}
+)
+"""Untracked file names (case-insensitive) also captured with ``untracked="code"``."""
+
+SITE_MANIFEST = ".runfolio-site.json"
+"""The file marking a folder as a site runfolio built (``runfolio.site.writer.MANIFEST``)."""
+
+# Folders MLflow writes (`runfolio export mlflow`, `mlflow.start_run()` with no server).
+_OUTPUT_FOLDER_NAMES = frozenset({b"mlruns", b"mlartifacts"})
+
+
+def _wanted(rel: bytes, mode: str) -> bool:
+    """Whether an untracked file goes into the patch under the untracked ``mode``."""
+    if mode == "all":
+        return True
+    if mode == "none":
+        return False
+    name = os.fsdecode(rel).rsplit("/", 1)[-1].casefold()
+    return name in CODE_NAMES or os.path.splitext(name)[1] in CODE_SUFFIXES
+
+
+def _output_folders(root: Path, paths: list[bytes]) -> set[str]:
+    """The repo-relative folders among ``paths``' ancestors that hold a built site."""
+    folders: set[str] = set()
+    seen: set[bytes] = set()
+    for rel in paths:
+        parts = rel.rstrip(b"/").split(b"/")
+        for depth in range(1, len(parts)):
+            folder = b"/".join(parts[:depth])
+            if folder not in seen:
+                seen.add(folder)
+                if (root / os.fsdecode(folder) / SITE_MANIFEST).is_file():
+                    folders.add(os.fsdecode(folder))
+    return folders
+
+
+def _is_output(rel: bytes, site_folders: set[str]) -> bool:
+    """Whether a path is runfolio's own output: inside a built site or an MLflow folder."""
+    parts = rel.rstrip(b"/").split(b"/")
+    if any(part in _OUTPUT_FOLDER_NAMES for part in parts):
+        return True
+    text = os.fsdecode(rel)
+    return any(text.startswith(f"{folder}/") for folder in site_folders)
+
+
+_DIFF_HEADER = "diff --git "
+
+
+def _without_secret_sections(patch: str) -> tuple[str, list[str]]:
+    """Drop the files of a patch whose added lines hold a token or private key.
+
+    A patch is a sequence of independent per-file sections, so ``git apply`` takes it
+    without them (those files then keep their committed content).
+
+    Returns:
+        The patch, and the repo-relative paths of the dropped files.
+    """
+    from runfolio.store.secrets import holds_secret_shape
+
+    # One pass over the whole patch first: nearly every patch holds no secret at all.
+    if not patch or not holds_secret_shape(patch.encode("utf-8", "surrogateescape")):
+        return patch, []
+    sections = re.split(r"(?m)^(?=diff --git )", patch)
+    kept, dropped = [], []
+    for section in sections:
+        added = "\n".join(
+            line for line in section.splitlines() if line[:1] == "+" and line[:4] != "+++ "
+        )
+        if section.startswith(_DIFF_HEADER) and holds_secret_shape(
+            added.encode("utf-8", "surrogateescape")
+        ):
+            dropped.append(_section_path(section))
+        else:
+            kept.append(section)
+    return "".join(kept), dropped
+
+
+def _section_path(section: str) -> str:
+    """The path a patch section adds lines to (its ``+++ b/...`` line), as git spells it."""
+    for line in section.splitlines():
+        if line.startswith("+++ "):
+            name = line[4:]
+            if name.startswith('"') and name.endswith('"'):  # quoted C-style, octal escapes
+                import ast
+
+                with contextlib.suppress(ValueError, SyntaxError):
+                    raw = ast.literal_eval(f"b{name}")
+                    name = raw.decode("utf-8", "surrogateescape")
+            return name.removeprefix("b/")
+    return section.partition("\n")[0][len(_DIFF_HEADER) :]
+
+
 def _looks_secret(rel: bytes) -> bool:
     """Whether a changed or untracked path looks like a credential file (never patched)."""
-    from runfolio.store.layout import credential_reason
-
     return not rel.endswith(b"/") and credential_reason(os.fsdecode(rel)) is not None
 
 
@@ -524,23 +623,6 @@ def git_pipe(cwd: Path, args: list[str], stdin: bytes, stdout: BinaryIO | None =
         err = done.stderr.decode("utf-8", "replace").strip()
         raise GitError(f"git {args[0]} failed in {cwd} (exit {done.returncode}): {err}")
     return done.stdout or b""
-
-
-def _strip_secret_params(rest: str) -> str:
-    """Drop secret-looking query parameters from the path?query#fragment part of a URL."""
-    from urllib.parse import unquote_plus
-
-    before_fragment, hash_, fragment = rest.partition("#")
-    path, question, query = before_fragment.partition("?")
-    if not question:
-        return rest
-    kept = [
-        param
-        for param in query.split("&")
-        if not _SECRET_PARAM_RE.search(unquote_plus(param.partition("=")[0]))
-    ]
-    query_part = "?" + "&".join(kept) if kept else ""
-    return f"{path}{query_part}{hash_}{fragment}"
 
 
 def _alternates(objects_dir: Path) -> str:

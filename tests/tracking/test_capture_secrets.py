@@ -332,3 +332,81 @@ def test_secret_values_are_redacted(argv: list[str], recorded: list[str]) -> Non
 )
 def test_ordinary_arguments_are_kept(argv: list[str]) -> None:
     assert redact_argv(argv) == argv
+
+
+# ---------------------------------------------------------------- the one secrets policy
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".envrc",
+        "secrets.toml",
+        "secrets.yaml",
+        "kaggle.json",
+        "infra/prod.tfvars",
+        "terraform.tfstate",
+        ".databrickscfg",
+        ".s3cfg",
+        ".vault-token",
+        ".my.cnf",
+        "service-account.json",
+        "gcp-service_account-key.json",
+        ".streamlit/secrets.toml",
+        "token.json",
+        "AuthKey_ABC.p8",
+        ".kaggle/anything",
+        ".cache/huggingface/token",
+        ".config/gh/hosts.yml",
+        "Secrets.YAML",
+    ],
+)
+def test_credential_file_names(path: str) -> None:
+    from runfolio.store.secrets import credential_reason
+
+    assert credential_reason(path) is not None
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["secrets.py", ".env.example", "tokenizer.json", "token_utils.py", "README.md", "key.pub"],
+)
+def test_code_and_templates_about_secrets_are_not_credential_files(path: str) -> None:
+    from runfolio.store.secrets import credential_reason
+
+    assert credential_reason(path) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "stripped"),
+    [
+        ("https://h.example/x?key=AIzaX&v=1", "https://h.example/x?v=1"),
+        (
+            "https://b.s3.amazonaws.com/o?X-Amz-Signature=s&X-Amz-Credential=c&a=1",
+            "https://b.s3.amazonaws.com/o?a=1",
+        ),
+        (
+            "https://acct.blob.core.windows.net/c/b?sv=2020&sig=abc",
+            "https://acct.blob.core.windows.net/c/b?sv=2020",
+        ),
+        ("https://h.example/cb?access_token=t#top", "https://h.example/cb#top"),
+        # No secret here, though the old substring rule dropped all three.
+        (
+            "https://h.example/?monkey=1&author=me&sort_key=loss",
+            "https://h.example/?monkey=1&author=me&sort_key=loss",
+        ),
+    ],
+)
+def test_url_query_parameters_follow_the_name_rule(url: str, stripped: str) -> None:
+    from runfolio.store.secrets import strip_credentials
+
+    assert strip_credentials(url) == stripped
+
+
+def test_the_object_storage_settings_refuse_credentials_by_the_same_rule() -> None:
+    from runfolio.objectstore.settings import check_remote_settings
+
+    for key in ("key", "session_token", "aws_secret_access_key", "accessKeyId", "sas_token"):
+        problems: list[str] = []
+        check_remote_settings({"uri": "s3://b/p", key: "x"}, "artifacts", problems)
+        assert any("credentials never go in" in problem for problem in problems), key

@@ -12,7 +12,10 @@ def to_json(data: Any) -> str:
 
     JSON has no such numbers, and these are the texts ``float()`` reads back.
     """
-    return json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False)
+    from runfolio.console.safe import json_escaped
+
+    # Escaped so a terminal showing it cannot be driven by control characters in values.
+    return json_escaped(json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 def json_safe(value: Any) -> Any:

@@ -11,7 +11,8 @@ from runfolio.console.cells import (
     format_time,
     format_value,
 )
-from runfolio.console.table import render_table, truncate, visible
+from runfolio.console.safe import visible
+from runfolio.console.table import render_table, truncate
 from runfolio.query.details import newest_first
 from runfolio.store.reader import StoreScan
 from runfolio.store.records import ExperimentRecord, RunRecord

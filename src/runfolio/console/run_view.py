@@ -12,6 +12,7 @@ from runfolio.console.cells import (
     format_time,
     format_value,
 )
+from runfolio.console.safe import visible
 from runfolio.console.table import render_table
 
 OUTPUT_FORMATS = ("text", "json", "yaml")
@@ -48,7 +49,8 @@ def render_run(details: dict[str, Any], output_format: str = "text") -> str:
 def render_run_details(details: dict[str, Any]) -> str:
     """Return run details as the text ``runfolio show`` prints.
 
-    An overview of ``key  value`` lines, then the sections Child runs, Source, Git,
+    An overview of ``key  value`` lines, then the sections Failure (why a FAILED run
+    failed, when it recorded so), Child runs, Source, Git,
     Environment, Description, Tags, Params, Metrics, Artifacts, Models and Problems,
     each after a blank line; empty optional sections are left out. A symlinked
     artifact shows ``symlink`` where a size would be.
@@ -56,7 +58,7 @@ def render_run_details(details: dict[str, Any]) -> str:
     Args:
         details: what :func:`runfolio.query.details.build_run_details` returned.
     """
-    out = [f"Run {details['id']}  {details['name']}\n"]
+    out = [visible(f"Run {details['id']}  {details['name']}") + "\n"]
     overview = [
         ("experiment", f"{details['experiment']}  (folder {details['experiment_folder']}/)"),
         ("status", details["status"] + _stored_note(details)),
@@ -68,6 +70,8 @@ def render_run_details(details: dict[str, Any]) -> str:
         ("path", details["path"]),
     ]
     out.append(_pairs(overview))
+    if details.get("failure"):
+        out.append(_section("Failure", _failure(details["failure"])))
     if details["children"]:
         children = [
             [c["id"], c["name"] or MISSING, c["status"] or MISSING] for c in details["children"]
@@ -83,7 +87,7 @@ def render_run_details(details: dict[str, Any]) -> str:
     environment = [(k, format_value(v)) for k, v in details["environment"].items()]
     out.append(_section("Environment", _pairs(environment)))
     if details["description"]:
-        text = "".join(f"  {line}\n" for line in details["description"].splitlines())
+        text = "".join(f"  {visible(line)}\n" for line in details["description"].splitlines())
         out.append(_section("Description", text))
     if details["tags"]:
         out.append(_section("Tags", _pairs(list(details["tags"].items()))))
@@ -101,8 +105,16 @@ def render_run_details(details: dict[str, Any]) -> str:
         ]
         out.append(_section("Models", render_table(["PATH", "FLAVOR", "CLASS"], rows, indent=2)))
     if details["problems"]:
-        out.append(_section("Problems", "".join(f"  {p}\n" for p in details["problems"])))
+        problems = "".join(f"  {visible(p)}\n" for p in details["problems"])
+        out.append(_section("Problems", problems))
     return "".join(out)
+
+
+def _failure(failure: dict[str, Any]) -> str:
+    """Render the Failure section: ``Type: message``, then the traceback's last lines."""
+    head = f"{failure.get('type') or 'exception'}: {failure.get('message') or ''}".rstrip()
+    lines = [head, *str(failure.get("traceback") or "").splitlines()]
+    return "".join(f"  {visible(line)}\n" for line in lines)
 
 
 def _relative(item: dict[str, Any] | None) -> str:

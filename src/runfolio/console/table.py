@@ -8,20 +8,9 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+from runfolio.console.safe import visible
+
 _ELLIPSIS = "…"
-# Control characters would drive the terminal (an escape sequence in a run name can set
-# the window title or clear the screen); bidirectional controls and line separators would
-# reorder or break the table. They are shown as escapes instead, as Python's repr does.
-_INVISIBLE = {
-    code: ascii(chr(code))[1:-1]
-    for block in (range(0x20), range(0x7F, 0xA0), range(0x2028, 0x202F), range(0x2066, 0x206A))
-    for code in block
-}
-
-
-def visible(text: str) -> str:
-    """Return ``text`` with control, bidirectional and line-separator characters escaped."""
-    return text.translate(_INVISIBLE)
 
 
 def display_width(text: str) -> int:

@@ -31,30 +31,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from runfolio.config import CONFIG_FILE, ConfigError, parse_size, read_config, store_config_root
+from runfolio.store.secrets import secret_name
 
 CONFIG_KEY = "artifacts"
 DEFAULT_THRESHOLD = 1_000_000  # "1 MB": decimal, like the site's size limit
 SCHEME = "s3"
 
 _KEYS = ("uri", "endpoint_url", "region", "profile", "threshold", "public_url", "previews")
-# Names people paste credentials under; each gets an error that says where they go instead.
-_CREDENTIAL_KEYS = frozenset(
-    {
-        "key",
-        "secret",
-        "token",
-        "password",
-        "access_key",
-        "access_key_id",
-        "secret_key",
-        "secret_access_key",
-        "session_token",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "credentials",
-    }
-)
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 _CONTROL_CHAR_RE = re.compile(r"[\x00-\x1f\x7f]")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -208,7 +191,7 @@ def check_remote_settings(value: object, path: str, problems: list[str]) -> Remo
     values: dict[str, Any] = {}
     for key, item in value.items():
         where = f"{path}.{key}"
-        if str(key).lower() in _CREDENTIAL_KEYS:
+        if secret_name(str(key), bare_key=True):  # where people paste credentials
             problems.append(
                 f"{where}: credentials never go in {CONFIG_FILE} (it is committed, and may be "
                 "published); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "

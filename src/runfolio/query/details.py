@@ -94,7 +94,9 @@ def build_run_details(root: Path, run: RunRecord) -> dict[str, Any]:
         ``status``, ``stored_status``, ``start_time``, ``end_time``,
         ``duration_seconds``, ``user``, ``path``, ``parent`` and ``children`` (each
         ``{id, name, status}``, name and status None for a run that cannot be read),
-        ``description``, ``source``, ``git``, ``environment``, ``tags``, ``params``
+        ``description``, ``failure`` (``{type, message, traceback}`` of the exception
+        that ended a FAILED run; ``{}`` otherwise), ``source``, ``git``, ``environment``,
+        ``tags``, ``params``
         (dotted keys, sorted), ``metrics`` (summaries by key, sorted), ``artifacts``
         (``{path, size, model, symlink}`` each, see :class:`ArtifactFile`), ``models``
         (``{path, flavor, class}`` each) and ``problems`` (texts).
@@ -127,6 +129,8 @@ def build_run_details(root: Path, run: RunRecord) -> dict[str, Any]:
         "parent": _run_ref(run.parent_run_id, parent),
         "children": [_run_ref(child.run_id, child) for child in reversed(children)],
         "description": run.description,
+        # A resumed run that then ended well may still hold an old failure: not its story.
+        "failure": dict(run.failure) if run.stored_status == "FAILED" else {},
         "source": dict(run.source),
         "git": git,
         "environment": environment,

@@ -78,6 +78,7 @@ class SiteConfig:
     site_url: str | None = None
     artifacts: RemoteSettings | None = None
     refs: tuple[str, ...] = ()
+    capture_untracked: str | None = None
 
 
 def load_site_config(root: Path) -> SiteConfig:
@@ -320,6 +321,16 @@ def _check_refs(value: object, path: str, problems: list[str]) -> tuple[str, ...
     return refs
 
 
+def _check_untracked(value: object, path: str, problems: list[str]) -> str | None:
+    """Accept which untracked files a run's patch holds (read by the tracking API)."""
+    from runfolio.gitrepo import UNTRACKED_MODES
+
+    if value not in UNTRACKED_MODES:
+        problems.append(f"{path}: {value!r} is not one of {', '.join(UNTRACKED_MODES)}")
+        return None
+    return str(value)
+
+
 _CHECKS = {
     "title": _check_name,
     "description": _check_text,
@@ -332,4 +343,5 @@ _CHECKS = {
     "store": _check_name,
     "site_url": _check_site_url,
     "artifacts": check_remote_settings,
+    "capture_untracked": _check_untracked,
 }

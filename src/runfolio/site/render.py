@@ -137,7 +137,7 @@ def _redacted_argv(argv: Any) -> list[str]:
     Applied again on the page because runs recorded before the rule (or written by hand)
     may still hold them.
     """
-    from runfolio.tracking.capture import redact_argv
+    from runfolio.store.secrets import redact_argv
 
     items = argv if isinstance(argv, list) else [argv]
     return redact_argv([str(item) for item in items])
@@ -145,7 +145,7 @@ def _redacted_argv(argv: Any) -> list[str]:
 
 def _without_credentials(url: Any) -> str:
     """A recorded remote URL without user name, password or secret query parameters."""
-    from runfolio.gitrepo import strip_credentials
+    from runfolio.store.secrets import strip_credentials
 
     return strip_credentials(str(url))
 

@@ -32,6 +32,7 @@ from runfolio.site.previews import (
 )
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
+from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 from runfolio.store.metrics import problems_of_run, read_metrics
 from runfolio.store.records import RunRecord
 
@@ -112,6 +113,20 @@ class ArtifactView:
     remote: RemoteLink | None = None
 
 
+@dataclass(frozen=True)
+class FailureView:
+    """Why a FAILED run failed, as its page shows it (from run.yaml's ``failure``).
+
+    Each part is bounded as the tracking API bounds it, since a store written by hand can
+    hold anything; ``truncated`` says a part was cut here.
+    """
+
+    type: str
+    message: str
+    traceback: str
+    truncated: bool
+
+
 @dataclass
 class RunContent:
     """Everything a run page shows that is read from the run folder itself."""
@@ -124,6 +139,7 @@ class RunContent:
     copies: dict[str, Path] = field(default_factory=dict)
     compare_js: bytes = b""
     problems: list[str] = field(default_factory=list)
+    failure: FailureView | None = None
 
 
 def metric_direction(key: str, primary: PrimaryMetric | None) -> str | None:
@@ -169,7 +185,7 @@ def gather_run_content(
         remote: the ``artifacts`` settings of ``runfolio.yaml``; without them remote
             artifacts are listed but neither fetched nor linked.
     """
-    content = RunContent()
+    content = RunContent(failure=failure_view(run))
     history = _read_history(run, content.problems)
     reduced = {key: downsample(points, max_points) for key, points in history.items()}
     label = run.name or run.run_id
@@ -211,6 +227,25 @@ def gather_run_content(
         content.packages = _view(run, packages, run_site_dir, size_limit, content)
     content.compare_js = compare_data_js(run, reduced, primary)
     return content
+
+
+def failure_view(run: RunRecord) -> FailureView | None:
+    """The failure a FAILED run recorded, bounded for its page; None for any other run.
+
+    A resumed run that then ended otherwise may still hold an old failure: not shown.
+    """
+    failure = run.failure
+    if run.stored_status != "FAILED" or not failure:
+        return None
+    kind = str(failure.get("type") or "")[:MAX_TRACEBACK_LINE]
+    message = str(failure.get("message") or "")
+    lines = str(failure.get("traceback") or "").splitlines()
+    truncated = len(message) > MAX_FAILURE_MESSAGE or len(lines) > MAX_TRACEBACK_LINES
+    kept = []
+    for line in lines[-MAX_TRACEBACK_LINES:]:
+        truncated = truncated or len(line) > MAX_TRACEBACK_LINE
+        kept.append(line[:MAX_TRACEBACK_LINE])
+    return FailureView(kind, message[:MAX_FAILURE_MESSAGE], "\n".join(kept), truncated)
 
 
 def compare_data_js(

@@ -23,7 +23,7 @@ from runfolio.store import layout
 from runfolio.store.atomic import write_bytes_atomic
 from runfolio.store.records import RunRecord
 
-CACHE_VERSION = 3  # 3: records read before older-form YAML was reported are stale
+CACHE_VERSION = 4  # 3: older-form YAML reported; 4: records carry ``failure``
 _SIGNED_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
 
 Signature = list[list[int] | None]

@@ -16,7 +16,7 @@ from runfolio.errors import MalformedRunError
 from runfolio.store import FORMAT_VERSION
 from runfolio.store.records import MAX_TIME_MS, iso_to_ms
 
-SECTIONS = ("source", "git", "environment", "process")
+SECTIONS = ("source", "git", "environment", "process", "failure")
 """The mappings of run.yaml that describe where and how a run ran."""
 
 # The documented fields of run.yaml's sections and their types: "text" (a scalar, kept as
@@ -32,12 +32,22 @@ _SECTION_FIELDS: dict[str, dict[str, str]] = {
         "patch_not_captured": "text",
         "untracked_not_captured": "texts",
         "credentials_not_captured": "texts",
+        "untracked_not_captured_count": "int",
+        "credentials_not_captured_count": "int",
     },
     "environment": dict.fromkeys(
         ("executable", "implementation", "machine", "packages", "platform", "python"), "text"
     ),
     "process": {"host": "text", "pid": "int"},
+    "failure": {"type": "text", "message": "text", "traceback": "text"},
 }
+MAX_FAILURE_MESSAGE = 2_000
+"""Characters of an exception's message kept in run.yaml's ``failure.message``."""
+MAX_TRACEBACK_LINES = 20
+"""Last lines of the traceback kept in ``failure.traceback``."""
+MAX_TRACEBACK_LINE = 300
+"""Characters kept of each of those lines."""
+
 _SCALARS = (str, int, float, bool)
 _EXPECTED = {
     "text": "text",

@@ -23,6 +23,9 @@ from pathlib import Path, PurePosixPath
 
 from runfolio.errors import InvalidInputError
 
+# The file-name rule lives with the rest of the secrets policy; re-exported for readers.
+from runfolio.store.secrets import credential_reason as credential_reason
+
 EXPERIMENT_FILE = "experiment.yaml"
 RUN_FILE = "run.yaml"
 PARAMS_FILE = "params.yaml"
@@ -217,85 +220,6 @@ def artifact_path_problem(path: str) -> str | None:
 def is_git_folder_name(name: str) -> bool:
     """Tell whether ``name`` is one of the spellings of ``.git`` that git refuses in a tree."""
     return bool(_DOTGIT_RE.match(name))
-
-
-# Names of files that usually hold a secret. Matched case-insensitively against the file
-# name (fnmatch-style); the folder rules against any folder of the path. Kept narrow on
-# purpose: each rule costs a false positive somewhere (a Keynote file is also ``*.key``).
-_CREDENTIAL_NAMES = (
-    (".env", "an environment file"),
-    (".env.*", "an environment file"),
-    ("*.env", "an environment file"),
-    (".netrc", "a netrc file"),
-    ("_netrc", "a netrc file"),
-    (".pgpass", "a PostgreSQL password file"),
-    (".git-credentials", "a git credential store"),
-    (".pypirc", "a PyPI configuration"),
-    (".npmrc", "an npm configuration"),
-    (".htpasswd", "a web server password file"),
-    ("id_rsa*", "an SSH key"),
-    ("id_dsa*", "an SSH key"),
-    ("id_ecdsa*", "an SSH key"),
-    ("id_ed25519*", "an SSH key"),
-    ("*.pem", "a key or certificate"),
-    ("*.key", "a private key"),
-    ("*.p12", "a key store"),
-    ("*.pfx", "a key store"),
-    ("*.jks", "a key store"),
-    ("*.keystore", "a key store"),
-    ("*.ppk", "a PuTTY key"),
-    ("credentials", "a credentials file"),
-    ("credentials.*", "a credentials file"),
-    ("*credentials*.json", "a credentials file"),
-    ("client_secret*.json", "an OAuth client secret"),
-)
-_CREDENTIAL_FOLDERS = {".ssh": "an SSH folder", ".aws": "an AWS folder", ".gnupg": "a GnuPG folder"}
-_CREDENTIAL_PAIRS = {
-    (".docker", "config.json"): "a Docker login",
-    (".kube", "config"): "a kubeconfig",
-}
-# Source and documentation files are code about credentials, not credentials; an
-# ``.env.example`` is the shared template of a secret file, by convention free of secrets.
-_NOT_CREDENTIAL_SUFFIXES = frozenset(
-    {".py", ".ipynb", ".md", ".rst", ".js", ".ts", ".go", ".rs", ".java", ".pub"}
-    | {".example", ".sample", ".template", ".dist"}
-)
-
-
-def credential_reason(path: str | PurePosixPath) -> str | None:
-    """Say why the file at ``path`` looks like it holds a secret, or return None.
-
-    ``path`` is ``/``-separated and relative (to a run's folder, or a repository's root).
-    The rule is by name only, case-insensitive, and documented in docs/store-format.md:
-    ``.env`` and ``.env.*`` and ``*.env``, ``.netrc``, ``.pgpass``, ``.git-credentials``,
-    ``.pypirc``, ``.npmrc``, ``.htpasswd``, SSH keys (``id_rsa*``, ``id_ed25519*`` ...
-    but not ``*.pub``), ``*.pem``, ``*.key``, key stores (``*.p12``, ``*.pfx``, ``*.jks``,
-    ``*.keystore``, ``*.ppk``), ``credentials`` and ``credentials.*``,
-    ``*credentials*.json``, ``client_secret*.json``; anything under a ``.ssh``, ``.aws``
-    or ``.gnupg`` folder; ``.docker/config.json`` and ``.kube/config``. A name ending in a
-    source or documentation suffix (``.py``, ``.md`` ...), in ``.pub`` (a public key) or
-    in ``.example``, ``.sample``, ``.template``, ``.dist`` (a shared template) is not.
-
-    Returns:
-        A short description such as ``"an SSH key (id_rsa)"``, or None.
-    """
-    import fnmatch  # only needed when files are checked
-
-    parts = [part.casefold() for part in str(path).split("/") if part]
-    if not parts:
-        return None
-    name = parts[-1]
-    for folder in parts[:-1]:
-        if folder in _CREDENTIAL_FOLDERS:
-            return f"{_CREDENTIAL_FOLDERS[folder]} ({folder}/)"
-    if len(parts) >= 2 and (parts[-2], name) in _CREDENTIAL_PAIRS:
-        return f"{_CREDENTIAL_PAIRS[(parts[-2], name)]} ({parts[-2]}/{name})"
-    if PurePosixPath(name).suffix in _NOT_CREDENTIAL_SUFFIXES:
-        return None
-    for pattern, what in _CREDENTIAL_NAMES:
-        if fnmatch.fnmatchcase(name, pattern):
-            return f"{what} ({pattern})"
-    return None
 
 
 def artifact_file(run_dir: Path, relative: PurePosixPath) -> Path:

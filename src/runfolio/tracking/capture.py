@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runfolio.gitrepo import find_repo_root
+from runfolio.store.secrets import REDACTED as REDACTED
+from runfolio.store.secrets import redact_argv
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ def capture_context(store_root: Path) -> CapturedContext:
     """Capture user, entry point, git state, environment and installed packages.
 
     The repository is the one holding the entry-point script (as MLflow does), else
-    the one holding the current folder.
+    the one holding the current folder. Untracked files go into the patch as
+    :func:`untracked_mode` says; runfolio's cache folder, built sites, MLflow folders
+    and secrets never do (:func:`runfolio.gitrepo.capture_git`).
 
     Args:
         store_root: the run store; its experiment folders are left out of the git dirty
@@ -88,114 +91,10 @@ def current_user() -> str | None:
 def capture_source(root: Path) -> dict[str, Any]:
     """The entry point (relative to ``root`` when inside it) and the command-line arguments.
 
-    The arguments are recorded with their secrets redacted (see :func:`redact_argv`).
+    The arguments are recorded with their secrets redacted
+    (:func:`runfolio.store.secrets.redact_argv`).
     """
     return {"entry_point": _entry_point(_entry_script(), root), "argv": redact_argv(sys.argv[1:])}
-
-
-REDACTED = "<redacted>"
-"""What a secret in the recorded command line is replaced with."""
-
-# A name is split into lower-case words (``--hub_token``, ``apiKey``, ``db.password``);
-# one of these words makes its value a secret.
-_SECRET_WORDS = frozenset(
-    {"secret", "secrets", "password", "passwd", "passphrase", "credential", "credentials"}
-    | {"apikey", "accesskey", "secretkey", "privatekey", "auth", "authorization", "cookie"}
-)
-# Words glued to a name that end so: hftoken, dbpassword, clientsecret.
-_SECRET_ENDINGS = ("token", "password", "passwd", "secret", "apikey")
-# "<word> key" is a secret after these words (api_key, access-key, wandb_key), not after
-# others (sort_key, metric_key).
-_KEY_OWNERS = frozenset(
-    {"api", "access", "secret", "private", "ssh", "signing", "encryption", "account"}
-    | {"master", "client", "subscription", "storage", "wandb", "openai", "comet", "hf"}
-)
-# "token" is a word of the vocabulary after these (pad_token, eos_token) and a count
-# before these (token_ids, max_token_length): no secret.
-_VOCABULARY_WORDS = frozenset(
-    {"pad", "eos", "bos", "unk", "mask", "sep", "cls", "start", "end", "special", "stop"}
-    | {"begin", "new", "max", "min", "num", "decoder", "image", "sample"}
-)
-_TOKEN_COUNTS = frozenset({"id", "ids", "type", "types", "length", "len", "count", "limit"})
-_OPTION_RE = re.compile(r"^(--?)([A-Za-z][\w.\-]*)(=.*)?$", re.DOTALL)
-_ASSIGNMENT_RE = re.compile(r"^([+~]*[A-Za-z_][\w.\-/@]*)=(.*)$", re.DOTALL)
-_URL_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s\"'<>]+")
-# Well-known token shapes, redacted wherever they stand: GitHub, GitLab, AWS key ids,
-# Slack, Hugging Face, Google API keys, OpenAI/Anthropic keys, JSON web tokens.
-_TOKEN_SHAPES_RE = re.compile(
-    r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{30,}|glpat-[\w-]{20,}"
-    r"|(?:AKIA|ASIA)[A-Z0-9]{16}|xox[abposr]-[A-Za-z0-9-]{10,}|hf_[A-Za-z0-9]{30,}"
-    r"|AIza[\w-]{35}|sk-[\w-]{40,}|eyJ[\w-]{10,}\.eyJ[\w-]{10,}\.[\w-]{10,})"
-)
-
-
-def redact_argv(argv: list[str]) -> list[str]:
-    """Return command-line arguments with their secrets replaced by ``<redacted>``.
-
-    The rule (docs/store-format.md repeats it):
-
-    - the value of an option whose name looks secret (``--token X``, ``--api-key=X``,
-      ``--password X``, ``--hub_token X``, ``-secret X``) is redacted; the option stays.
-      A name looks secret when one of its words is ``token`` (but not ``pad_token``,
-      ``token_ids``, ``max_tokens``...), ``secret``, ``password``, ``passwd``,
-      ``passphrase``, ``credential(s)``, ``auth``, ``authorization``, ``cookie``,
-      ``apikey``, or ``key`` after ``api``, ``access``, ``private``, ``client``...; or a
-      word ends in ``token``, ``password``, ``secret`` (``hftoken``). The value is the
-      text after ``=``, else the next argument unless it starts with ``--``;
-    - ``name=value`` arguments (Hydra overrides, ``KEY=value``) whose name looks secret
-      (``db.password=X``, ``WANDB_API_KEY=X``) keep the name only;
-    - URLs lose their user name and password and secret-looking query parameters;
-    - well-known token shapes (``ghp_...``, ``AKIA...``, ``hf_...``, JSON web tokens ...)
-      are redacted wherever they stand.
-
-    Short options (``-p``) are kept: a letter does not say what it means.
-    """
-    redacted: list[str] = []
-    hide_next = False
-    for arg in argv:
-        if hide_next and not arg.startswith("--"):
-            redacted.append(REDACTED)
-            hide_next = False
-            continue
-        hide_next = False
-        option = _OPTION_RE.match(arg)
-        assignment = None if option else _ASSIGNMENT_RE.match(arg)
-        if option and _secret_name(option.group(2)):
-            if option.group(3) is None:
-                hide_next = True
-            else:
-                arg = f"{option.group(1)}{option.group(2)}={REDACTED}"
-        elif assignment and _secret_name(assignment.group(1)):
-            arg = f"{assignment.group(1)}={REDACTED}"
-        redacted.append(_redact_text(arg))
-    return redacted
-
-
-def _secret_name(name: str) -> bool:
-    """Whether an option or key name says its value is a secret."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)  # camelCase → words
-    words = [word for word in re.split(r"[^0-9a-z]+", spaced.lower()) if word]
-    for index, word in enumerate(words):
-        before = words[index - 1] if index else ""
-        after = words[index + 1] if index + 1 < len(words) else ""
-        if word in _SECRET_WORDS:
-            return True
-        if word == "token" and before not in _VOCABULARY_WORDS and after not in _TOKEN_COUNTS:
-            return True
-        if word == "key" and before in _KEY_OWNERS:
-            return True
-        if word != "token" and word.endswith(_SECRET_ENDINGS) and word not in _SECRET_ENDINGS:
-            return True
-    return False
-
-
-def _redact_text(text: str) -> str:
-    """Strip credentials from URLs in ``text`` and redact well-known token shapes."""
-    from runfolio.gitrepo import strip_credentials
-
-    if "://" in text:
-        text = _URL_RE.sub(lambda match: strip_credentials(match.group(0)), text)
-    return _TOKEN_SHAPES_RE.sub(REDACTED, text)
 
 
 @functools.lru_cache(maxsize=16)
@@ -240,22 +139,74 @@ def installed_packages() -> str:
 MAX_PATCH_BYTES = 5_000_000
 """A bigger uncommitted patch is not copied into each run (it is noted in run.yaml)."""
 
+UNTRACKED_ENV = "RUNFOLIO_CAPTURE_UNTRACKED"
+"""The environment variable choosing which untracked files a patch holds (over the config)."""
+
+UNTRACKED_KEY = "capture_untracked"
+"""The ``runfolio.yaml`` key choosing which untracked files a patch holds."""
+
+DEFAULT_UNTRACKED = "code"
+"""Untracked files are captured when they are code or configuration, by name."""
+
+_MAX_LISTED = 100  # paths listed per kind in run.yaml; a count says how many more
+
+
+def untracked_mode(repo_root: Path) -> str:
+    """Which untracked files the patch holds: ``all``, ``code`` or ``none``.
+
+    ``$RUNFOLIO_CAPTURE_UNTRACKED``, else ``capture_untracked`` in the repository's
+    ``runfolio.yaml``, else ``code``. A value that is none of these warns and captures
+    no untracked file (the safe reading of a typo), so a bad setting never stops training.
+    """
+    from runfolio.gitrepo import UNTRACKED_MODES
+
+    where = f"${UNTRACKED_ENV}"
+    value: object = os.environ.get(UNTRACKED_ENV) or None
+    if value is None:
+        from runfolio.config import CONFIG_FILE, ConfigError, read_config
+
+        where = f"{repo_root / CONFIG_FILE}: {UNTRACKED_KEY}"
+        try:
+            value = read_config(repo_root).get(UNTRACKED_KEY)
+        except ConfigError:
+            value = None  # the site build reports a broken file; training goes on
+    if value is None:
+        return DEFAULT_UNTRACKED
+    if value not in UNTRACKED_MODES:
+        import warnings
+
+        warnings.warn(
+            f"runfolio: {where} must be one of {', '.join(UNTRACKED_MODES)}, not {value!r}; "
+            "no untracked file is captured",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return "none"
+    return str(value)
+
 
 @functools.cache
 def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], bytes]:
     """Git commit, branch, dirty flag and remote, plus the uncommitted patch as bytes."""
     if os.environ.get("RUNFOLIO_CAPTURE_GIT", "1") == "0":
         return {}, b""
+    import warnings
+
     from runfolio.errors import GitError
     from runfolio.gitrepo import capture_git
+    from runfolio.store.cache import cache_dir
 
     try:
-        snapshot = capture_git(repo_root, exclude_subfolders_of=(store_root,))
+        snapshot = capture_git(
+            repo_root,
+            # runfolio's caches, when they live in the repository, are never code
+            exclude=(cache_dir(),),
+            exclude_subfolders_of=(store_root,),
+            untracked=untracked_mode(repo_root),
+        )
     except GitError as exc:
         # A broken or foreign-owned repository (common in containers) must not stop
         # training; the run simply records no git state.
-        import warnings
-
         warnings.warn(f"runfolio: git state not captured: {exc}", RuntimeWarning, stacklevel=4)
         return {}, b""
     if snapshot is None:
@@ -266,10 +217,8 @@ def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], bytes
         "dirty": snapshot.dirty,
         "remote_url": snapshot.remote_url,
     }
-    if snapshot.skipped_untracked:
-        info["untracked_not_captured"] = list(snapshot.skipped_untracked)
-    if snapshot.skipped_credentials:
-        info["credentials_not_captured"] = list(snapshot.skipped_credentials)
+    _list_paths(info, "untracked_not_captured", snapshot.skipped_untracked)
+    _list_paths(info, "credentials_not_captured", snapshot.skipped_credentials)
     # surrogateescape keeps non-UTF-8 bytes of a text diff exactly as git wrote them
     patch = snapshot.patch.encode("utf-8", "surrogateescape")
     if len(patch) > MAX_PATCH_BYTES:
@@ -277,5 +226,20 @@ def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], bytes
             f"the uncommitted changes make a {len(patch):,}-byte patch, over the "
             f"{MAX_PATCH_BYTES:,}-byte limit; commit them (or ignore data files) to record them"
         )
+        # Said now, while the changes can still be committed: the run cannot be
+        # reproduced from what it records (`runfolio reproduce` refuses it).
+        warnings.warn(
+            f"runfolio: uncommitted changes not recorded: {info['patch_not_captured']}",
+            RuntimeWarning,
+            stacklevel=4,
+        )
         patch = b""
     return info, patch
+
+
+def _list_paths(info: dict[str, Any], key: str, paths: tuple[str, ...]) -> None:
+    """Record up to ``_MAX_LISTED`` paths under ``key``, and how many in all when more."""
+    if paths:
+        info[key] = list(paths[:_MAX_LISTED])
+    if len(paths) > _MAX_LISTED:
+        info[f"{key}_count"] = len(paths)

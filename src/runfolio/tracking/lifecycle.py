@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from runfolio.store import liveness
+from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 from runfolio.store.layout import HEARTBEAT_FILE
 from runfolio.store.liveness import this_host
 
@@ -32,6 +33,7 @@ _live_lock = threading.Lock()
 _installed = False
 _heartbeat_wakeup = threading.Event()
 _exit_status: str | None = None
+_exit_exception: BaseException | None = None
 
 
 class TerminatedBySignal(SystemExit):
@@ -52,6 +54,37 @@ def status_for_exception(exc: BaseException | None) -> str:
     if isinstance(exc, SystemExit) and exc.code in (None, 0):
         return "FINISHED"
     return "FAILED"
+
+
+def describe_failure(exc: BaseException) -> dict[str, str]:
+    """The ``failure`` mapping of run.yaml for an exception that ended a run (FAILED).
+
+    The type (qualified by its module unless built in), the message and the last
+    :data:`MAX_TRACEBACK_LINES` lines of the formatted traceback, each bounded, with
+    secrets redacted by the one secrets policy
+    (:func:`runfolio.store.secrets.redact_text`): the run and its page are published.
+    """
+    import traceback
+
+    from runfolio.store.secrets import redact_text
+
+    kind = type(exc)
+    module = kind.__module__
+    name = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+    # Redacted whole, then cut: a secret must not survive by being cut in two.
+    message = _bounded(redact_text(str(exc)), MAX_FAILURE_MESSAGE, " …[truncated]")
+    text = redact_text("".join(traceback.format_exception(exc)))
+    lines = [_bounded(line, MAX_TRACEBACK_LINE, " …") for line in text.splitlines()]
+    return {
+        "type": name,
+        "message": message,
+        "traceback": "\n".join(lines[-MAX_TRACEBACK_LINES:]) + "\n",
+    }
+
+
+def _bounded(text: str, limit: int, marker: str) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in ``marker`` when cut."""
+    return text if len(text) <= limit else text[: limit - len(marker)] + marker
 
 
 def register(run: Run) -> None:
@@ -90,8 +123,9 @@ def _install_hooks() -> None:
     previous_hook = sys.excepthook
 
     def excepthook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        global _exit_status
+        global _exit_status, _exit_exception
         _exit_status = status_for_exception(exc)
+        _exit_exception = exc
         previous_hook(kind, exc, tb)
 
     sys.excepthook = excepthook
@@ -127,4 +161,6 @@ def _end_live_runs_at_exit() -> None:
     status = _exit_status or "FINISHED"
     for run in reversed(live_runs()):
         with contextlib.suppress(Exception):
+            if status == "FAILED" and _exit_exception is not None:
+                run.record_failure(_exit_exception)
             run.end(status)

@@ -486,7 +486,22 @@ class Run:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.end(lifecycle.status_for_exception(exc))
+        status = lifecycle.status_for_exception(exc)
+        if status == "FAILED" and exc is not None:
+            self.record_failure(exc)
+        self.end(status)
+
+    def record_failure(self, exc: BaseException) -> None:
+        """Note in run.yaml why the run failed, before it ends as FAILED.
+
+        The ``failure`` mapping (type, message, last lines of the traceback: see
+        :func:`runfolio.tracking.lifecycle.describe_failure`) is written by :meth:`end`;
+        an ended run is left as it is.
+        """
+        failure = lifecycle.describe_failure(exc)
+        with self._lock:
+            if not self._ended:
+                self._data["failure"] = failure
 
     # -- internals ------------------------------------------------------------------
 
