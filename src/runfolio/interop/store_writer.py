@@ -316,7 +316,6 @@ class RunMerge:
         """Write a batch of rows in one call and empty it."""
         try:
             handle.write("".join(batch))
-            handle.flush()
         except OSError as exc:
             raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
         self.rows_written += len(batch)
