@@ -14,10 +14,12 @@ import math
 import operator
 import os
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic
+from typing import Any
 
 from runfolio.errors import MalformedRunError
 from runfolio.store.files import read_store_file
@@ -43,6 +45,47 @@ def problems_of_run(problems: list[str], status: str) -> list[str]:
     if status != "RUNNING":
         return problems
     return [problem for problem in problems if TORN_TAIL not in problem]
+
+
+def missing_rows(rows: Iterable[MetricRow], summaries: Mapping[str, Any], source: str) -> list[str]:
+    """Problems of metrics whose rows are fewer than the ended run's summary counts.
+
+    run.yaml's summary is written only once metrics.csv is on disk, so a shortfall means
+    rows were lost afterwards (a truncated copy, a hand edit) or before the durability
+    policy existed (a power cut).
+
+    Args:
+        rows: the rows read from the file.
+        summaries: run.yaml's ``metrics`` mapping (key to summary with ``count``).
+        source: the file, as problems name it.
+    """
+    counts = Counter(map(_KEY_OF, rows))
+    problems = []
+    for key, summary in sorted(summaries.items()):
+        expected = summary.get("count") if isinstance(summary, Mapping) else None
+        found = counts.get(key, 0)
+        if isinstance(expected, int) and found < expected:
+            problems.append(
+                f"{source}: {found} row(s) of metric {key!r}, but run.yaml's summary counts "
+                f"{expected}; {ROWS_LOST}"
+            )
+    return problems
+
+
+def shorter_than_summaries(size: int, summaries: Mapping[str, Any]) -> bool:
+    """Tell whether ``size`` bytes are too few to hold every row ``summaries`` count.
+
+    A cheap check from one ``stat``: the shortest row of key ``k`` is ``k,0,0.0,0``.
+    """
+    least = len(HEADER)
+    for key, summary in summaries.items():
+        count = summary.get("count") if isinstance(summary, Mapping) else None
+        if isinstance(count, int) and count > 0:
+            least += count * (len(csv_field(key).encode("utf-8", "surrogateescape")) + 9)
+    return size < least
+
+
+ROWS_LOST = "the rest are lost (a power cut, a truncated copy?)"
 
 
 def csv_field(text: str) -> str:
@@ -333,10 +376,15 @@ def summarize(rows: Iterable[MetricRow]) -> dict[str, MetricSummary]:
 
 @dataclass
 class MetricsFile:
-    """The rows of one ``metrics.csv`` and the problems met while reading it."""
+    """The rows of one ``metrics.csv`` and the problems met while reading it.
+
+    ``unreadable`` is set when no row could be read at all (the file is a folder or a
+    symlink, or its first line is not the header), as opposed to a file with no rows.
+    """
 
     rows: list[MetricRow]
     problems: list[str]
+    unreadable: bool = False
 
 
 def read_metrics(path: Path) -> MetricsFile:
@@ -350,7 +398,7 @@ def read_metrics(path: Path) -> MetricsFile:
     try:
         data = read_store_file(path)
     except MalformedRunError as exc:
-        return MetricsFile([], [str(exc)])
+        return MetricsFile([], [str(exc)], unreadable=True)
     if data is None:
         return MetricsFile([], [])
     return parse_metrics_bytes(data, str(path))
@@ -396,8 +444,10 @@ def _parse(text: str, source: str, *, check_keys: bool) -> MetricsFile:
     if not lines:
         return MetricsFile(rows, problems)
     if lines[0].rstrip("\r") != HEADER.rstrip("\n"):
-        problems.append(f"{source}: line 1: expected header {HEADER.strip()!r}")
-        return MetricsFile(rows, problems)
+        problems.append(
+            f"{source}: line 1: expected header {HEADER.strip()!r}; no row of it can be read"
+        )
+        return MetricsFile(rows, problems, unreadable=True)
     append = rows.append
     last_index = len(lines) - 1
     for index in range(1, len(lines)):

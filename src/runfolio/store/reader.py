@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat as stat_module
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,14 @@ from runfolio.store.fields import (
 )
 from runfolio.store.files import SYMLINK_PROBLEM, read_store_file
 from runfolio.store.liveness import effective_status
-from runfolio.store.metrics import parse_metrics_bytes, read_metrics, summarize
+from runfolio.store.metrics import (
+    ROWS_LOST,
+    missing_rows,
+    parse_metrics_bytes,
+    read_metrics,
+    shorter_than_summaries,
+    summarize,
+)
 from runfolio.store.records import (
     DIRECTIONS,
     RUN_STATUSES,
@@ -168,22 +176,33 @@ def read_experiment(exp_dir: Path, content: bytes | None = None) -> ExperimentRe
 def read_run(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
     """Read one run folder into a record (metrics summarised, status made effective).
 
+    Unlike a scan, it reads an ended run's metrics.csv too, so its problems list every
+    unreadable row and every metric with fewer rows than run.yaml's summary counts.
+
     Raises:
         MalformedRunError: run.yaml or params.yaml is missing, unreadable or has fields of
             the wrong type; the message names the file and the field.
     """
-    record = read_run_files(run_dir, experiment)
+    record = read_run_files(run_dir, experiment, check_history=True)
     refresh_status(record)
     return record
 
 
 def read_run_files(
-    run_dir: Path, experiment: ExperimentRecord, files: FileSource | None = None
+    run_dir: Path,
+    experiment: ExperimentRecord,
+    files: FileSource | None = None,
+    *,
+    check_history: bool = False,
 ) -> RunRecord:
     """Read a run's files without judging liveness (``status`` is the stored one).
 
     ``files`` reads them from elsewhere than ``run_dir`` on disk (a git revision, say);
     ``run_dir`` then only names the run in records and messages.
+
+    An ended run's summary in run.yaml stands for its metrics. Its metrics.csv is only
+    checked with one ``lstat`` (missing, or too short for the rows summarised), unless
+    ``check_history`` asks for it to be read and its rows counted.
     """
     read = files or disk_files(run_dir)
     run_path = run_dir / layout.RUN_FILE
@@ -223,12 +242,8 @@ def read_run_files(
             metrics_file = parse_metrics_bytes(files(layout.METRICS_FILE) or b"", str(metrics_path))
         problems.extend(metrics_file.problems)
         metrics = {k: s.to_dict() for k, s in summarize(metrics_file.rows).items()}
-    elif metrics and files is None and not os.path.lexists(metrics_path):
-        # The summary survives, but every logged value behind it is gone.
-        problems.append(
-            f"{metrics_path}: metrics.csv is missing, but run.yaml summarises "
-            f"{len(metrics)} metric(s); their history is lost"
-        )
+    elif metrics and files is None:
+        problems.extend(_history_problems(metrics_path, metrics, check_history))
     return RunRecord(
         run_id=run_id,
         experiment=experiment.name,
@@ -324,6 +339,29 @@ def iter_run_dirs(
             yield path, None
         elif layout.is_run_id(entry.name):
             yield path, NO_RUN_FILE
+
+
+def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) -> list[str]:
+    """What is wrong with an ended run's metrics.csv, measured against its summaries."""
+    try:
+        stat = os.lstat(path)
+    except FileNotFoundError:
+        # The summary survives, but every logged value behind it is gone.
+        return [
+            f"{path}: metrics.csv is missing, but run.yaml summarises "
+            f"{len(summaries)} metric(s); their history is lost"
+        ]
+    except OSError:
+        return []  # unreadable: reading it says why, where the rows are needed
+    if read_rows:
+        metrics_file = read_metrics(path)
+        return [*metrics_file.problems, *missing_rows(metrics_file.rows, summaries, str(path))]
+    if stat_module.S_ISREG(stat.st_mode) and shorter_than_summaries(stat.st_size, summaries):
+        return [
+            f"{path}: too short to hold the rows run.yaml's summary counts "
+            f"({sum(s.get('count', 0) for s in summaries.values())} in all); {ROWS_LOST}"
+        ]
+    return []
 
 
 def _usable_summaries(metrics: Any) -> bool:

@@ -523,13 +523,13 @@ class Run:
         with self._lock:
             if self._ended:
                 return
-            write_text_atomic(self.path / layout.HEARTBEAT_FILE, now_iso() + "\n")
             if self._metrics_handle is not None:
                 try:
                     self._metrics_handle.sync(min_interval=1.0)
                 except OSError as exc:
                     self._metrics_failure = exc
                     self._metrics_write_error(exc)  # drops the handle
+            write_text_atomic(self.path / layout.HEARTBEAT_FILE, now_iso() + "\n")
 
     def _metric_prefix(self, key: str) -> str:
         """Validate a metric key once and remember its CSV prefix."""
