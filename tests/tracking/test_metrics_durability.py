@@ -56,51 +56,68 @@ def _rows(path: Path) -> list[tuple[str, int, float]]:
 # -- a full disk ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", ["tmpfs", "fsize"])
-def test_full_disk_writes_no_refused_row_and_end_can_be_retried(
-    mode: str, tmp_path: Path, worker_env: dict[str, str]
-) -> None:
+def _fill_and_retry(mode: str, scenario: str, tmp_path: Path, env: dict[str, str]) -> Any:
+    """Run the full-disk worker; return its results and the run's folder (copied out)."""
     store, out = tmp_path / "store", tmp_path / "copied"
     store.mkdir()
     prefix = _private_tmpfs_command(store, size_kb=64) if mode == "tmpfs" else []
+    worker = str(WORKERS / "metrics_full_worker.py")
     proc = subprocess.run(
-        [*prefix, sys.executable, str(WORKERS / "metrics_full_worker.py"), mode, str(store), str(out)],
+        [*prefix, sys.executable, worker, mode, scenario, str(store), str(out)],
         capture_output=True,
         text=True,
-        env=worker_env,
+        env=env,
         cwd=tmp_path,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    results: dict[str, Any] = json.loads(proc.stdout)
-    metrics_path = out / "full" / results["run_id"] / layout.METRICS_FILE
-    refusal = "No space left on device" if mode == "tmpfs" else "File too large"
+    results = json.loads(proc.stdout)
+    return results, out / "full" / results["run_id"]
 
+
+_REFUSAL = {"tmpfs": "No space left on device", "fsize": "File too large"}
+
+
+@pytest.mark.parametrize("mode", ["tmpfs", "fsize"])
+def test_full_disk_writes_no_refused_row_ever(
+    mode: str, tmp_path: Path, worker_env: dict[str, str]
+) -> None:
+    results, run_dir = _fill_and_retry(mode, "metrics", tmp_path, worker_env)
+    metrics_path = run_dir / layout.METRICS_FILE
     # The refused row raised, naming the file and the cause, and so did the batch.
-    assert results["metric"] is not None, "the disk never filled up"
-    assert layout.METRICS_FILE in results["metric"]["message"]
-    assert refusal in results["metric"]["message"]
+    assert results.get("metric"), "the disk never filled up"
+    assert str(layout.METRICS_FILE) in results["metric"]["message"]
+    assert _REFUSAL[mode] in results["metric"]["message"]
     assert results["batch"] is not None and results["batch"]["store_error"]
-    assert refusal in results["batch"]["message"]
-    # end() failed on run.yaml and left the run live; the retry, with room, ended it.
-    assert results["end"] is not None and results["end"]["store_error"], results["end"]
-    assert results["ended_after_failure"] is False
-    assert (results["batch_retry"], results["end_retry"], results["status"]) == (
-        None,
-        None,
-        "FINISHED",
-    )
+    assert _REFUSAL[mode] in results["batch"]["message"]
+    assert (results["batch_retry"], results["end_retry"]) == (None, None)
 
     # Exactly the rows whose call returned: the refused row and the refused batch never
     # reached the file, not even with the next write, and no torn part of them is left.
     metrics = read_metrics(metrics_path)
     assert metrics.problems == []
-    batch = [(k, 2, v) for k, v in full_worker.BATCH.items()]
     returned = [("m", s, full_worker.metric_value(s)) for s in results["returned"]]
+    batch = [(k, 2, v) for k, v in full_worker.BATCH.items()]
     assert _rows(metrics_path) == [*returned, *batch]
-    data = read_yaml_file(metrics_path.parent / layout.RUN_FILE)
+    data = read_yaml_file(run_dir / layout.RUN_FILE)
     assert data["status"] == "FINISHED"
     assert data["metrics"] == {k: s.to_dict() for k, s in summarize(metrics.rows).items()}
+
+
+@pytest.mark.parametrize("mode", ["tmpfs", "fsize"])
+def test_end_failed_on_a_full_disk_can_be_retried(
+    mode: str, tmp_path: Path, worker_env: dict[str, str]
+) -> None:
+    results, run_dir = _fill_and_retry(mode, "end", tmp_path, worker_env)
+    failure = results["end"]
+    assert failure is not None and failure["store_error"], failure
+    assert layout.RUN_FILE in failure["message"] and _REFUSAL[mode] in failure["message"]
+    assert results["ended_after_failure"] is False  # still live, so end() can run again
+    assert (results["end_retry"], results["status"]) == (None, "FINISHED")
+    data = read_yaml_file(run_dir / layout.RUN_FILE)
+    assert data["status"] == "FINISHED"
+    assert data["metrics"]["m"]["count"] == 1
+    assert not (run_dir / layout.HEARTBEAT_FILE).exists()
 
 
 # -- the fsync policy -----------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Log metrics until the disk is full, fail, get room back, retry; copy the store out.
 
-Usage: ``metrics_full_worker.py MODE STORE OUT_DIR``
+Usage: ``metrics_full_worker.py MODE SCENARIO STORE OUT_DIR``
 
 ``MODE`` is ``tmpfs`` (``STORE`` is on a tiny private tmpfs, filled with a filler file
 and freed by deleting it: writes fail with ENOSPC) or ``fsize`` (the file size limit
@@ -8,8 +8,9 @@ and freed by deleting it: writes fail with ENOSPC) or ``fsize`` (the file size l
 raising the limit gives the room back). Either way the kernel really refuses the
 writes, part way through a row where the room runs out.
 
-Prints one JSON line: the steps whose ``log_metric`` returned, the rows of the
-``log_metrics`` call that returned, and how each failing call failed.
+``SCENARIO`` is ``metrics`` (log rows until one is refused, and a batch; retry both
+with room) or ``end`` (end the run on the full disk, then again with room). Prints one
+JSON line: the steps whose ``log_metric`` returned and how each failing call failed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import signal
 import sys
 from typing import Any
 
-SIZE_LIMIT = 512  # bytes, in fsize mode
+SIZE_LIMIT = 512  # bytes, in fsize mode: a run.yaml is longer
 BATCH = {f"batch_{i}": i / 7 for i in range(6)}
 
 
@@ -58,37 +59,35 @@ def free(mode: str, store: str) -> None:
 
 
 def main() -> None:
-    """Fill, fail, free, retry."""
+    """Fill, fail, free, retry: metric rows (scenario ``metrics``) or ``end`` itself."""
     from worker_common import attempt  # the workers folder is sys.path[0]
 
     from runfolio import Store, StoreError
 
-    mode, store_path, out = sys.argv[1:4]
+    mode, scenario, store_path, out = sys.argv[1:5]
     run = Store(store_path).start_run("full", run_name="filler")
     run.log_metric("m", metric_value(0), step=0)
     returned = [0]
     fill(mode, store_path)
-    metric_error: dict[str, Any] | None = None
-    for step in range(1, 100_000):
-        try:
-            run.log_metric("m", metric_value(step), step=step)
-        except StoreError as exc:
-            metric_error = {"step": step, "message": str(exc)}
-            break
-        returned.append(step)
-    results = {
-        "run_id": run.run_id,
-        "returned": returned,
-        "metric": metric_error,
-        "batch": attempt(lambda: run.log_metrics(BATCH, step=1)),
-        "end": attempt(run.end),
-        "ended_after_failure": run.ended,
-    }
-    free(mode, store_path)
-    retry_step = returned[-1] + 1
-    run.log_metric("m", metric_value(retry_step), step=retry_step)
-    returned.append(retry_step)
-    results["batch_retry"] = attempt(lambda: run.log_metrics(BATCH, step=2))
+    results: dict[str, Any] = {"run_id": run.run_id, "returned": returned}
+    if scenario == "metrics":
+        for step in range(1, 100_000):
+            try:
+                run.log_metric("m", metric_value(step), step=step)
+            except StoreError as exc:
+                results["metric"] = {"step": step, "message": str(exc)}
+                break
+            returned.append(step)
+        results["batch"] = attempt(lambda: run.log_metrics(BATCH, step=1))
+        free(mode, store_path)
+        retry_step = returned[-1] + 1
+        run.log_metric("m", metric_value(retry_step), step=retry_step)
+        returned.append(retry_step)
+        results["batch_retry"] = attempt(lambda: run.log_metrics(BATCH, step=2))
+    else:
+        results["end"] = attempt(run.end)
+        results["ended_after_failure"] = run.ended
+        free(mode, store_path)
     results["end_retry"] = attempt(run.end)
     results["status"] = run.status
     shutil.copytree(store_path, out, symlinks=True, ignore=shutil.ignore_patterns("filler"))
