@@ -75,13 +75,14 @@ def missing_rows(rows: Iterable[MetricRow], summaries: Mapping[str, Any], source
 def shorter_than_summaries(size: int, summaries: Mapping[str, Any]) -> bool:
     """Tell whether ``size`` bytes are too few to hold every row ``summaries`` count.
 
-    A cheap check from one ``stat``: the shortest row of key ``k`` is ``k,0,0.0,0``.
+    A cheap check from one ``stat``: the shortest row a reader accepts for key ``k``
+    is ``k,0,1,0`` and a line end, whoever wrote it.
     """
     least = len(HEADER)
     for key, summary in summaries.items():
         count = summary.get("count") if isinstance(summary, Mapping) else None
         if isinstance(count, int) and count > 0:
-            least += count * (len(csv_field(key).encode("utf-8", "surrogateescape")) + 9)
+            least += count * (len(csv_field(key).encode("utf-8", "surrogateescape")) + 7)
     return size < least
 
 
@@ -240,12 +241,15 @@ def sync_metrics_file(path: Path) -> None:
     """fsync a ``metrics.csv`` no :class:`MetricsAppender` holds open, and its folder.
 
     Raises:
-        OSError: the disk refused it; a missing file is not an error (nothing to sync).
+        OSError: the disk refused it. A missing file, or a symlink (never written
+            through), is not an error: nothing of the run's is there to sync.
     """
     try:
         fd = _open_no_follow(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP):
+            return
+        raise
     try:
         os.fsync(fd)
     finally:
