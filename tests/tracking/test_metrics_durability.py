@@ -31,10 +31,10 @@ import runfolio.store.metrics as metrics_module
 from runfolio import Store, StoreError
 from runfolio.errors import MalformedRunError
 from runfolio.query.runs import MetricHistoryWarning
+from runfolio.site.build import build_site
 from runfolio.store import layout
 from runfolio.store.metrics import HEADER, read_metrics, summarize
 from runfolio.store.reader import read_yaml_file
-from runfolio.store.scan import scan_store
 
 WORKERS = Path(__file__).parent / "workers"
 full_worker = load_worker_module("metrics_full_worker")
@@ -292,7 +292,7 @@ def test_unreadable_history_is_reported_not_empty(store: Store) -> None:
 # -- fewer rows than the summary ------------------------------------------------------
 
 
-def test_rows_fewer_than_the_summary_are_a_problem(store: Store) -> None:
+def test_rows_fewer_than_the_summary_are_a_problem(store: Store, tmp_path: Path) -> None:
     run_id, path = _ended_run(store, rows=5)
     lines = path.read_bytes().splitlines(keepends=True)
     path.write_bytes(b"".join(lines[:3]))  # header and 2 of 5 rows survived
@@ -304,14 +304,14 @@ def test_rows_fewer_than_the_summary_are_a_problem(store: Store) -> None:
     assert [r.step for r in history] == [0, 1]
 
     path.write_bytes(b"")  # a power cut before the data reached the disk
-    scan = scan_store(store.root)
-    assert [p.reason for p in scan.problems if "too short" in p.reason], scan.problems
+    report = build_site(store.root, tmp_path / "site")
+    assert any("0 row(s) of metric 'loss'" in p and "counts 5" in p for p in report.problems)
 
 
-def test_a_whole_history_is_no_problem(store: Store) -> None:
+def test_a_whole_history_is_no_problem(store: Store, tmp_path: Path) -> None:
     run_id, _ = _ended_run(store, rows=5)
     assert store.get_run(run_id).problems == []
-    assert scan_store(store.root).problems == []
+    assert build_site(store.root, tmp_path / "site").problems == []
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(store.get_metric_history(run_id, "loss")) == 5

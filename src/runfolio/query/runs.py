@@ -68,7 +68,7 @@ def get_metric_history(root: Path, run_ref: str, key: str) -> list[MetricRow]:
         problems = problems_of_run(problems, run.status)
         if run.stored_status != "RUNNING":
             summary = {key: run.metrics[key]} if key in run.metrics else {}
-            problems += missing_rows(rows, summary, str(run_dir / layout.METRICS_FILE))
+            problems += missing_rows(metrics, summary, str(run_dir / layout.METRICS_FILE))
     if problems:
         warnings.warn(
             f"history of metric {key!r} of run {run_dir.name} may be incomplete: "

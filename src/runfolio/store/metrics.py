@@ -47,19 +47,22 @@ def problems_of_run(problems: list[str], status: str) -> list[str]:
     return [problem for problem in problems if TORN_TAIL not in problem]
 
 
-def missing_rows(rows: Iterable[MetricRow], summaries: Mapping[str, Any], source: str) -> list[str]:
+def missing_rows(metrics: MetricsFile, summaries: Mapping[str, Any], source: str) -> list[str]:
     """Problems of metrics whose rows are fewer than the ended run's summary counts.
 
     run.yaml's summary is written only once metrics.csv is on disk, so a shortfall means
     rows were lost afterwards (a truncated copy, a hand edit) or before the durability
-    policy existed (a power cut).
+    policy existed (a power cut). A file that cannot be read at all already has its
+    problem: no row is counted missing on top of it.
 
     Args:
-        rows: the rows read from the file.
+        metrics: what was read from the file.
         summaries: run.yaml's ``metrics`` mapping (key to summary with ``count``).
         source: the file, as problems name it.
     """
-    counts = Counter(map(_KEY_OF, rows))
+    if metrics.unreadable:
+        return []
+    counts = Counter(map(_KEY_OF, metrics.rows))
     problems = []
     for key, summary in sorted(summaries.items()):
         expected = summary.get("count") if isinstance(summary, Mapping) else None
@@ -67,26 +70,9 @@ def missing_rows(rows: Iterable[MetricRow], summaries: Mapping[str, Any], source
         if isinstance(expected, int) and found < expected:
             problems.append(
                 f"{source}: {found} row(s) of metric {key!r}, but run.yaml's summary counts "
-                f"{expected}; {ROWS_LOST}"
+                f"{expected}; the rest are lost (a power cut, a truncated copy?)"
             )
     return problems
-
-
-def shorter_than_summaries(size: int, summaries: Mapping[str, Any]) -> bool:
-    """Tell whether ``size`` bytes are too few to hold every row ``summaries`` count.
-
-    A cheap check from one ``stat``: the shortest row a reader accepts for key ``k``
-    is ``k,0,1,0`` and a line end, whoever wrote it.
-    """
-    least = len(HEADER)
-    for key, summary in summaries.items():
-        count = summary.get("count") if isinstance(summary, Mapping) else None
-        if isinstance(count, int) and count > 0:
-            least += count * (len(csv_field(key).encode("utf-8", "surrogateescape")) + 7)
-    return size < least
-
-
-ROWS_LOST = "the rest are lost (a power cut, a truncated copy?)"
 
 
 def csv_field(text: str) -> str:

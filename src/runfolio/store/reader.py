@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import stat as stat_module
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,14 +23,7 @@ from runfolio.store.fields import (
 )
 from runfolio.store.files import SYMLINK_PROBLEM, read_store_file
 from runfolio.store.liveness import effective_status
-from runfolio.store.metrics import (
-    ROWS_LOST,
-    missing_rows,
-    parse_metrics_bytes,
-    read_metrics,
-    shorter_than_summaries,
-    summarize,
-)
+from runfolio.store.metrics import missing_rows, parse_metrics_bytes, read_metrics, summarize
 from runfolio.store.records import (
     DIRECTIONS,
     RUN_STATUSES,
@@ -200,9 +192,9 @@ def read_run_files(
     ``files`` reads them from elsewhere than ``run_dir`` on disk (a git revision, say);
     ``run_dir`` then only names the run in records and messages.
 
-    An ended run's summary in run.yaml stands for its metrics. Its metrics.csv is only
-    checked with one ``lstat`` (missing, or too short for the rows summarised), unless
-    ``check_history`` asks for it to be read and its rows counted.
+    An ended run's summary in run.yaml stands for its metrics: its metrics.csv is only
+    checked to exist, unless ``check_history`` asks for it to be read and its rows
+    counted against the summary.
     """
     read = files or disk_files(run_dir)
     run_path = run_dir / layout.RUN_FILE
@@ -343,25 +335,16 @@ def iter_run_dirs(
 
 def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) -> list[str]:
     """What is wrong with an ended run's metrics.csv, measured against its summaries."""
-    try:
-        stat = os.lstat(path)
-    except FileNotFoundError:
+    if not os.path.lexists(path):
         # The summary survives, but every logged value behind it is gone.
         return [
             f"{path}: metrics.csv is missing, but run.yaml summarises "
             f"{len(summaries)} metric(s); their history is lost"
         ]
-    except OSError:
-        return []  # unreadable: reading it says why, where the rows are needed
-    if read_rows:
-        metrics_file = read_metrics(path)
-        return [*metrics_file.problems, *missing_rows(metrics_file.rows, summaries, str(path))]
-    if stat_module.S_ISREG(stat.st_mode) and shorter_than_summaries(stat.st_size, summaries):
-        return [
-            f"{path}: too short to hold the rows run.yaml's summary counts "
-            f"({sum(s.get('count', 0) for s in summaries.values())} in all); {ROWS_LOST}"
-        ]
-    return []
+    if not read_rows:
+        return []
+    metrics_file = read_metrics(path)
+    return [*metrics_file.problems, *missing_rows(metrics_file, summaries, str(path))]
 
 
 def _usable_summaries(metrics: Any) -> bool:
