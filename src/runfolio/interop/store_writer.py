@@ -301,6 +301,11 @@ class RunMerge:
             if batch:
                 handle = handle or self._open_metrics()
                 self._flush(handle, batch)
+            if handle is not None:  # on disk before finish() writes the summary into run.yaml
+                try:
+                    handle.sync()
+                except OSError as exc:
+                    raise StoreError(f"cannot write {handle.path}: {exc}") from exc
         finally:
             if handle is not None:
                 handle.close()
