@@ -308,6 +308,19 @@ def test_rows_fewer_than_the_summary_are_a_problem(store: Store, tmp_path: Path)
     assert any("0 row(s) of metric 'loss'" in p and "counts 5" in p for p in report.problems)
 
 
+def test_a_malformed_row_is_not_counted_missing_too(store: Store) -> None:
+    run_id, path = _ended_run(store, rows=3)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join([*lines[:3], b"loss,2,oops,1\n"]))  # one row damaged
+    problems = store.get_run(run_id).problems
+    assert len(problems) == 1 and "line 4: malformed row" in problems[0], problems
+
+    path.write_bytes(b"".join(lines[:2]) + lines[2][:5])  # lost rows, and a torn tail
+    problems = store.get_run(run_id).problems
+    assert any("incomplete last row" in p for p in problems), problems
+    assert any("1 row(s) of metric 'loss'" in p and "counts 3" in p for p in problems)
+
+
 def test_a_whole_history_is_no_problem(store: Store, tmp_path: Path) -> None:
     run_id, _ = _ended_run(store, rows=5)
     assert store.get_run(run_id).problems == []

@@ -52,8 +52,9 @@ def missing_rows(metrics: MetricsFile, summaries: Mapping[str, Any], source: str
 
     run.yaml's summary is written only once metrics.csv is on disk, so a shortfall means
     rows were lost afterwards (a truncated copy, a hand edit) or before the durability
-    policy existed (a power cut). A file that cannot be read at all already has its
-    problem: no row is counted missing on top of it.
+    policy existed (a power cut). Rows that are there but malformed already have their
+    problems: only a shortfall beyond them is reported (and none for a file that cannot
+    be read at all).
 
     Args:
         metrics: what was read from the file.
@@ -63,16 +64,20 @@ def missing_rows(metrics: MetricsFile, summaries: Mapping[str, Any], source: str
     if metrics.unreadable:
         return []
     counts = Counter(map(_KEY_OF, metrics.rows))
-    problems = []
+    short = []
     for key, summary in sorted(summaries.items()):
         expected = summary.get("count") if isinstance(summary, Mapping) else None
         found = counts.get(key, 0)
         if isinstance(expected, int) and found < expected:
-            problems.append(
-                f"{source}: {found} row(s) of metric {key!r}, but run.yaml's summary counts "
-                f"{expected}; the rest are lost (a power cut, a truncated copy?)"
-            )
-    return problems
+            short.append((key, found, expected))
+    # Each of the file's problems is one line skipped: it may be one of the rows counted.
+    if sum(expected - found for _, found, expected in short) <= len(metrics.problems):
+        return []
+    return [
+        f"{source}: {found} row(s) of metric {key!r}, but run.yaml's summary counts "
+        f"{expected}; the rest are lost (a power cut, a truncated copy?)"
+        for key, found, expected in short
+    ]
 
 
 def csv_field(text: str) -> str:
