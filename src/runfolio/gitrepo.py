@@ -409,8 +409,11 @@ def _build_patch(
         tmp_index = tmp_dir / "index"
         # Starting from a copy of the user's index keeps its stat data, so git re-hashes only
         # the listed paths, and keeps staged-only and skip-worktree entries as they are.
+        # The copy keeps the index's mtime too: git trusts an entry's stat data only when
+        # the file is older than the index (its racy-clean rule), and a copy stamped "now"
+        # would let a same-size edit made in the index's last second pass as unchanged.
         if index_path.is_file():
-            shutil.copyfile(index_path, tmp_index)
+            shutil.copy2(index_path, tmp_index)
         (tmp_dir / "objects").mkdir()
         env = {
             "GIT_INDEX_FILE": str(tmp_index),

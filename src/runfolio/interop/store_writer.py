@@ -33,7 +33,6 @@ from runfolio.store.atomic import (
     create_text_exclusive,
     make_dir,
     move_file_atomic,
-    sync_file,
     write_text_atomic,
 )
 from runfolio.store.metrics import (
@@ -308,9 +307,11 @@ class RunMerge:
             if batch:
                 handle = handle or self._open_metrics()
                 self._flush(handle, batch)
-            if handle is not None:
-                # Synced before finish() writes run.yaml with the summary of these rows.
-                self._sync(handle)
+            if handle is not None:  # on disk before finish() writes the summary into run.yaml
+                try:
+                    handle.sync()
+                except OSError as exc:
+                    raise StoreError(f"cannot write {handle.path}: {exc}") from exc
         finally:
             if handle is not None:
                 handle.close()
@@ -322,18 +323,10 @@ class RunMerge:
         except OSError as exc:
             raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
 
-    def _sync(self, handle: Any) -> None:
-        """Fsync the appended rows (the store's fsync policy, see store.atomic)."""
-        try:
-            sync_file(handle.fileno())
-        except OSError as exc:
-            raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
-
     def _flush(self, handle: Any, batch: list[str]) -> None:
         """Write a batch of rows in one call and empty it."""
         try:
             handle.write("".join(batch))
-            handle.flush()
         except OSError as exc:
             raise StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc}") from exc
         self.rows_written += len(batch)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from runfolio.errors import MalformedRunError
 from runfolio.query.search_rows import read_search_rows, run_attributes
 from runfolio.store import layout
-from runfolio.store.metrics import MetricRow, read_metrics
-from runfolio.store.reader import read_run
+from runfolio.store.metrics import MetricRow, missing_rows, problems_of_run, read_metrics
+from runfolio.store.reader import read_run, read_run_files, refresh_status
 from runfolio.store.records import RunRecord
 from runfolio.store.scan import find_run, paused_gc, require_experiments, scan_store
 
@@ -45,12 +48,39 @@ def get_metric_history(root: Path, run_ref: str, key: str) -> list[MetricRow]:
     """Every logged value of metric ``key``, in file order.
 
     Each row has ``key``, ``step``, ``value`` and ``timestamp``, as MLflow's ``Metric``.
+    Rows that cannot be read are left out with a :class:`MetricHistoryWarning` naming
+    them, as are rows an ended run's summary counts but the file lacks.
 
     Raises:
         RunNotFoundError: no run matches ``run_ref``.
+        MalformedRunError: metrics.csv cannot be read at all (its first line is not the
+            header, say): an empty list would claim nothing was logged.
     """
-    _, run_dir = find_run(root, run_ref)
-    return [row for row in read_metrics(run_dir / layout.METRICS_FILE).rows if row.key == key]
+    experiment, run_dir = find_run(root, run_ref)
+    metrics = read_metrics(run_dir / layout.METRICS_FILE)
+    if metrics.unreadable:
+        raise MalformedRunError(metrics.problems[0])
+    rows = [row for row in metrics.rows if row.key == key]
+    problems = list(metrics.problems)
+    with contextlib.suppress(MalformedRunError):  # no summary to compare with
+        run = read_run_files(run_dir, experiment)
+        refresh_status(run)
+        problems = problems_of_run(problems, run.status)
+        if run.stored_status != "RUNNING":
+            summary = {key: run.metrics[key]} if key in run.metrics else {}
+            problems += missing_rows(metrics, summary, str(run_dir / layout.METRICS_FILE))
+    if problems:
+        warnings.warn(
+            f"history of metric {key!r} of run {run_dir.name} may be incomplete: "
+            + "; ".join(problems),
+            MetricHistoryWarning,
+            stacklevel=2,
+        )
+    return rows
+
+
+class MetricHistoryWarning(UserWarning):
+    """Some of a metric's history could not be read (the warning names the rows)."""
 
 
 def filter_record(run: RunRecord, artifact_uri: str | None = None) -> dict[str, Any]:

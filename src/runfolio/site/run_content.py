@@ -33,7 +33,7 @@ from runfolio.site.previews import (
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
 from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
-from runfolio.store.metrics import problems_of_run, read_metrics
+from runfolio.store.metrics import missing_rows, problems_of_run, read_metrics
 from runfolio.store.records import RunRecord
 
 if TYPE_CHECKING:
@@ -319,8 +319,11 @@ def _read_history(run: RunRecord, problems: list[str]) -> dict[str, list[tuple[i
     counted (metrics.csv only ever grows at the end), and a metric that appeared since
     is left out. The chart then ends at the value the metrics table and leaderboard show.
     """
-    metrics = read_metrics(run.path / layout.METRICS_FILE)
+    path = run.path / layout.METRICS_FILE
+    metrics = read_metrics(path)
     problems.extend(problems_of_run(metrics.problems, run.status))
+    if run.stored_status != "RUNNING":  # an ended run's summary must not outnumber its rows
+        problems.extend(missing_rows(metrics, run.metrics, str(path)))
     counts = {key: summary.get("count") for key, summary in run.metrics.items()}
     history: dict[str, list[tuple[int, float]]] = {}
     for row in metrics.rows:

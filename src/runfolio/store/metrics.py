@@ -14,12 +14,15 @@ import math
 import operator
 import os
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from time import monotonic
+from typing import Any
 
 from runfolio.errors import MalformedRunError
+from runfolio.store.atomic import sync_file, sync_folder
 from runfolio.store.files import read_store_file
 
 HEADER = "key,step,value,timestamp\n"
@@ -45,6 +48,39 @@ def problems_of_run(problems: list[str], status: str) -> list[str]:
     return [problem for problem in problems if TORN_TAIL not in problem]
 
 
+def missing_rows(metrics: MetricsFile, summaries: Mapping[str, Any], source: str) -> list[str]:
+    """Problems of metrics whose rows are fewer than the ended run's summary counts.
+
+    run.yaml's summary is written only once metrics.csv is on disk, so a shortfall means
+    rows were lost afterwards (a truncated copy, a hand edit) or before the durability
+    policy existed (a power cut). Rows that are there but malformed already have their
+    problems: only a shortfall beyond them is reported (and none for a file that cannot
+    be read at all).
+
+    Args:
+        metrics: what was read from the file.
+        summaries: run.yaml's ``metrics`` mapping (key to summary with ``count``).
+        source: the file, as problems name it.
+    """
+    if metrics.unreadable:
+        return []
+    counts = Counter(map(_KEY_OF, metrics.rows))
+    short = []
+    for key, summary in sorted(summaries.items()):
+        expected = summary.get("count") if isinstance(summary, Mapping) else None
+        found = counts.get(key, 0)
+        if isinstance(expected, int) and found < expected:
+            short.append((key, found, expected))
+    # Each of the file's problems is one line skipped: it may be one of the rows counted.
+    if sum(expected - found for _, found, expected in short) <= len(metrics.problems):
+        return []
+    return [
+        f"{source}: {found} row(s) of metric {key!r}, but run.yaml's summary counts "
+        f"{expected}; the rest are lost (a power cut, a truncated copy?)"
+        for key, found, expected in short
+    ]
+
+
 def csv_field(text: str) -> str:
     """Return ``text`` as one CSV field, quoted only when it holds ``,`` or ``"``."""
     if "," in text or '"' in text or "\n" in text or "\r" in text:
@@ -52,28 +88,173 @@ def csv_field(text: str) -> str:
     return text
 
 
-def open_for_append(path: Path) -> TextIO:
-    """Open ``metrics.csv`` for appending, writing the header when the file is new.
+def open_for_append(path: Path) -> MetricsAppender:
+    """Open ``metrics.csv`` for appending, writing the header when the file is new or empty.
 
     When an earlier writer was killed mid-row, the file ends with a partial row that no
     logging call ever returned from. It is cut off first: left in place, a fragment cut
     inside its timestamp would still parse, as a row with a wrong value.
 
     Raises:
+        MalformedRunError: the file's first line is not the header (missing, or another
+            tool's): rows appended to it could never be read, so none are.
         OSError: also when ``path`` is a symlink (ELOOP): rows are never written through
             one, which could point anywhere outside the store.
     """
     _drop_torn_tail(path)
-    fd = _open_no_follow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    handle = os.fdopen(fd, "a", encoding="utf-8", newline="\n")
-    if handle.tell() == 0:
-        handle.write(HEADER)
-        handle.flush()
-    return handle
+    try:
+        fd = _open_no_follow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+        created = True
+    except FileExistsError:
+        fd = _open_no_follow(path, os.O_RDWR | os.O_APPEND)
+        created = False
+    try:
+        if created or os.fstat(fd).st_size == 0:
+            # Empty: nothing to lose, so writing the header is a safe repair.
+            appender = MetricsAppender(path, fd, created=created)
+            appender.write(HEADER)
+            return appender
+        _check_header(path, os.pread(fd, len(_HEADER_BYTES) + 8, 0))
+    except BaseException:
+        os.close(fd)
+        raise
+    return MetricsAppender(path, fd, created=False)
+
+
+class MetricsAppender:
+    """``metrics.csv`` open for appending whole rows, each write all or nothing.
+
+    Rows go out in one ``os.write`` on an unbuffered descriptor: a call that raised left
+    no text behind in a buffer for a later flush to write. ``sync`` makes what was
+    written durable (the heartbeat calls it, and ending a run does before run.yaml says
+    so); ``write`` never waits for the disk.
+    """
+
+    __slots__ = ("_check_at", "_dir_dirty", "_dirty", "_fd", "_synced_at", "path")
+
+    def __init__(self, path: Path, fd: int, *, created: bool) -> None:
+        self.path = path
+        self._fd = fd
+        self._dirty = False
+        self._dir_dirty = created  # a new file's name is durable once its folder is synced
+        self._synced_at = -math.inf
+        self._check_at = monotonic() + LINK_CHECK_INTERVAL
+
+    def write(self, text: str) -> None:
+        """Append ``text`` (whole rows): all of it lands, or none of it and this raises.
+
+        Raises:
+            OSError: the write failed (disk full, file too large ...); nothing was
+                appended. ENOENT when the file was deleted (its run folder removed by
+                ``git clean``, say): the text went nowhere.
+        """
+        data = text.encode()  # keys with lone surrogates were refused
+        fd = self._fd
+        written = os.write(fd, data)
+        if written != len(data):
+            self._finish(data, written)
+        self._dirty = True
+        if monotonic() >= self._check_at:  # a stat per row would double the cost of a row
+            self._check_at = monotonic() + LINK_CHECK_INTERVAL
+            self._check_linked()
+
+    def sync(self, min_interval: float = 0.0) -> None:
+        """Flush what was written to the disk (fsync), unless synced under ``min_interval`` ago.
+
+        Raises:
+            OSError: the disk refused the data, or the file was deleted (ENOENT).
+        """
+        self._check_linked()
+        if not (self._dirty or self._dir_dirty):
+            return
+        now = monotonic()
+        if now - self._synced_at < min_interval:
+            return
+        self._dirty = False
+        try:
+            sync_file(self._fd)
+            if self._dir_dirty:
+                sync_folder(self.path.parent)
+                self._dir_dirty = False
+        except BaseException:
+            self._dirty = True
+            raise
+        self._synced_at = now
+
+    def _check_linked(self) -> None:
+        """Raise ENOENT when the file was deleted (link count 0): writes go nowhere."""
+        if os.fstat(self._fd).st_nlink == 0:
+            raise OSError(errno.ENOENT, DELETED_WHILE_OPEN, str(self.path))
+
+    def close(self) -> None:
+        """Close the file (without syncing it; see :meth:`sync`)."""
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def _finish(self, data: bytes, written: int) -> None:
+        """Complete a short write, or take its part back and raise why it stopped."""
+        try:
+            while written < len(data):
+                more = os.write(self._fd, data[written:])
+                if more == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+                written += more
+        except OSError:
+            # O_APPEND put the part at the end: cut exactly it off again.
+            os.ftruncate(self._fd, os.fstat(self._fd).st_size - written)
+            raise
+
+
+LINK_CHECK_INTERVAL = 0.1
+"""Seconds between checks, as rows are written, that metrics.csv still has a name."""
+
+DELETED_WHILE_OPEN = (
+    "it was deleted while the run was logging (its folder removed, by git clean?); "
+    "rows logged since went nowhere"
+)
+
+_HEADER_BYTES = HEADER.encode("ascii")
+
+
+def _check_header(path: Path, start: bytes) -> None:
+    """Refuse a file whose first line is not the header (a byte-order mark, CRLF allowed)."""
+    line = start.removeprefix(b"\xef\xbb\xbf").split(b"\n", 1)[0].rstrip(b"\r")
+    if line + b"\n" != _HEADER_BYTES:
+        shown = ascii(line[:40].decode("utf-8", "replace"))
+        raise MalformedRunError(
+            f"{path}: line 1 is {shown}, not the header {HEADER.strip()!r}; rows appended "
+            "to it could not be read, so none are. Move the file aside (or put the header "
+            "back as its first line), then log again"
+        )
+
+
+def sync_metrics_file(path: Path) -> None:
+    """fsync a ``metrics.csv`` no :class:`MetricsAppender` holds open, and its folder.
+
+    Raises:
+        OSError: the disk refused it. A missing file, or a symlink (never written
+            through), is not an error: nothing of the run's is there to sync.
+    """
+    try:
+        fd = _open_no_follow(path, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ELOOP):
+            return
+        raise
+    try:
+        sync_file(fd)
+    finally:
+        os.close(fd)
+    sync_folder(path.parent)
 
 
 def _drop_torn_tail(path: Path) -> None:
-    """Truncate ``path`` after its last newline, if it does not end with one."""
+    """Truncate ``path`` after its last newline, if it does not end with one.
+
+    A file without any newline is emptied only when it is a cut-short header: anything
+    else is not runfolio's, and the header check refuses it untouched.
+    """
     try:
         fd = _open_no_follow(path, os.O_RDWR)
     except FileNotFoundError:
@@ -92,8 +273,9 @@ def _drop_torn_tail(path: Path) -> None:
                     handle.truncate(cut)
                 return
             position = start
-        if end:
-            handle.truncate(0)  # not even a complete header: start afresh
+        handle.seek(0)
+        if end and _HEADER_BYTES.startswith(handle.read(len(_HEADER_BYTES))):
+            handle.truncate(0)  # a header cut short by a killed writer: start afresh
 
 
 def _open_no_follow(path: Path, flags: int) -> int:
@@ -178,10 +360,15 @@ def summarize(rows: Iterable[MetricRow]) -> dict[str, MetricSummary]:
 
 @dataclass
 class MetricsFile:
-    """The rows of one ``metrics.csv`` and the problems met while reading it."""
+    """The rows of one ``metrics.csv`` and the problems met while reading it.
+
+    ``unreadable`` is set when no row could be read at all (the file is a folder or a
+    symlink, or its first line is not the header), as opposed to a file with no rows.
+    """
 
     rows: list[MetricRow]
     problems: list[str]
+    unreadable: bool = False
 
 
 def read_metrics(path: Path) -> MetricsFile:
@@ -195,7 +382,7 @@ def read_metrics(path: Path) -> MetricsFile:
     try:
         data = read_store_file(path)
     except MalformedRunError as exc:
-        return MetricsFile([], [str(exc)])
+        return MetricsFile([], [str(exc)], unreadable=True)
     if data is None:
         return MetricsFile([], [])
     return parse_metrics_bytes(data, str(path))
@@ -241,8 +428,10 @@ def _parse(text: str, source: str, *, check_keys: bool) -> MetricsFile:
     if not lines:
         return MetricsFile(rows, problems)
     if lines[0].rstrip("\r") != HEADER.rstrip("\n"):
-        problems.append(f"{source}: line 1: expected header {HEADER.strip()!r}")
-        return MetricsFile(rows, problems)
+        problems.append(
+            f"{source}: line 1: expected header {HEADER.strip()!r}; no row of it can be read"
+        )
+        return MetricsFile(rows, problems, unreadable=True)
     append = rows.append
     last_index = len(lines) - 1
     for index in range(1, len(lines)):

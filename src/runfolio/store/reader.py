@@ -23,7 +23,7 @@ from runfolio.store.fields import (
 )
 from runfolio.store.files import SYMLINK_PROBLEM, read_store_file
 from runfolio.store.liveness import effective_status
-from runfolio.store.metrics import parse_metrics_bytes, read_metrics, summarize
+from runfolio.store.metrics import missing_rows, parse_metrics_bytes, read_metrics, summarize
 from runfolio.store.records import (
     DIRECTIONS,
     RUN_STATUSES,
@@ -168,23 +168,34 @@ def read_experiment(exp_dir: Path, content: bytes | None = None) -> ExperimentRe
 def read_run(run_dir: Path, experiment: ExperimentRecord) -> RunRecord:
     """Read one run folder into a record (metrics summarised, status made effective).
 
+    Unlike a scan, it reads an ended run's metrics.csv too, so its problems list every
+    unreadable row and every metric with fewer rows than run.yaml's summary counts.
+
     Raises:
         MalformedRunError: the folder's name is not a run id, or run.yaml or params.yaml
             is missing, unreadable or has fields of the wrong type; the message names the
             file and the field.
     """
-    record = read_run_files(run_dir, experiment)
+    record = read_run_files(run_dir, experiment, check_history=True)
     refresh_status(record)
     return record
 
 
 def read_run_files(
-    run_dir: Path, experiment: ExperimentRecord, files: FileSource | None = None
+    run_dir: Path,
+    experiment: ExperimentRecord,
+    files: FileSource | None = None,
+    *,
+    check_history: bool = False,
 ) -> RunRecord:
     """Read a run's files without judging liveness (``status`` is the stored one).
 
     ``files`` reads them from elsewhere than ``run_dir`` on disk (a git revision, say);
     ``run_dir`` then only names the run in records and messages.
+
+    An ended run's summary in run.yaml stands for its metrics: its metrics.csv is only
+    checked to exist, unless ``check_history`` asks for it to be read and its rows
+    counted against the summary.
 
     Raises:
         MalformedRunError: as :func:`read_run`.
@@ -229,12 +240,8 @@ def read_run_files(
             metrics_file = parse_metrics_bytes(files(layout.METRICS_FILE) or b"", str(metrics_path))
         problems.extend(metrics_file.problems)
         metrics = {k: s.to_dict() for k, s in summarize(metrics_file.rows).items()}
-    elif metrics and files is None and not os.path.lexists(metrics_path):
-        # The summary survives, but every logged value behind it is gone.
-        problems.append(
-            f"{metrics_path}: metrics.csv is missing, but run.yaml summarises "
-            f"{len(metrics)} metric(s); their history is lost"
-        )
+    elif metrics and files is None:
+        problems.extend(_history_problems(metrics_path, metrics, check_history))
     return RunRecord(
         run_id=run_id,
         experiment=experiment.name,
@@ -335,6 +342,20 @@ def iter_run_dirs(
             yield path, None
         else:
             yield path, NO_RUN_FILE
+
+
+def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) -> list[str]:
+    """What is wrong with an ended run's metrics.csv, measured against its summaries."""
+    if not os.path.lexists(path):
+        # The summary survives, but every logged value behind it is gone.
+        return [
+            f"{path}: metrics.csv is missing, but run.yaml summarises "
+            f"{len(summaries)} metric(s); their history is lost"
+        ]
+    if not read_rows:
+        return []
+    metrics_file = read_metrics(path)
+    return [*metrics_file.problems, *missing_rows(metrics_file, summaries, str(path))]
 
 
 def _usable_summaries(metrics: Any) -> bool:

@@ -114,13 +114,23 @@ class Store:
         )
 
     def get_run(self, run_id: str) -> RunRecord:
-        """Read a run by id or unique id prefix (see :func:`runfolio.query.runs.get_run`)."""
+        """Read a run by id or unique id prefix (see :func:`runfolio.query.runs.get_run`).
+
+        The record's ``problems`` list what could not be read, metrics.csv included:
+        unreadable rows, a foreign header, fewer rows than run.yaml's summary counts.
+        """
         from runfolio.query.runs import get_run
 
         return get_run(self.root, run_id)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricRow]:
-        """Every logged value of one metric of a run, in logging order."""
+        """Every logged value of one metric of a run, in logging order.
+
+        Raises:
+            MalformedRunError: the run's metrics.csv cannot be read at all.
+
+        Rows that cannot be read are left out with a ``MetricHistoryWarning`` saying so.
+        """
         from runfolio.query.runs import get_metric_history
 
         return get_metric_history(self.root, run_id, key)

@@ -235,12 +235,15 @@ def log_model(model: Any, artifact_path: str = "model", **descriptor: Any) -> Pa
 
 
 def get_run(run_id: str) -> RunRecord:
-    """Read a run by id or unique id prefix."""
+    """Read a run by id or unique id prefix; its ``problems`` list what could not be read."""
     return get_store().get_run(run_id)
 
 
 def get_metric_history(run_id: str, key: str) -> list[MetricRow]:
-    """Every logged value of metric ``key`` of a run."""
+    """Every logged value of metric ``key`` of a run (see :meth:`Store.get_metric_history`).
+
+    Raises a ``MalformedRunError`` when the run's metrics.csv cannot be read at all.
+    """
     return get_store().get_metric_history(run_id, key)
 
 

@@ -15,17 +15,19 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any
 
 from runfolio.errors import InvalidInputError, ParamConflictError, RunfolioError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
 from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
 from runfolio.store.metrics import (
+    MetricsAppender,
     MetricSummary,
     csv_field,
     open_for_append,
     read_metrics,
     summarize,
+    sync_metrics_file,
 )
 from runfolio.store.reader import read_yaml_mapping
 from runfolio.store.records import ExperimentRecord, flatten, now_iso, same_value
@@ -70,7 +72,8 @@ class Run:
         self._flat_params = flatten(params)
         self._summaries = summaries
         self._metric_prefixes: dict[str, str] = {}
-        self._metrics_handle: TextIO | None = None
+        self._metrics_handle: MetricsAppender | None = None
+        self._metrics_failure: OSError | None = None  # found by the heartbeat, raised next
         self._lock = threading.RLock()
         self._ended = False
 
@@ -250,10 +253,13 @@ class Run:
         """Append one metric value (step defaults to 0 and timestamp to now, as in MLflow).
 
         The row is handed to the operating system before this returns, so it survives
-        the process being killed.
+        the process being killed; it reaches the disk at the next heartbeat (at most a
+        second's worth of rows is synced at once) or when the run ends.
 
         Raises:
             InvalidInputError: a bad key, a non-numeric value or a non-integer step.
+            StoreError: the row could not be written (disk full, run folder deleted ...);
+                nothing of it is in metrics.csv, so the call can be retried.
         """
         try:
             prefix = self._metric_prefixes.get(key) or self._metric_prefix(key)
@@ -274,8 +280,7 @@ class Run:
             handle = self._metrics_handle or self._open_metrics()
             try:
                 handle.write(f"{prefix}{step},{value!r},{stamp}\n")
-                handle.flush()
-            except OSError as exc:  # disk full, file system gone read-only ...
+            except OSError as exc:  # disk full, file deleted, file system read-only ...
                 raise self._metrics_write_error(exc) from exc
             summary = self._summaries.get(key)
             if summary is None:
@@ -290,6 +295,7 @@ class Run:
 
         Raises:
             InvalidInputError: any bad key or value; then no row is written.
+            StoreError: the rows could not be written; none of them is in metrics.csv.
         """
         if not isinstance(metrics, Mapping):
             raise InvalidInputError(f"metrics must be a mapping, got {type(metrics).__name__}")
@@ -308,8 +314,7 @@ class Run:
         with self._lock:
             handle = self._metrics_handle or self._open_metrics()
             try:
-                handle.write(text)
-                handle.flush()
+                handle.write(text)  # every row, or (raising) none
             except OSError as exc:
                 raise self._metrics_write_error(exc) from exc
             for key, _, value in rows:
@@ -452,10 +457,14 @@ class Run:
     def end(self, status: str = "FINISHED") -> None:
         """End the run: write the metric summary, end time and final status to run.yaml.
 
-        Ending an ended run does nothing.
+        metrics.csv reaches the disk first, and the summary is computed from what it
+        holds, so run.yaml never counts a row the file lacks. Ending an ended run does
+        nothing; after a failure (disk full ...) the run is still live and ``end`` can be
+        called again.
 
         Raises:
             InvalidInputError: ``status`` is not FINISHED, FAILED or KILLED.
+            StoreError: metrics.csv or run.yaml could not be written.
         """
         if status not in _ENDED_STATUSES:
             raise InvalidInputError(
@@ -464,17 +473,31 @@ class Run:
         with self._lock:
             if self._ended:
                 return
+            metrics_path = self.path / layout.METRICS_FILE
+            try:
+                if self._metrics_handle is not None:
+                    self._metrics_handle.sync()
+                else:  # none logged, or the handle was dropped after a failed write
+                    sync_metrics_file(metrics_path)
+            except OSError as exc:
+                raise self._metrics_write_error(exc) from exc
+            summaries = summarize(read_metrics(metrics_path).rows)
+            ended = {
+                **self._data,
+                "status": status,
+                "end_time": now_iso(),
+                "metrics": {k: s.to_dict() for k, s in summaries.items()},
+            }
+            self._write(self.path / layout.RUN_FILE, dump_yaml(ended))
+            # Only now is the run ended: a failure above leaves it live, to end again.
+            self._data = ended
+            self._summaries = summaries
             self._ended = True
             lifecycle.unregister(self)
             if self._metrics_handle is not None:
-                # Rows the OS refused (disk full) already raised StoreError when logged.
                 with contextlib.suppress(OSError):
                     self._metrics_handle.close()
                 self._metrics_handle = None
-            self._data["status"] = status
-            self._data["end_time"] = now_iso()
-            self._data["metrics"] = {k: s.to_dict() for k, s in self._summaries.items()}
-            self._save_run_yaml()
             lifecycle.remove_heartbeat(self.path)
 
     def __enter__(self) -> Run:
@@ -506,10 +529,22 @@ class Run:
     # -- internals ------------------------------------------------------------------
 
     def write_heartbeat(self) -> None:
-        """Record that the run is alive (called by the heartbeat thread)."""
+        """Record that the run is alive, and sync metrics.csv to disk (heartbeat thread).
+
+        The sync runs at most once a second, so ``log_metric`` itself never waits for
+        the disk. A metrics.csv found deleted is remembered: the next ``log_metric``
+        raises.
+        """
         with self._lock:
-            if not self._ended:
-                write_text_atomic(self.path / layout.HEARTBEAT_FILE, now_iso() + "\n")
+            if self._ended:
+                return
+            if self._metrics_handle is not None:
+                try:
+                    self._metrics_handle.sync(min_interval=1.0)
+                except OSError as exc:
+                    self._metrics_failure = exc
+                    self._metrics_write_error(exc)  # drops the handle
+            write_text_atomic(self.path / layout.HEARTBEAT_FILE, now_iso() + "\n")
 
     def _metric_prefix(self, key: str) -> str:
         """Validate a metric key once and remember its CSV prefix."""
@@ -518,9 +553,12 @@ class Run:
         self._metric_prefixes[key] = prefix
         return prefix
 
-    def _open_metrics(self) -> TextIO:
-        """Open metrics.csv for appending on first use."""
+    def _open_metrics(self) -> MetricsAppender:
+        """Open metrics.csv for appending on first use (or again after a failed write)."""
         self._check_open()
+        failure, self._metrics_failure = self._metrics_failure, None
+        if failure is not None:  # the heartbeat found the file deleted
+            raise self._metrics_write_error(failure)
         try:
             self._metrics_handle = open_for_append(self.path / layout.METRICS_FILE)
         except OSError as exc:
@@ -528,7 +566,15 @@ class Run:
         return self._metrics_handle
 
     def _metrics_write_error(self, exc: OSError) -> StoreError:
-        """The StoreError reporting that metrics.csv could not be written."""
+        """The StoreError reporting that metrics.csv could not be written.
+
+        The handle is dropped: the next call opens the file again by its path, which
+        checks it afresh (a torn row cut off, a deleted folder noticed).
+        """
+        handle, self._metrics_handle = self._metrics_handle, None
+        if handle is not None:
+            with contextlib.suppress(OSError):
+                handle.close()
         return StoreError(f"cannot write {self.path / layout.METRICS_FILE}: {exc.strerror or exc}")
 
     def _check_open(self) -> None:
