@@ -502,3 +502,27 @@ def test_strip_credentials(url: str, expected: str) -> None:
 def test_strip_credentials_never_keeps_http_userinfo(user: str, password: str) -> None:
     url = f"https://{user}:{password}@github.com/o/r.git"
     assert strip_credentials(url) == "https://github.com/o/r.git"
+
+
+def test_a_same_size_edit_in_the_index_s_last_second_is_captured(git_repo: Path) -> None:
+    """git trusts an entry's stat data only when the file is older than the index.
+
+    The edit below keeps the size and mtime git cached (ctime is not trusted here, as on
+    filesystems where it cannot be), and the index is stamped that same instant: only
+    git's racy-clean rule tells the edit apart, and a capture working on a copy of the
+    index must keep that rule (a copy stamped "now" lost such edits under load in CI).
+    """
+    git(git_repo, "config", "core.trustctime", "false")
+    target = git_repo / "train.py"
+    cached = (target.stat().st_mtime_ns - 100 * 10**9,) * 2
+    os.utime(target, ns=cached)
+    git(git_repo, "update-index", "--refresh")  # the index caches that (old) mtime, unsmudged
+    target.write_text(target.read_text(encoding="utf-8").replace("training", "TRAINING"))
+    os.utime(target, ns=cached)
+    os.utime(git_repo / ".git" / "index", ns=cached)
+
+    snapshot = capture_git(git_repo)
+
+    assert snapshot is not None
+    assert snapshot.dirty
+    assert "+print('TRAINING')" in snapshot.patch
