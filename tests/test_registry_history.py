@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from git_helpers import commit_all, git
 
+from git_helpers import commit_all, git
 from runfolio import Store
 from runfolio.registry import (
     delete_model_alias,

@@ -740,12 +740,12 @@ def file_history(folder: Path, glob: str) -> FileHistory | None:
         ],
     )[1]
     shallow = _shallow_commits(git, revision.root)
-    cut = len(revision.relative) + 1 if revision.relative else 0
-    return FileHistory(revision.root, _parse_raw_log(out, cut, shallow))
+    inside = f"{revision.relative}/" if revision.relative else ""
+    return FileHistory(revision.root, _parse_raw_log(out, inside, shallow))
 
 
-def _parse_raw_log(out: bytes, cut: int, shallow: frozenset[str]) -> list[FileCommit]:
-    """Split ``git log --raw -z`` output into commits; paths lose their first ``cut`` chars."""
+def _parse_raw_log(out: bytes, inside: str, shallow: frozenset[str]) -> list[FileCommit]:
+    """Split ``git log --raw -z`` output into commits, with paths from the folder ``inside``."""
     entries: list[tuple[list[str], list[FileChange]]] = []
     tokens = iter(out.split(b"\0"))
     for token in tokens:
@@ -753,7 +753,7 @@ def _parse_raw_log(out: bytes, cut: int, shallow: frozenset[str]) -> list[FileCo
         if token.startswith(b":") and entries:
             # ":<old mode> <new mode> <old blob> <new blob> <status>", then the path.
             old_mode, new_mode, old, new = token[1:].decode("ascii").split()[:4]
-            path = os.fsdecode(next(tokens, b""))[cut:]
+            path = os.fsdecode(next(tokens, b"")).removeprefix(inside)
             entries[-1][1].append(FileChange(path, _blob(old_mode, old), _blob(new_mode, new)))
         elif token.startswith(_HEADER_MARK.encode()):
             # The subject comes last, so a separator inside it is kept as text.
