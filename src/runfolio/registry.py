@@ -501,8 +501,8 @@ def registry_history(
     """Each model's registrations and alias moves, oldest first, read from git.
 
     Every version of every run's ``run.yaml`` that a commit wrote is read from git once
-    (one ``git log --raw`` and one ``cat-file --batch``) and parsed by the store's own
-    reader, and the ``registry.*`` tags of consecutive versions are compared. A commit
+    (one ``git log --raw``, then ``cat-file --batch`` per 2,000 versions) and parsed by
+    the store's own reader, and the ``registry.*`` tags of consecutive versions are compared. A commit
     that sets ``registry.version`` on a run registers that version; one that adds
     ``registry.alias.<alias>`` points the alias at the run's version (a move when the
     same commit, or an earlier one, gave it to another version); a removal with no new
