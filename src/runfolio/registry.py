@@ -502,13 +502,14 @@ def registry_history(
 
     Every version of every run's ``run.yaml`` that a commit wrote is read from git once
     (one ``git log --raw``, then ``cat-file --batch`` per 2,000 versions) and parsed by
-    the store's own reader, and the ``registry.*`` tags of consecutive versions are compared. A commit
-    that sets ``registry.version`` on a run registers that version; one that adds
-    ``registry.alias.<alias>`` points the alias at the run's version (a move when the
-    same commit, or an earlier one, gave it to another version); a removal with no new
-    holder in the same commit removes the alias. A version the reader cannot read holds
-    no tags, as readers then see no run. In a shallow clone the history starts at the
-    clone's oldest commit, whose tags are the starting state, not events.
+    the store's own reader, and the ``registry.*`` tags of consecutive versions are
+    compared. A commit that sets ``registry.version`` on a run registers that version;
+    one that adds ``registry.alias.<alias>`` points the alias at the run's version (a
+    move when the same commit, or an earlier one, gave it to another version); a
+    removal with no new holder in the same commit removes the alias. A version the
+    reader cannot read holds no tags, as readers then see no run. In a shallow clone
+    the history starts at the clone's oldest commit, whose tags are the starting
+    state, not events.
 
     Returns:
         Events per model name, or None when the store is not in a git repository.
