@@ -22,7 +22,7 @@ from typing import Any
 import click
 
 from runfolio import __version__
-from runfolio.errors import FilterError, RunfolioError
+from runfolio.errors import FilterError, GitError, RunfolioError
 
 
 class _CommandError(click.ClickException):
@@ -452,12 +452,20 @@ def models_ls_command(ctx: click.Context) -> None:
 @click.argument("name")
 @click.pass_context
 def models_show_command(ctx: click.Context, name: str) -> None:
-    """Show every version of model NAME, newest first."""
+    """Show every version of model NAME, newest first, and its history from git."""
     from runfolio.console.models_view import render_model
-    from runfolio.registry import read_registry
+    from runfolio.registry import read_registry, registry_history
 
-    registry = read_registry(_store_root(ctx))
-    _echo(render_model(registry.model(name), registry), nl=False)
+    root = _store_root(ctx)
+    registry = read_registry(root)
+    model = registry.model(name)
+    no_history = "the store is not in a git repository"
+    try:
+        history = registry_history(root, registry)
+    except GitError as exc:  # the versions are still worth showing
+        history, no_history = None, f"git could not be read: {exc}"
+    events = None if history is None else history.get(name, [])
+    _echo(render_model(model, registry, events, no_history), nl=False)
 
 
 @models_group.command("register")

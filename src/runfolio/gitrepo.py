@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from runfolio.errors import GitError
-from runfolio.store.layout import is_run_id
 from runfolio.store.secrets import credential_reason, strip_credentials
 
 __all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
@@ -728,121 +727,145 @@ def folder_revision(folder: Path) -> FolderRevision | None:
 
 
 @dataclass(frozen=True)
-class TagChange:
-    """A tag line of a run's ``run.yaml`` that a commit added or removed."""
+class FileChange:
+    """A file a commit changed, with its blob before and after (None: absent then).
 
-    run_id: str
-    key: str
-    value: str
-    added: bool
+    Attributes:
+        path: The file's ``/``-separated path from the folder whose history was read.
+        old_blob: Its blob in the commit's first parent; None when it was added (or
+            was not a regular file, such as a symlink, which readers never follow).
+        new_blob: Its blob in the commit; None when it was deleted (or is not a
+            regular file).
+    """
+
+    path: str
+    old_blob: str | None
+    new_blob: str | None
 
 
 @dataclass(frozen=True)
-class TagCommit:
-    """A commit that changed tags of runs in a store, oldest first in a history."""
+class FileCommit:
+    """A commit that changed files matched by :func:`file_history`.
+
+    Attributes:
+        boundary: The oldest commit of a shallow clone, whose parent the clone lacks:
+            its ``changes`` list every matched file as added, and describe the state
+            the history starts from rather than changes that commit made.
+    """
 
     sha: str
     author: str
     email: str
     date: str
     subject: str
-    changes: tuple[TagChange, ...]
+    changes: tuple[FileChange, ...]
+    boundary: bool = False
 
 
-_COMMIT_MARK = "\x1ecommit\x1f"
-_TAG_LINE_RE = re.compile(r"^([+-])  (\S[^:]*):[ ]?(.*)$")
-_DIFF_FILE_RE = re.compile(r"^\+\+\+ b/(.*)$|^--- a/(.*)$")
+@dataclass(frozen=True)
+class FileHistory:
+    """The commits of :func:`file_history`, oldest first, and the repository holding them."""
+
+    repo_root: Path
+    commits: list[FileCommit]
 
 
-def tag_history(folder: Path, key_prefix: str) -> list[TagCommit] | None:
-    """Every commit that added or removed tags starting with ``key_prefix`` in the store.
+_HEADER_MARK = "\x1e"
+_NO_BLOB = re.compile(r"0+")
+_REGULAR_FILE_MODES = frozenset({"100644", "100755"})
 
-    Reads ``git log -p`` of the ``run.yaml`` files under ``folder`` (a run store) from the
-    first commit to HEAD, oldest first. Only tag lines (two-space indented keys under
-    ``tags:``) whose key starts with ``key_prefix`` are kept; the run is the folder that
-    holds the changed ``run.yaml``.
+
+def file_history(folder: Path, glob: str) -> FileHistory | None:
+    """Every commit that added, changed or deleted files matching ``glob`` below ``folder``.
+
+    One ``git log --raw`` from the first commit to HEAD, oldest first, gives the blob
+    of each changed file before and after each commit (first parent; merges add no
+    changes of their own, as in ``git log``). Renames are a deletion and an addition.
+    The contents are left to the caller to read in one batch
+    (:func:`runfolio.gitobjects.read_blobs`), so each version is read once and parsed
+    by the store's own readers, never scraped from diff text.
+
+    Args:
+        folder: A folder of the working tree (a run store).
+        glob: A git glob pathspec relative to ``folder`` (``*/*/run.yaml``): ``*``
+            never matches a ``/``.
 
     Returns:
-        The commits, or None outside a git working tree or without git.
+        The history, or None outside a git working tree or without git. A shallow
+        clone's history stops at its boundary commits, marked ``boundary``.
 
     Raises:
         GitError: git failed on an existing repository.
     """
     revision = folder_revision(folder)
-    if revision is None or revision.commit is None:
-        return None if revision is None else []
+    if revision is None:
+        return None
+    if revision.commit is None:
+        return FileHistory(revision.root, [])
     import git
 
-    pathspec = (
-        f":(glob){_glob_escape(revision.relative) + '/' if revision.relative else ''}**/run.yaml"
-    )
+    prefix = _glob_escape(revision.relative) + "/" if revision.relative else ""
     out = _run(
         git,
         revision.root,
         [
+            "-c",
+            "log.showSignature=false",
             "log",
             "--reverse",
-            "--no-color",
+            "--root",  # a root (or shallow boundary) commit lists what it added
             "--no-renames",
-            "--unified=0",
-            f"--format={_COMMIT_MARK}%H%x1f%an%x1f%ae%x1f%aI%x1f%s",
-            "-p",
+            "--raw",
+            "--no-abbrev",
+            "-z",
+            "--no-color",
+            f"--format={_HEADER_MARK}%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%s",
             "--",
-            pathspec,
+            f":(glob){prefix}{glob}",
         ],
-    )[1].decode("utf-8", "replace")
-    commits = []
-    for chunk in out.split(_COMMIT_MARK)[1:]:
-        header, _, body = chunk.partition("\n")
-        sha, author, email, date, subject = (header.split("\x1f") + [""] * 5)[:5]
-        changes = []
-        current_run: str | None = None
-        in_tags = False
-        for line in body.splitlines():
-            if line.startswith("diff --git "):
-                # A new file: its lines belong to no run until its name is read. A name
-                # git quotes (control or non-ASCII characters) never names a run.
-                current_run = None
-                continue
-            file_match = _DIFF_FILE_RE.match(line)
-            if file_match:
-                path = file_match.group(1) or file_match.group(2)
-                if path and path != "/dev/null" and path.endswith("/run.yaml"):
-                    folder = path.rsplit("/", 2)[-2]
-                    # Readers never take a folder not named like a run id for a run.
-                    current_run = folder if is_run_id(folder) else None
-                continue
-            if line.startswith("@@"):
-                in_tags = True  # --unified=0 gives no context; tag keys are indented
-                continue
-            match = _TAG_LINE_RE.match(line)
-            if match and current_run and in_tags and match.group(2).startswith(key_prefix):
-                changes.append(
-                    TagChange(
-                        current_run,
-                        match.group(2),
-                        _yaml_scalar(match.group(3)),
-                        match.group(1) == "+",
-                    )
-                )
-        if changes:
-            commits.append(TagCommit(sha, author, email, date, subject, tuple(changes)))
-    return commits
+    )[1]
+    shallow = _shallow_commits(git, revision.root)
+    inside = f"{revision.relative}/" if revision.relative else ""
+    return FileHistory(revision.root, _parse_raw_log(out, inside, shallow))
 
 
-def _yaml_scalar(text: str) -> str:
-    """The text of a one-line YAML scalar as the emitter writes it (quoted or plain)."""
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'")
-    if len(text) >= 2 and text[0] == text[-1] == '"':
-        import json
+def _parse_raw_log(out: bytes, inside: str, shallow: frozenset[str]) -> list[FileCommit]:
+    """Split ``git log --raw -z`` output into commits, with paths from the folder ``inside``."""
+    entries: list[tuple[list[str], list[FileChange]]] = []
+    tokens = iter(out.split(b"\0"))
+    for token in tokens:
+        token = token.lstrip(b"\n")
+        if token.startswith(b":") and entries:
+            # ":<old mode> <new mode> <old blob> <new blob> <status>", then the path.
+            old_mode, new_mode, old, new = token[1:].decode("ascii").split()[:4]
+            path = os.fsdecode(next(tokens, b"")).removeprefix(inside)
+            entries[-1][1].append(FileChange(path, _blob(old_mode, old), _blob(new_mode, new)))
+        elif token.startswith(_HEADER_MARK.encode()):
+            # The subject comes last, so a separator inside it is kept as text.
+            fields = token[1:].decode("utf-8", "replace").split("\x1f", 5)
+            entries.append(((fields + [""] * 6)[:6], []))
+    return [
+        FileCommit(
+            sha, author, email, date, subject, tuple(changes), not parents and sha in shallow
+        )
+        for (sha, parents, author, email, date, subject), changes in entries
+        if changes
+    ]
 
-        try:
-            return str(json.loads(text))
-        except ValueError:
-            return text[1:-1]
-    return text
+
+def _blob(mode: str, blob: str) -> str | None:
+    """The blob of a raw diff side, or None when the file is absent or not a regular file."""
+    return blob if mode in _REGULAR_FILE_MODES and not _NO_BLOB.fullmatch(blob) else None
+
+
+def _shallow_commits(git: Any, root: Path) -> frozenset[str]:
+    """The boundary commits of a shallow clone (none in a complete repository)."""
+    out = _run(git, root, ["rev-parse", "--git-path", "shallow"])[1]
+    path = root / os.fsdecode(out.strip())
+    try:
+        return frozenset(path.read_text(encoding="ascii").split())
+    except (OSError, UnicodeDecodeError):
+        return frozenset()
 
 
 def has_commit(repo_root: Path, sha: str) -> bool:

@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runfolio.errors import RunfolioError
 from runfolio.store import layout
@@ -33,6 +34,9 @@ from runfolio.store.reader import read_yaml_file
 from runfolio.store.records import RunRecord
 from runfolio.store.scan import scan_store
 from runfolio.store.serialize import dump_yaml
+
+if TYPE_CHECKING:
+    from runfolio.gitrepo import FileChange, FileCommit
 
 MODEL_TAG = "registry.model"
 VERSION_TAG = "registry.version"
@@ -496,10 +500,16 @@ def registry_history(
 ) -> dict[str, list[RegistryEvent]] | None:
     """Each model's registrations and alias moves, oldest first, read from git.
 
-    A commit that sets ``registry.version`` on a run registers that version; one that
-    adds ``registry.alias.<alias>`` points the alias at the run's version (a move when
-    the same commit, or an earlier one, gave it to another version); a removal with no
-    new holder in the same commit removes the alias.
+    Every version of every run's ``run.yaml`` that a commit wrote is read from git once
+    (one ``git log --raw``, then ``cat-file --batch`` per 2,000 versions) and parsed by
+    the store's own reader, and the ``registry.*`` tags of consecutive versions are
+    compared. A commit that sets ``registry.version`` on a run registers that version;
+    one that adds ``registry.alias.<alias>`` points the alias at the run's version (a
+    move when the same commit, or an earlier one, gave it to another version); a
+    removal with no new holder in the same commit removes the alias. A version the
+    reader cannot read holds no tags, as readers then see no run. In a shallow clone
+    the history starts at the clone's oldest commit, whose tags are the starting
+    state, not events.
 
     Returns:
         Events per model name, or None when the store is not in a git repository.
@@ -507,23 +517,25 @@ def registry_history(
     Raises:
         GitError: git failed on an existing repository.
     """
-    from runfolio.gitrepo import tag_history
+    from runfolio.gitrepo import file_history
 
-    commits = tag_history(root, "registry.")
-    if commits is None:
+    found = file_history(root, f"*/*/{layout.RUN_FILE}")
+    if found is None:
         return None
+    tags = _registry_tags(found.repo_root, found.commits)
     registry = registry or read_registry(root)
-    current = {
+    history: dict[str, list[RegistryEvent]] = {}
+    holders: dict[tuple[str, str], int] = {}  # (model, alias) -> version, as of each commit
+    versions: dict[str, tuple[str, int]] = {  # run -> (model, version)
         version.run_id: (model.name, number)
         for model in registry.models.values()
         for number, version in model.versions.items()
     }
-    history: dict[str, list[RegistryEvent]] = {}
-    holders: dict[tuple[str, str], int] = {}  # (model, alias) -> version, as of each commit
-    versions: dict[str, tuple[str, int]] = dict(current)  # run -> (model, version)
-    for commit in commits:
-        added = {(c.run_id, c.key): c.value for c in commit.changes if c.added}
-        removed = {(c.run_id, c.key): c.value for c in commit.changes if not c.added}
+    for commit in found.commits:
+        added, removed = _tag_changes(commit.changes, tags)
+        if commit.boundary:
+            _start_from(added, versions, holders)
+            continue
         for (run_id, key), value in added.items():
             if key == VERSION_TAG and value.isdigit():
                 name = added.get((run_id, MODEL_TAG)) or versions.get(run_id, ("", 0))[0]
@@ -564,3 +576,90 @@ def registry_history(
                 )
             )
     return history
+
+
+_HISTORY_BATCH = 2000
+"""Blobs read per ``cat-file --batch``: bounds the memory of a long history."""
+
+_TagKey = tuple[str, str]  # (run id, tag key)
+
+
+def _registry_tags(repo_root: Path, commits: list[FileCommit]) -> dict[str, dict[str, str]]:
+    """The ``registry.*`` tags of every run.yaml blob the commits hold (none if unreadable)."""
+    from runfolio.gitobjects import read_blobs
+    from runfolio.store.reader import read_run_tags
+
+    wanted = list(
+        dict.fromkeys(
+            blob
+            for commit in commits
+            for change in commit.changes
+            for blob in (change.old_blob, change.new_blob)
+            if blob is not None and _history_run_id(change.path) is not None
+        )
+    )
+    tags: dict[str, dict[str, str]] = {}
+    for start in range(0, len(wanted), _HISTORY_BATCH):
+        contents = read_blobs(repo_root, wanted[start : start + _HISTORY_BATCH])
+        for blob, data in contents.items():
+            tags[blob] = {}
+            # Most versions (a run before it is registered) hold no registry tag, and
+            # parsing is the whole cost: YAML can spell a key without its literal text
+            # only through a backslash escape, so without both there is none to find.
+            if b"registry." not in data and b"\\" not in data:
+                continue
+            with contextlib.suppress(RunfolioError):  # unreadable: readers see no run
+                found = read_run_tags(data, Path(layout.RUN_FILE))
+                tags[blob] = {k: v for k, v in found.items() if k.startswith("registry.")}
+    return tags
+
+
+def _history_run_id(path: str) -> str | None:
+    """The run a changed ``<experiment>/<run id>/run.yaml`` belongs to, as readers see it."""
+    parts = path.split("/")
+    if len(parts) != 3 or parts[0].startswith(".") or not layout.is_run_id(parts[1]):
+        return None  # readers never take such a folder for a run
+    return parts[1]
+
+
+def _tag_changes(
+    changes: Iterable[FileChange], tags: Mapping[str, dict[str, str]]
+) -> tuple[dict[_TagKey, str], dict[_TagKey, str]]:
+    """The registry tags one commit added and removed, by (run id, key).
+
+    A changed value is both removed and added; a file added or deleted compares with none.
+    """
+    added: dict[_TagKey, str] = {}
+    removed: dict[_TagKey, str] = {}
+    for change in changes:
+        run_id = _history_run_id(change.path)
+        if run_id is None:
+            continue
+        old = tags[change.old_blob] if change.old_blob else {}
+        new = tags[change.new_blob] if change.new_blob else {}
+        for key in sorted(old):
+            if new.get(key) != old[key]:
+                removed[(run_id, key)] = old[key]
+        for key in sorted(new):
+            if old.get(key) != new[key]:
+                added[(run_id, key)] = new[key]
+    return added, removed
+
+
+def _start_from(
+    tags: Mapping[_TagKey, str],
+    versions: dict[str, tuple[str, int]],
+    holders: dict[tuple[str, str], int],
+) -> None:
+    """Take the tags of a shallow clone's first commit as where the history starts."""
+    for (run_id, key), value in tags.items():
+        name = tags.get((run_id, MODEL_TAG))
+        if key == VERSION_TAG and value.isdigit() and name:
+            versions[run_id] = (name, int(value))
+    claims: dict[tuple[str, str], tuple[int, int]] = {}  # (model, alias) -> (claim, version)
+    for (run_id, key), value in tags.items():
+        if key.startswith(ALIAS_PREFIX) and run_id in versions and value.isdigit():
+            name, number = versions[run_id]
+            alias = (name, key[len(ALIAS_PREFIX) :])
+            claims[alias] = max(claims.get(alias, (-1, 0)), (int(value), number))
+    holders.update({alias: number for alias, (_claim, number) in claims.items()})

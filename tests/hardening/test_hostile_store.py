@@ -307,16 +307,16 @@ def test_a_manifest_key_that_is_not_normalised_is_a_problem_and_never_a_link(
 def test_registry_history_takes_no_tag_change_from_a_folder_that_is_not_a_run(
     git_repo: Path, monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
-    from runfolio.gitrepo import tag_history
+    from runfolio.registry import registry_history
 
     monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
     store = _good_store(git_repo / "runs")
     good = store.root / "sweep" / GOOD_ID
     (planted,) = _plant(store.root, GOOD_ID, [name])
-    for folder in (good, planted):  # the good run's diff comes first, then the planted one
+    for folder in (good, planted):  # the good run's file comes first, then the planted one
         data = yaml.safe_load((folder / layout.RUN_FILE).read_text(encoding="utf-8"))
-        data["tags"] = {"registry.clf.version": "1"}
+        data["tags"] = {"registry.model": "clf", "registry.version": "1"}
         (folder / layout.RUN_FILE).write_text(yaml.safe_dump(data), encoding="utf-8")
     commit_all(git_repo, "register")
-    (commit,) = tag_history(store.root, "registry.") or []
-    assert [(c.run_id, c.key) for c in commit.changes] == [(GOOD_ID, "registry.clf.version")]
+    history = registry_history(store.root) or {}
+    assert [event.text for event in history["clf"]] == [f"registered version 1 (run {GOOD_ID})"]

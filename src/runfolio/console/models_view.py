@@ -1,9 +1,9 @@
-"""Terminal views of the model registry: the list of models and one model's versions."""
+"""Terminal views of the model registry: the list of models, one model's versions and history."""
 
 from __future__ import annotations
 
 from runfolio.console.table import render_table
-from runfolio.registry import ModelVersion, RegisteredModel, Registry
+from runfolio.registry import ModelVersion, RegisteredModel, Registry, RegistryEvent
 
 
 def render_models(registry: Registry) -> str:
@@ -30,8 +30,18 @@ def render_models(registry: Registry) -> str:
     )
 
 
-def render_model(model: RegisteredModel, registry: Registry) -> str:
-    """A model's versions, newest first: run, experiment, aliases, primary metric."""
+def render_model(
+    model: RegisteredModel,
+    registry: Registry,
+    history: list[RegistryEvent] | None = None,
+    no_history: str = "the store is not in a git repository",
+) -> str:
+    """A model's versions, newest first (run, experiment, aliases, source), then its history.
+
+    Args:
+        history: The model's events from :func:`runfolio.registry.registry_history`,
+            shown newest first; None when there is none to show, said with ``no_history``.
+    """
     rows = [_version_row(model.versions[number]) for number in sorted(model.versions, reverse=True)]
     lines = render_table(
         ["VERSION", "RUN", "NAME", "EXPERIMENT", "STATUS", "ALIASES", "SOURCE"], rows
@@ -42,7 +52,20 @@ def render_model(model: RegisteredModel, registry: Registry) -> str:
         usage += f' or runfolio.load_model("models:/{model.name}@{alias}")'
     conflicts = [c for c in registry.conflicts if c.startswith(f"{model.name!r} ")]
     tail = "".join(f"conflict: {c}\n" for c in conflicts)
-    return f"{model.name}\n\n{lines}{usage}\n{tail}"
+    return f"{model.name}\n\n{lines}{usage}\n{tail}\n{_history(history, no_history)}"
+
+
+def _history(history: list[RegistryEvent] | None, no_history: str) -> str:
+    """The history section: one row per registration or alias move, newest first."""
+    if history is None:
+        return f"History: none ({no_history}).\n"
+    if not history:
+        return "History: no commit has registered a version yet.\n"
+    rows = [
+        [event.date[:10], event.sha[:8], event.author, event.text, event.subject]
+        for event in reversed(history)
+    ]
+    return "History:\n" + render_table(["DATE", "COMMIT", "AUTHOR", "CHANGE", "MESSAGE"], rows)
 
 
 def _version_row(version: ModelVersion) -> list[str]:

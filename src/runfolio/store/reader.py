@@ -263,6 +263,20 @@ def read_run_files(
     )
 
 
+def read_run_tags(run_bytes: bytes, run_path: Path) -> dict[str, str]:
+    """The tags of a ``run.yaml`` given as bytes, read as :func:`read_run_files` reads them.
+
+    For the registry's history, which reads every version of a ``run.yaml`` that git
+    holds: the same parser (:func:`read_yaml_bytes`) and the same rules for tag values.
+
+    Raises:
+        MalformedRunError: the bytes are not a run.yaml this reader can read.
+    """
+    data = expect_mapping(read_yaml_bytes(run_bytes, run_path), run_path, required=True)
+    check_format(data, run_path)
+    return FieldReader(run_path).texts(mapping_field(data, "tags", run_path), "tags")
+
+
 def refresh_status(record: RunRecord) -> None:
     """Set ``record.status`` from its stored status and the liveness of its process."""
     if record.stored_status != "RUNNING":
