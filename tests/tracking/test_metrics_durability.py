@@ -136,6 +136,7 @@ class _Clock:
 def test_fsync_policy_none_per_row_heartbeat_once_a_second_and_before_end(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("RUNFOLIO_FSYNC", "1")  # the suite runs with fsync off (conftest)
     clock = _Clock()
     monkeypatch.setattr(metrics_module, "monotonic", clock)
     run = store.start_run("sync")
