@@ -12,6 +12,7 @@ import yaml
 
 import runfolio
 from runfolio.errors import MalformedRunError, StoreError
+from runfolio.query.runs import MetricHistoryWarning
 from runfolio.store.layout import new_run_id
 from runfolio.store.reader import Problem
 from runfolio.store.scan import list_experiments, scan_store
@@ -171,7 +172,8 @@ def test_torn_and_garbled_metric_rows_are_skipped_and_reported(tmp_path: Path) -
         assert [(p.path, "line 3: malformed row skipped" in p.reason) for p in scan.problems] == [
             (run.path, True)
         ]
-        history = store.get_metric_history(run.run_id, "loss")
+        with pytest.warns(MetricHistoryWarning, match="line 3: malformed row skipped"):
+            history = store.get_metric_history(run.run_id, "loss")
         assert [r.value for r in history] == [1.0, 0.5, 0.25]
     finally:
         run.end()
