@@ -4,6 +4,12 @@ Anything read from a store (notes, names, params, artifact contents) may have be
 by anyone with commit access and ends up on a public page. Markdown is rendered first and
 the resulting HTML is then cleaned with an allow-list sanitizer (ammonia, through ``nh3``):
 sanitising after rendering is what catches raw HTML and links the markdown itself produced.
+
+Markdown is rendered by cmark-gfm (GitHub's own parser, through ``cmarkgfm``), which parses
+in time linear in its input, hostile input included. Python-Markdown, used before, rescans
+the rest of the text from every ``[`` and ``<`` it cannot close: 40 kB of ``[a](`` took
+over 30 seconds. Each text is also cut to a size budget before it is rendered (see
+:data:`runfolio.site.config.SiteLimits`).
 """
 
 from __future__ import annotations
@@ -34,7 +40,9 @@ ALLOWED_ATTRIBUTES = {
 }
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener noreferrer"
-MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+# GitHub's extensions but tasklist (its checkboxes are form inputs the sanitizer drops) and
+# tagfilter (the sanitizer's allow-list does that job for every tag).
+MARKDOWN_EXTENSIONS = ("table", "strikethrough", "autolink")
 
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _UNSAFE_URL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\\]")
@@ -63,18 +71,20 @@ def render_markdown(text: str) -> str:
     reads the page). Template syntax such as ``{{ x }}`` stays literal text: the result is
     data for a template, never template source.
     """
-    import markdown
+    import cmarkgfm
     import nh3
+    from cmarkgfm.cmark import Options
 
-    html = markdown.markdown(
+    html = cmarkgfm.markdown_to_html_with_extensions(
         text,
+        # Raw HTML is passed on for the sanitizer to judge (cmark would replace it all by
+        # a comment); invalid UTF-8 (lone surrogates) becomes U+FFFD. Tables get an align
+        # attribute, not a style attribute the sanitizer drops.
+        options=Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_VALIDATE_UTF8,
         extensions=list(MARKDOWN_EXTENSIONS),
-        # An align attribute rather than a style attribute, which the sanitizer drops.
-        extension_configs={"tables": {"use_align_attribute": True}},
-        output_format="html",
     )
     return nh3.clean(
-        html,
+        html.rstrip("\n"),
         tags=set(ALLOWED_TAGS),
         clean_content_tags={"script", "style"},
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
