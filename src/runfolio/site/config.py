@@ -77,8 +77,9 @@ class SiteLimits:
         preview_lines: lines of one file's text preview.
         preview_rows: rows of a CSV/TSV preview's table, besides the header.
         preview_columns: columns of a CSV/TSV preview's table.
-        page_preview_size: characters of previews shown on one run page, all files
-            together; files past it are listed with a download link only.
+        page_preview_size: bytes of previews on one run page (as escaped HTML), all
+            files together; a file whose preview does not fit in what is left is
+            listed with its download link only.
         charts: metric charts on one run page (the first metrics by name).
         table_rows: rows of a run page's params, metrics and tags tables (each).
     """

@@ -128,7 +128,7 @@ class RunContent:
     previews_left_out: int = 0
     """Files listed without their preview because the page's preview budget was spent."""
     preview_budget: int = DEFAULT_LIMITS.page_preview_size
-    """Characters of previews the page may still show."""
+    """Bytes of previews the page may still show."""
 
 
 def metric_direction(key: str, primary: PrimaryMetric | None) -> str | None:
@@ -174,7 +174,7 @@ def gather_run_content(
         max_points: chart budget per metric series.
         remote: the ``artifacts`` settings of ``runfolio.yaml``; without them remote
             artifacts are listed but neither fetched nor linked.
-        limits: the page's budgets: charts drawn, and characters of previews shown
+        limits: the page's budgets: charts drawn, and bytes of previews shown
             (files past it are listed and published, not previewed); those of each
             preview are passed on to :func:`~runfolio.site.previews.build_preview`.
     """
@@ -442,14 +442,14 @@ def _within_budget(preview: Preview, content: RunContent, limits: SiteLimits) ->
     SVG), so many files each within the per-file limit, or a file that renders larger
     than it is, cannot make a page of hundreds of megabytes.
     """
-    shown = _shown_chars(preview)
+    shown = _shown_size(preview)
     if shown <= content.preview_budget:
         content.preview_budget -= shown
         return preview
     content.previews_left_out += 1
     note = (
-        f"Not previewed: the previews on this page reached the limit of "
-        f"{limits.page_preview_size:,} characters (limits.page_preview_size)."
+        f"Not previewed: the previews on this page reached their limit of "
+        f"{format_bytes(limits.page_preview_size)} (limits.page_preview_size)."
     )
     kind = PreviewKind.FILE if preview.published else preview.kind
     return replace(
@@ -467,13 +467,19 @@ def _inline_svg(data: bytes, content: RunContent) -> str | None:
     return inline
 
 
-def _shown_chars(preview: Preview) -> int:
-    """How many characters of the file's content its preview puts on the page."""
+def _shown_size(preview: Preview) -> int:
+    """How many bytes of the file's content its preview puts on the page, once escaped."""
     if preview.sanitized_html is not None:
-        return len(preview.sanitized_html)
+        return len(preview.sanitized_html.encode("utf-8", "surrogatepass"))
     if preview.table is not None:
-        return sum(len(cell) + 1 for row in preview.table for cell in row)
-    return len(preview.text) if preview.text is not None else 0
+        return sum(_escaped_size(cell) + 9 for row in preview.table for cell in row)
+    return _escaped_size(preview.text) if preview.text is not None else 0
+
+
+def _escaped_size(text: str) -> int:
+    """The UTF-8 size of ``text`` escaped for HTML (each of ``<>&"'`` becomes 4-5 bytes)."""
+    escaped = sum(text.count(char) for char in "<>&\"'")
+    return len(text.encode("utf-8", "surrogatepass")) + 4 * escaped
 
 
 def _claim(content: RunContent, site_path: str, preview: Preview, source: Path) -> str | None:
