@@ -69,7 +69,9 @@ def write_run(
         "parent_run_id": None,
     }
     (run / "run.yaml").write_text(yaml.safe_dump(record), encoding="utf-8")
-    rows = "".join(f"{key},{step},{step / 2},1796681758934\n" for key in keys for step in range(steps))
+    rows = "".join(
+        f"{key},{step},{step / 2},1796681758934\n" for key in keys for step in range(steps)
+    )
     (run / "metrics.csv").write_text("key,step,value,timestamp\n" + rows)
     for name, text in (files or {}).items():
         (run / "artifacts" / name).write_text(text, encoding="utf-8")
@@ -190,7 +192,7 @@ def test_nested_json_is_shown_as_written(tmp_path: Path) -> None:
     assert "shown as written: indented, it would be many times longer" in page
     assert len(page.encode()) < 400_000
     small = write_run(tmp_path / "small", files={"ok.json": '{"a": [1, 2]}'})
-    assert '{\n  &#34;a&#34;: [\n    1,' in build_page(tmp_path / "small", small)
+    assert "{\n  &#34;a&#34;: [\n    1," in build_page(tmp_path / "small", small)
 
 
 class AltairBuilds:
@@ -247,7 +249,7 @@ def test_metric_chart_from_the_skeleton_is_the_one_altair_builds() -> None:
     from runfolio.site.charts import metric_history_json, metric_history_spec, spec_to_json
 
     series = {"run": [(0, 1.0), (1, 0.5)]}
-    for title in ('"@runfolio-data@"', '@runfolio-title@ </script><!--', "loss\u2028x"):
+    for title in ('"@runfolio-data@"', "@runfolio-title@ </script><!--", "loss\u2028x"):
         text, _ = metric_history_json(series, title)
         assert json.loads(text) == json.loads(spec_to_json(metric_history_spec(series, title)))
         assert "<" not in text and "\u2028" not in text

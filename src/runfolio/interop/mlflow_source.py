@@ -185,22 +185,20 @@ def _open_failure(uri: str, exc: Exception) -> str:
     """One line for an MLflow client that could not be made for ``uri``."""
     from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
 
-    if isinstance(exc, UnsupportedModelRegistryStoreURIException) or "unsupported URI" in str(
-        exc
-    ):
+    if isinstance(exc, UnsupportedModelRegistryStoreURIException) or "unsupported URI" in str(exc):
         scheme = urlsplit_scheme(uri)
         return (
-            f"MLflow cannot open {uri!r}: no MLflow store reads {scheme!r} URIs "
-            f"(use {_URI_FORMS})"
+            f"MLflow cannot open {uri!r}: no MLflow store reads {scheme!r} URIs (use {_URI_FORMS})"
         )
     return f"cannot open MLflow at {uri!r}: {_first_line(exc)}"
 
 
 def _first_line(exc: Exception) -> str:
-    """The first non-empty line of an exception's message."""
+    """The first non-empty line of an exception's message, without a server's reply body."""
     message = getattr(exc, "message", None) or str(exc)
     lines = [line.strip() for line in str(message).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    line = lines[0] if lines else type(exc).__name__
+    return line.split(" Response body:", 1)[0]
 
 
 def resolved_uri(uri: str, *, must_exist: bool) -> str:

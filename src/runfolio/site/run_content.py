@@ -329,7 +329,7 @@ def _view(
     preview = build_preview(run.path, relative, size_limit, limits=limits)
     if max_chars is not None and preview.text is not None and len(preview.text) > max_chars:
         preview = replace(preview, text=preview.text[:max_chars], truncated=True)
-    preview = _within_budget(preview, content, limits)
+    preview = _within_budget(preview, content)
     if not preview.published or preview.kind is PreviewKind.WITHHELD:
         return ArtifactView(preview, None)
     source = run.path / preview.relative_path
@@ -400,7 +400,7 @@ def _remote_view(
         try:
             cached = fetcher.fetch(artifact)
             preview = build_detached_preview(cached, relative, size_limit, limits=limits)
-            preview = _within_budget(preview, content, limits)
+            preview = _within_budget(preview, content)
         except (ObjectStoreError, OSError) as exc:
             content.problems.append(f"{relative}: cannot fetch it for its preview: {exc}")
             reason = "not previewed: it could not be fetched (see the build's problems)"
@@ -435,7 +435,7 @@ def _not_fetched_reason(
     return None
 
 
-def _within_budget(preview: Preview, content: RunContent, limits: SiteLimits) -> Preview:
+def _within_budget(preview: Preview, content: RunContent) -> Preview:
     """Charge a preview to the page's budget; one that does not fit is listed without it.
 
     The budget counts what the page shows (text, rendered markdown, table cells, inline
@@ -448,8 +448,7 @@ def _within_budget(preview: Preview, content: RunContent, limits: SiteLimits) ->
         return preview
     content.previews_left_out += 1
     note = (
-        f"Not previewed: the previews on this page reached their limit of "
-        f"{format_bytes(limits.page_preview_size)} (limits.page_preview_size)."
+        "Not previewed: the previews on this page reached their limit (limits.page_preview_size)."
     )
     kind = PreviewKind.FILE if preview.published else preview.kind
     return replace(
