@@ -38,10 +38,10 @@ def not_mlflow() -> Iterator[str]:
     """An HTTP server on 127.0.0.1 that answers every request with 404: not an MLflow."""
 
     class NotFound(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        def do_GET(self) -> None:
             self.send_error(404)
 
-        do_POST = do_GET  # noqa: N815
+        do_POST = do_GET
 
         def log_message(self, *args: object) -> None:
             """Keep the test's output clean."""

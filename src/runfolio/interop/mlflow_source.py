@@ -161,7 +161,7 @@ def probe_server(uri: str, timeout: float = PROBE_TIMEOUT) -> None:
 
     url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1"
     try:
-        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310 - http(s) only
+        with urllib.request.urlopen(url, timeout=timeout):
             return
     except urllib.error.HTTPError:
         return  # a server answered
