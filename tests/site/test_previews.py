@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from runfolio.site.config import SiteLimits
 from runfolio.site.previews import (
     MAX_TEXT_BYTES,
     MAX_TEXT_LINES,
@@ -155,9 +156,8 @@ def test_csv_keeps_formula_cells_as_raw_text(run_dir: Path) -> None:
 
 def test_tsv_and_table_limits(run_dir: Path) -> None:
     rows = ["\t".join(f"c{r}-{c}" for c in range(8)) for r in range(20)]
-    preview = build_preview(
-        run_dir, _artifact(run_dir, "t.tsv", "\n".join(rows)), max_rows=5, max_columns=3
-    )
+    limits = SiteLimits(preview_rows=5, preview_columns=3)
+    preview = build_preview(run_dir, _artifact(run_dir, "t.tsv", "\n".join(rows)), limits=limits)
     assert preview.table is not None
     assert len(preview.table) == 6  # the header and 5 rows
     assert preview.table[1] == ("c1-0", "c1-1", "c1-2")

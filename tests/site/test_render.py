@@ -167,7 +167,8 @@ def test_renderer_escapes_data_and_never_evaluates_it(renderer: Renderer) -> Non
         {
             "target": "index.html",
             "name": payload,
-            "notes": "<script>alert(1)</script>[x](javascript:alert(1)) {{ 7*7 }}",
+            # A blank line ends the raw HTML block (CommonMark), so the link is parsed.
+            "notes": "<script>alert(1)</script>\n\n[x](javascript:alert(1)) {{ 7*7 }}",
             "data": {"name": "</script><script>alert(1)</script>"},
         },
     )

@@ -5,6 +5,11 @@ a legacy ``mlruns/`` folder and a running tracking server are all read the same 
 MLflow 3 refuses the plain-files store unless ``MLFLOW_ALLOW_FILE_STORE`` is set; a
 migration tool must read exactly those old folders, so the variable is set while
 runfolio's client is open on a file store, and restored afterwards.
+
+A bad address fails fast with one line: a tracking server is probed once with a short
+timeout before MLflow gets it (MLflow's own client retries a refused connection for
+minutes), a URI MLflow has no store for is named as such, and an MLflow error while the
+client is open ends the command as an :class:`InteropError` rather than a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ if TYPE_CHECKING:
 
 PAGE_SIZE = 1000
 METRIC_PAGE_SIZE = 25_000
+PROBE_TIMEOUT = 10.0
+"""Seconds a tracking server has to answer the first request before the command gives up."""
 _ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
+_URI_FORMS = (
+    "sqlite:///mlflow.db, postgresql://, mysql://, mssql://, http(s)://host:port, "
+    "databricks, file:///path/mlruns, or the path of an mlruns/ folder or .db file"
+)
 
 
 class InteropError(RunfolioError):
@@ -92,20 +103,102 @@ def open_client(uri: str, command: str, *, must_exist: bool) -> Iterator[MlflowC
     """An :class:`mlflow.MlflowClient` for tracking and registry at ``uri``.
 
     Raises:
-        InteropError: MLflow is missing, or the store named does not exist.
+        InteropError: MLflow is missing; the store named does not exist; the URI is
+            not one MLflow can open; a tracking server does not answer within
+            :data:`PROBE_TIMEOUT` seconds; or MLflow failed while the client was open
+            (the message is MLflow's first line).
     """
     mlflow = require_mlflow(command)
+    from mlflow.exceptions import MlflowException
+
     resolved = normalise_uri(uri, must_exist=must_exist)
+    if urlsplit_scheme(resolved) in ("http", "https"):
+        probe_server(resolved)
     previous = os.environ.get(_ALLOW_FILE_STORE)
     if is_file_store(resolved):
         os.environ[_ALLOW_FILE_STORE] = "true"
     try:
-        yield mlflow.MlflowClient(tracking_uri=resolved, registry_uri=resolved)
+        try:
+            client = mlflow.MlflowClient(tracking_uri=resolved, registry_uri=resolved)
+        except MlflowException as exc:
+            raise InteropError(_open_failure(uri, exc)) from exc
+        except ImportError as exc:  # a database URI whose driver is not installed
+            raise InteropError(f"cannot open MLflow at {uri!r}: {exc}") from exc
+        try:
+            yield client
+        except MlflowException as exc:
+            raise InteropError(f"MLflow at {uri!r} failed: {_first_line(exc)}") from exc
     finally:
         if previous is None:
             os.environ.pop(_ALLOW_FILE_STORE, None)
         else:
             os.environ[_ALLOW_FILE_STORE] = previous
+
+
+def urlsplit_scheme(uri: str) -> str:
+    """The scheme of a URI in lower case ('' for a plain path)."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(uri).scheme.lower()
+    except ValueError:
+        return ""
+
+
+def probe_server(uri: str, timeout: float = PROBE_TIMEOUT) -> None:
+    """Make one request to the tracking server at ``uri``; refuse one that cannot be reached.
+
+    Any HTTP answer (even 401 or 404) means a server is there, and MLflow is left to
+    judge it with its own credentials. Only a failure to connect, a name that does not
+    resolve, or no answer within ``timeout`` seconds is refused.
+
+    Raises:
+        InteropError: the server cannot be reached; the message says why, in one line.
+    """
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    url = f"{uri.rstrip('/')}/api/2.0/mlflow/experiments/search?max_results=1"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # a server answered
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, ssl.SSLError):
+            return  # TLS settings are MLflow's business (MLFLOW_TRACKING_INSECURE_TLS ...)
+        reason = exc.reason
+    except (TimeoutError, OSError, ValueError) as exc:
+        reason = exc
+    if isinstance(reason, TimeoutError):
+        why = f"no answer within {timeout:g} seconds"
+    else:
+        why = getattr(reason, "strerror", None) or str(reason) or type(reason).__name__
+    raise InteropError(
+        f"cannot reach the MLflow tracking server at {uri}: {why}. "
+        "Check the address and that the server is running."
+    )
+
+
+def _open_failure(uri: str, exc: Exception) -> str:
+    """One line for an MLflow client that could not be made for ``uri``."""
+    from mlflow.tracking.registry import UnsupportedModelRegistryStoreURIException
+
+    if isinstance(exc, UnsupportedModelRegistryStoreURIException) or "unsupported URI" in str(exc):
+        scheme = urlsplit_scheme(uri)
+        return (
+            f"MLflow cannot open {uri!r}: no MLflow store reads {scheme!r} URIs (use {_URI_FORMS})"
+        )
+    return f"cannot open MLflow at {uri!r}: {_first_line(exc)}"
+
+
+def _first_line(exc: Exception) -> str:
+    """The first non-empty line of an exception's message, without a server's reply body."""
+    message = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in str(message).splitlines() if line.strip()]
+    line = lines[0] if lines else type(exc).__name__
+    return line.split(" Response body:", 1)[0]
 
 
 def resolved_uri(uri: str, *, must_exist: bool) -> str:

@@ -285,7 +285,12 @@ def _render_run(
     run_dir = page.path.removesuffix(".html")
     primary = experiment.primary if experiment else None
     content = gather_run_content(
-        run, run_dir, primary, model.config.artifact_size_limit, remote=model.config.artifacts
+        run,
+        run_dir,
+        primary,
+        model.config.artifact_size_limit,
+        remote=model.config.artifacts,
+        limits=model.config.limits,
     )
     report.problems.extend(f"{run.path}: {problem}" for problem in content.problems)
     directions = {key: metric_direction(key, primary) for key in run.metrics}

@@ -62,6 +62,42 @@ class ExperimentSettings:
 
 
 @dataclass(frozen=True)
+class SiteLimits:
+    """How much of the store one page renders: every untrusted input has a budget.
+
+    A store may come from a pull request: without these, a few kilobytes (in git) of
+    notes, previews or metric keys made a build take minutes and a page hundreds of
+    megabytes. What a budget leaves out is named on the page, with where to find it.
+    The ``limits`` key of ``runfolio.yaml`` overrides each (docs/configuration.md).
+
+    Attributes:
+        notes_chars: characters of one markdown text rendered (a run's or experiment's
+            notes, the site description); the rest is left out with a note.
+        preview_size: bytes of one file read for its text preview.
+        preview_lines: lines of one file's text preview.
+        preview_rows: rows of a CSV/TSV preview's table, besides the header.
+        preview_columns: columns of a CSV/TSV preview's table.
+        page_preview_size: bytes of previews on one run page (as escaped HTML), all
+            files together; a file whose preview does not fit in what is left is
+            listed with its download link only.
+        charts: metric charts on one run page (the first metrics by name).
+        table_rows: rows of a run page's params, metrics and tags tables (each).
+    """
+
+    notes_chars: int = 100_000
+    preview_size: int = 256 * 1024
+    preview_lines: int = 2_000
+    preview_rows: int = 100
+    preview_columns: int = 30
+    page_preview_size: int = 4_000_000
+    charts: int = 100
+    table_rows: int = 1_000
+
+
+DEFAULT_LIMITS = SiteLimits()
+
+
+@dataclass(frozen=True)
 class SiteConfig:
     """The validated site settings, with a default for every key that is absent."""
 
@@ -79,6 +115,7 @@ class SiteConfig:
     artifacts: RemoteSettings | None = None
     refs: tuple[str, ...] = ()
     capture_untracked: str | None = None
+    limits: SiteLimits = DEFAULT_LIMITS
 
 
 def load_site_config(root: Path) -> SiteConfig:
@@ -331,6 +368,37 @@ def _check_untracked(value: object, path: str, problems: list[str]) -> str | Non
     return str(value)
 
 
+# The limits given as sizes (a byte count or a text with a unit); the others are counts.
+_SIZE_LIMITS = frozenset({"preview_size", "page_preview_size"})
+
+
+def _check_limits(value: object, path: str, problems: list[str]) -> SiteLimits | None:
+    """Accept ``{limit name: positive number}``; sizes may be written with a unit."""
+    if not isinstance(value, dict):
+        problems.append(f"{path}: expected a mapping of limit names, got {_type_name(value)}")
+        return None
+    known = [f.name for f in fields(SiteLimits)]
+    count = len(problems)
+    checked: dict[str, int] = {}
+    for key, item in value.items():
+        where = f"{path}.{key}"
+        if key not in known:
+            problems.append(_unknown_key(key, known, f"{path}."))
+        elif item is None:
+            continue
+        elif key in _SIZE_LIMITS:
+            size = _check_size(item, where, problems)
+            if size is not None and size < 1:
+                problems.append(f"{where}: must be at least 1 byte")
+            elif size is not None:
+                checked[key] = size
+        elif isinstance(item, bool) or not isinstance(item, int) or item < 1:
+            problems.append(f"{where}: expected a whole number of at least 1, got {item!r}")
+        else:
+            checked[key] = item
+    return SiteLimits(**checked) if len(problems) == count else None
+
+
 _CHECKS = {
     "title": _check_name,
     "description": _check_text,
@@ -344,4 +412,5 @@ _CHECKS = {
     "site_url": _check_site_url,
     "artifacts": check_remote_settings,
     "capture_untracked": _check_untracked,
+    "limits": _check_limits,
 }

@@ -128,7 +128,8 @@ def leaderboard_table(
         hidden = [c.key for c in columns if c.key not in shown]
     else:
         hidden = [c.key for c in columns if c.group == "tags" or c.key.endswith((".min", ".max"))]
-        hidden = [k for k in hidden if not _is_metric_last(k, metric_keys)]
+        known = set(metric_keys)  # a set: thousands of metric keys made a list quadratic
+        hidden = [k for k in hidden if not _is_metric_last(k, known)]
 
     param_columns = [
         (key, column.kind)
@@ -415,6 +416,6 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def _is_metric_last(key: str, metric_keys: list[str]) -> bool:
+def _is_metric_last(key: str, metric_keys: set[str]) -> bool:
     """Whether ``key`` is the last-value column of a metric whose name ends in .min/.max."""
     return key.startswith("metrics.") and key[len("metrics.") :] in metric_keys

@@ -25,13 +25,12 @@ import stat
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from runfolio.site.config import DEFAULT_ARTIFACT_SIZE_LIMIT
+from runfolio.site.config import DEFAULT_ARTIFACT_SIZE_LIMIT, DEFAULT_LIMITS, SiteLimits
 from runfolio.store import layout
 
-MAX_TEXT_BYTES = 256 * 1024
-MAX_TEXT_LINES = 2000
-MAX_TABLE_ROWS = 100
-MAX_TABLE_COLUMNS = 30
+# The default budgets of one preview; runfolio.yaml's ``limits`` may change them.
+MAX_TEXT_BYTES = DEFAULT_LIMITS.preview_size
+MAX_TEXT_LINES = DEFAULT_LIMITS.preview_lines
 
 
 class PreviewKind(enum.Enum):
@@ -155,8 +154,7 @@ def build_preview(
     relative_path: str,
     size_limit: int = DEFAULT_ARTIFACT_SIZE_LIMIT,
     *,
-    max_rows: int = MAX_TABLE_ROWS,
-    max_columns: int = MAX_TABLE_COLUMNS,
+    limits: SiteLimits = DEFAULT_LIMITS,
 ) -> Preview:
     """Look at ``run_dir/relative_path`` and decide how its page shows it.
 
@@ -164,8 +162,8 @@ def build_preview(
         run_dir: the run folder.
         relative_path: the file inside it, ``/``-separated (e.g. ``artifacts/plots/a.png``).
         size_limit: larger files are listed, neither previewed nor published.
-        max_rows: at most this many table rows (besides the header) for CSV/TSV.
-        max_columns: at most this many table columns.
+        limits: the preview's budgets: bytes and lines of text read, table rows
+            (besides the header) and columns for CSV/TSV.
 
     Returns:
         A Preview. Nothing raises for a bad file: a path that leaves the run folder, a
@@ -193,8 +191,8 @@ def build_preview(
         base = Preview(rel, info.st_size, kind, active_content=active)
         if kind not in _TEXT_KINDS.values():
             return base
-        data = handle.read(MAX_TEXT_BYTES + 1)
-    return _text_preview(base, data, max_rows, max_columns)
+        data = handle.read(limits.preview_size + 1)
+    return _text_preview(base, data, limits)
 
 
 def build_detached_preview(
@@ -202,8 +200,7 @@ def build_detached_preview(
     relative_path: str,
     size_limit: int = DEFAULT_ARTIFACT_SIZE_LIMIT,
     *,
-    max_rows: int = MAX_TABLE_ROWS,
-    max_columns: int = MAX_TABLE_COLUMNS,
+    limits: SiteLimits = DEFAULT_LIMITS,
 ) -> Preview:
     """Decide how a page shows a run's file whose bytes are kept outside the run folder.
 
@@ -229,8 +226,8 @@ def build_detached_preview(
             return replace(base, published=False, note=f"{note}, not published")
         if kind not in _TEXT_KINDS.values():
             return base
-        data = handle.read(MAX_TEXT_BYTES + 1)
-    return _text_preview(base, data, max_rows, max_columns)
+        data = handle.read(limits.preview_size + 1)
+    return _text_preview(base, data, limits)
 
 
 def read_file_bytes(run_dir: Path, relative_path: str, size_limit: int) -> bytes | None:
@@ -349,18 +346,18 @@ def _check_file(info: os.stat_result, size_limit: int) -> None:
         )
 
 
-def _text_preview(base: Preview, data: bytes, max_rows: int, max_columns: int) -> Preview:
+def _text_preview(base: Preview, data: bytes, limits: SiteLimits) -> Preview:
     """Decode a text-kind file and fill in what its kind shows."""
-    truncated = len(data) > MAX_TEXT_BYTES
-    data = data[:MAX_TEXT_BYTES]
+    truncated = len(data) > limits.preview_size
+    data = data[: limits.preview_size]
     text = _decode(data, final=not truncated)
     if text is None:
         return replace(base, kind=PreviewKind.FILE, note="binary content, not shown")
     lines = text.splitlines(keepends=True)
     if truncated and lines:
         lines.pop()  # the last line was cut mid-way
-    if len(lines) > MAX_TEXT_LINES:
-        lines, truncated = lines[:MAX_TEXT_LINES], True
+    if len(lines) > limits.preview_lines:
+        lines, truncated = lines[: limits.preview_lines], True
     if truncated:
         text = "".join(lines)
     note = f"showing the first {len(lines):,} lines" if truncated else None
@@ -372,7 +369,7 @@ def _text_preview(base: Preview, data: bytes, max_rows: int, max_columns: int) -
         return replace(base, sanitized_html=html, truncated=truncated, note=note)
     if base.kind is PreviewKind.TABLE:
         delimiter = "\t" if base.relative_path.lower().endswith(".tsv") else ","
-        table, cut = _read_table(text, delimiter, max_rows, max_columns)
+        table, cut = _read_table(text, delimiter, limits.preview_rows, limits.preview_columns)
         if table is None:
             return replace(base, kind=PreviewKind.TEXT, text=text, truncated=truncated, note=cut)
         if cut:
@@ -380,12 +377,38 @@ def _text_preview(base: Preview, data: bytes, max_rows: int, max_columns: int) -
         return replace(base, table=table, truncated=truncated or bool(cut), note=note)
     if base.kind is PreviewKind.JSON and not truncated:
         try:
-            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+            parsed = json.loads(text)
         except (ValueError, RecursionError):
             note = "not valid JSON, shown as written"
+        else:
+            # Indenting costs twice the depth per value: deep nesting would grow a file
+            # hundreds of times over (and json.dumps takes time in proportion).
+            allowed = max(limits.preview_size, 2 * len(text)) - len(text)
+            if _indent_cost(parsed, allowed) <= allowed:
+                text = json.dumps(parsed, indent=2, ensure_ascii=False)
+            else:
+                note = "shown as written: indented, it would be many times longer"
     # YAML is shown as written: parsing untrusted YAML to re-print it would expand alias
     # bombs and drop the author's comments and order, for no gain in readability.
     return replace(base, text=text, truncated=truncated, note=note)
+
+
+def _indent_cost(value: object, stop_above: int) -> int:
+    """Characters that ``json.dumps(value, indent=2)`` adds, counted until past ``stop_above``.
+
+    Each value inside a list or object goes on its own line, indented by two spaces per
+    level, and each closing bracket on its own line; one linear walk, no encoding.
+    """
+    cost = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack and cost <= stop_above:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if not isinstance(item, dict | list) or not children:
+            continue
+        cost += len(children) * (2 * depth + 1) + 2 * (depth - 1) + 1
+        stack.extend((child, depth + 1) for child in children)
+    return cost
 
 
 def _decode(data: bytes, *, final: bool) -> str | None:

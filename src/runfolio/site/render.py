@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from runfolio.site.config import DEFAULT_LIMITS
 from runfolio.site.sanitize import (
     escape_json_for_script,
     json_for_script,
@@ -168,7 +169,13 @@ class Renderer:
             without_credentials=_without_credentials,
         )
         self.env.globals.update(site_globals)
-        self.env.globals["markdown"] = _markdown
+        site = site_globals.get("site")
+        limits = getattr(site, "limits", DEFAULT_LIMITS)
+
+        def markdown(text: Any, source: str = "", href: str | None = None) -> Any:
+            return _markdown(text, limits.notes_chars, source, href)
+
+        self.env.globals["markdown"] = markdown
         self.env.globals["safe_url"] = safe_url
         self._templates: dict[str, jinja2.Template] = {}
 
@@ -199,10 +206,26 @@ class Renderer:
         )
 
 
-def _markdown(text: Any) -> Any:
-    """Render untrusted markdown to sanitised HTML, marked safe for the template."""
-    from markupsafe import Markup
+def _markdown(text: Any, max_chars: int, source: str, href: str | None) -> Any:
+    """Render untrusted markdown to sanitised HTML, marked safe for the template.
+
+    Only the first ``max_chars`` characters are rendered; then a note says how much was
+    left out and that the whole text is in ``source`` (a file of the repository, linked
+    to ``href`` when given).
+    """
+    from markupsafe import Markup, escape
 
     if not isinstance(text, str) or not text.strip():
         return ""
-    return Markup(render_markdown(text))
+    if len(text) <= max_chars:
+        return Markup(render_markdown(text))
+    where = ""
+    if source:
+        link = safe_url(href) if href else None
+        named = f'<a href="{escape(link)}">{escape(source)}</a>' if link else escape(source)
+        where = f": the whole text is in {named}"
+    note = (
+        f'<p class="note truncated">Truncated: showing the first {max_chars:,} of '
+        f"{len(text):,} characters{where}.</p>"
+    )
+    return Markup(render_markdown(text[:max_chars]) + "\n" + note)

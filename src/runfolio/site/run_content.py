@@ -20,6 +20,7 @@ from urllib.parse import quote
 from runfolio.query.details import LoggedModel, list_artifacts
 from runfolio.query.leaderboard import PrimaryMetric
 from runfolio.site.charts import metric_history_json
+from runfolio.site.config import DEFAULT_LIMITS, SiteLimits
 from runfolio.site.downsample import Downsampled, downsample
 from runfolio.site.previews import (
     Preview,
@@ -140,6 +141,12 @@ class RunContent:
     compare_js: bytes = b""
     problems: list[str] = field(default_factory=list)
     failure: FailureView | None = None
+    charts_left_out: int = 0
+    """Drawable metrics past the page's chart budget (listed in the metrics table only)."""
+    previews_left_out: int = 0
+    """Files listed without their preview because the page's preview budget was spent."""
+    preview_budget: int = DEFAULT_LIMITS.page_preview_size
+    """Bytes of previews the page may still show."""
 
 
 def metric_direction(key: str, primary: PrimaryMetric | None) -> str | None:
@@ -166,6 +173,7 @@ def gather_run_content(
     *,
     max_points: int = 2000,
     remote: RemoteSettings | None = None,
+    limits: SiteLimits = DEFAULT_LIMITS,
 ) -> RunContent:
     """Read what a run page needs from the run folder.
 
@@ -184,14 +192,18 @@ def gather_run_content(
         max_points: chart budget per metric series.
         remote: the ``artifacts`` settings of ``runfolio.yaml``; without them remote
             artifacts are listed but neither fetched nor linked.
+        limits: the page's budgets: charts drawn, and bytes of previews shown
+            (files past it are listed and published, not previewed); those of each
+            preview are passed on to :func:`~runfolio.site.previews.build_preview`.
     """
-    content = RunContent(failure=failure_view(run))
+    content = RunContent(failure=failure_view(run), preview_budget=limits.page_preview_size)
     history = _read_history(run, content.problems)
     reduced = {key: downsample(points, max_points) for key, points in history.items()}
     label = run.name or run.run_id
     # One value makes no line: the metrics table shows it.
     drawable = sorted(key for key, points in history.items() if len(points) >= 2)
-    for index, key in enumerate(drawable):
+    content.charts_left_out = max(len(drawable) - limits.charts, 0)
+    for index, key in enumerate(drawable[: limits.charts]):
         spec_json, meta = metric_history_json({label: reduced[key]}, key, max_points=max_points)
         series = meta.get(label, {})
         content.charts.append(
@@ -211,20 +223,25 @@ def gather_run_content(
     for entry in listing.files:
         if entry.path in manifest:
             continue  # a pulled copy: the manifest's entry stands for it
-        view = _view(run, f"{layout.ARTIFACTS_DIR}/{entry.path}", run_site_dir, size_limit, content)
+        relative = f"{layout.ARTIFACTS_DIR}/{entry.path}"
+        view = _view(run, relative, run_site_dir, size_limit, content, limits)
         content.artifacts.append(replace(view, model=entry.model))
     if manifest:
         fetcher = _Fetcher(remote) if remote is not None else None
         for artifact in manifest.values():
-            view = _remote_view(artifact, run_site_dir, size_limit, remote, fetcher, content)
+            view = _remote_view(
+                artifact, run_site_dir, size_limit, remote, fetcher, content, limits
+            )
             content.artifacts.append(replace(view, model=_model_of(artifact.path, listing.models)))
         content.artifacts.sort(key=lambda view: _listing_order(view.preview.relative_path))
     patch = run.git.get("patch")
     if isinstance(patch, str) and patch:
-        content.patch = _view(run, patch, run_site_dir, size_limit, content, MAX_PATCH_CHARS)
+        content.patch = _view(
+            run, patch, run_site_dir, size_limit, content, limits, MAX_PATCH_CHARS
+        )
     packages = run.environment.get("packages")
     if isinstance(packages, str) and packages:
-        content.packages = _view(run, packages, run_site_dir, size_limit, content)
+        content.packages = _view(run, packages, run_site_dir, size_limit, content, limits)
     content.compare_js = compare_data_js(run, reduced, primary)
     return content
 
@@ -345,12 +362,14 @@ def _view(
     run_site_dir: str,
     size_limit: int,
     content: RunContent,
+    limits: SiteLimits,
     max_chars: int | None = None,
 ) -> ArtifactView:
     """Preview one file of the run folder and plan its copy into the site when allowed."""
-    preview = build_preview(run.path, relative, size_limit)
+    preview = build_preview(run.path, relative, size_limit, limits=limits)
     if max_chars is not None and preview.text is not None and len(preview.text) > max_chars:
         preview = replace(preview, text=preview.text[:max_chars], truncated=True)
+    preview = _within_budget(preview, content)
     if not preview.published or preview.kind is PreviewKind.WITHHELD:
         return ArtifactView(preview, None)
     source = run.path / preview.relative_path
@@ -361,7 +380,7 @@ def _view(
     if preview.kind is PreviewKind.SVG:
         data = read_file_bytes(run.path, preview.relative_path, MAX_INLINE_SVG_BYTES)
         if data is not None and preview.size is not None and len(data) == preview.size:
-            inline_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+            inline_src = _inline_svg(data, content)
     return ArtifactView(preview, site_path, inline_src=inline_src)
 
 
@@ -405,6 +424,7 @@ def _remote_view(
     remote: RemoteSettings | None,
     fetcher: _Fetcher | None,
     content: RunContent,
+    limits: SiteLimits,
 ) -> ArtifactView:
     """List one artifact kept in object storage; fetch, preview and publish it when allowed."""
     from runfolio.objectstore.errors import ObjectStoreError
@@ -419,7 +439,8 @@ def _remote_view(
     if reason is None and fetcher is not None:
         try:
             cached = fetcher.fetch(artifact)
-            preview = build_detached_preview(cached, relative, size_limit)
+            preview = build_detached_preview(cached, relative, size_limit, limits=limits)
+            preview = _within_budget(preview, content)
         except (ObjectStoreError, OSError) as exc:
             content.problems.append(f"{relative}: cannot fetch it for its preview: {exc}")
             reason = "not previewed: it could not be fetched (see the build's problems)"
@@ -434,8 +455,7 @@ def _remote_view(
         return ArtifactView(_name_taken(preview), None, remote=link)
     inline_src = None
     if preview.kind is PreviewKind.SVG and artifact.size <= MAX_INLINE_SVG_BYTES:
-        data = cached.read_bytes()
-        inline_src = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+        inline_src = _inline_svg(cached.read_bytes(), content)
     return ArtifactView(preview, site_path, inline_src=inline_src, remote=link)
 
 
@@ -453,6 +473,52 @@ def _not_fetched_reason(
         # What a site publishes is only what the configured location holds under its hash.
         return f"not previewed: it is not stored under {remote.uri}/sha256/"
     return None
+
+
+def _within_budget(preview: Preview, content: RunContent) -> Preview:
+    """Charge a preview to the page's budget; one that does not fit is listed without it.
+
+    The budget counts what the page shows (text, rendered markdown, table cells, inline
+    SVG), so many files each within the per-file limit, or a file that renders larger
+    than it is, cannot make a page of hundreds of megabytes.
+    """
+    shown = _shown_size(preview)
+    if shown <= content.preview_budget:
+        content.preview_budget -= shown
+        return preview
+    content.previews_left_out += 1
+    note = (
+        "Not previewed: the previews on this page reached their limit (limits.page_preview_size)."
+    )
+    kind = PreviewKind.FILE if preview.published else preview.kind
+    return replace(
+        preview, kind=kind, text=None, sanitized_html=None, table=None, truncated=False, note=note
+    )
+
+
+def _inline_svg(data: bytes, content: RunContent) -> str | None:
+    """An SVG as a ``data:`` URL charged to the page's budget; None when it does not fit."""
+    inline = "data:image/svg+xml;base64," + base64.b64encode(data).decode("ascii")
+    if len(inline) > content.preview_budget:
+        content.previews_left_out += 1
+        return None
+    content.preview_budget -= len(inline)
+    return inline
+
+
+def _shown_size(preview: Preview) -> int:
+    """How many bytes of the file's content its preview puts on the page, once escaped."""
+    if preview.sanitized_html is not None:
+        return len(preview.sanitized_html.encode("utf-8", "surrogatepass"))
+    if preview.table is not None:
+        return sum(_escaped_size(cell) + 9 for row in preview.table for cell in row)
+    return _escaped_size(preview.text) if preview.text is not None else 0
+
+
+def _escaped_size(text: str) -> int:
+    """The UTF-8 size of ``text`` escaped for HTML (each of ``<>&"'`` becomes 4-5 bytes)."""
+    escaped = sum(text.count(char) for char in "<>&\"'")
+    return len(text.encode("utf-8", "surrogatepass")) + 4 * escaped
 
 
 def _claim(content: RunContent, site_path: str, preview: Preview, source: Path) -> str | None:

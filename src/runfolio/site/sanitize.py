@@ -4,10 +4,19 @@ Anything read from a store (notes, names, params, artifact contents) may have be
 by anyone with commit access and ends up on a public page. Markdown is rendered first and
 the resulting HTML is then cleaned with an allow-list sanitizer (ammonia, through ``nh3``):
 sanitising after rendering is what catches raw HTML and links the markdown itself produced.
+
+Markdown is rendered by cmark-gfm (GitHub's own parser, through ``cmarkgfm``), which parses
+in time linear in its input, hostile input included. Python-Markdown, used before, rescans
+the rest of the text from every ``[`` and ``<`` it cannot close: 40 kB of ``[a](`` took
+over 30 seconds. The sanitizer's HTML parser (html5ever) is quadratic in how deeply
+elements nest (20,000 nested ``<ul><li>`` took 19 seconds), so HTML nested deeper than
+:data:`MAX_NESTING` is shown as plain text instead. Callers also cut each text to a size
+budget before it is rendered (:class:`runfolio.site.config.SiteLimits`).
 """
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import math
 import re
@@ -34,8 +43,24 @@ ALLOWED_ATTRIBUTES = {
 }
 LINK_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow noopener noreferrer"
-MARKDOWN_EXTENSIONS = ("tables", "fenced_code", "sane_lists")
+# GitHub's extensions but tasklist (its checkboxes are form inputs the sanitizer drops) and
+# tagfilter (the sanitizer's allow-list does that job for every tag).
+MARKDOWN_EXTENSIONS = ("table", "strikethrough", "autolink")
 
+MAX_NESTING = 32
+"""Rendered markdown nested deeper than this is shown as plain text (see the module doc)."""
+
+# A start or end tag; stopping at the next "<" keeps the scan linear on "<a <a <a ...".
+_TAG_RE = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)[^<>]*?(/?)>")
+# Elements that nest nothing (void) or that a parser closes when the next one opens: they
+# never deepen the tree, so an unclosed run of them (<li><li><li>) is no deep nesting.
+_FLAT_TAGS = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "thead", "tbody", "tfoot",
+        "option", "optgroup", "rb", "rp", "rt", "rtc", "caption", "colgroup",
+    }
+)  # fmt: skip
 _SCHEME_RE = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.\-]*):")
 _UNSAFE_URL_CHARS_RE = re.compile(r"[\x00-\x1f\x7f\\]")
 _CODE_CLASS_RE = re.compile(r"^language-[A-Za-z0-9_+\-]{1,40}$")
@@ -63,18 +88,25 @@ def render_markdown(text: str) -> str:
     reads the page). Template syntax such as ``{{ x }}`` stays literal text: the result is
     data for a template, never template source.
     """
-    import markdown
+    import cmarkgfm
     import nh3
+    from cmarkgfm.cmark import Options
 
-    html = markdown.markdown(
+    html = cmarkgfm.markdown_to_html_with_extensions(
         text,
+        # Raw HTML is passed on for the sanitizer to judge (cmark would replace it all by
+        # a comment); invalid UTF-8 (lone surrogates) becomes U+FFFD. Tables get an align
+        # attribute, not a style attribute the sanitizer drops.
+        options=Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_VALIDATE_UTF8,
         extensions=list(MARKDOWN_EXTENSIONS),
-        # An align attribute rather than a style attribute, which the sanitizer drops.
-        extension_configs={"tables": {"use_align_attribute": True}},
-        output_format="html",
     )
+    if nesting_depth(html, MAX_NESTING) > MAX_NESTING:
+        return (
+            f"<p><em>Shown as plain text: it nests more than {MAX_NESTING} levels deep."
+            f"</em></p>\n<pre><code>{html_lib.escape(text)}</code></pre>"
+        )
     return nh3.clean(
-        html,
+        html.rstrip("\n"),
         tags=set(ALLOWED_TAGS),
         clean_content_tags={"script", "style"},
         attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
@@ -83,6 +115,29 @@ def render_markdown(text: str) -> str:
         link_rel=LINK_REL,
         strip_comments=True,
     )
+
+
+def nesting_depth(html: str, stop_above: int | None = None) -> int:
+    """How deeply the elements of ``html`` nest, counted from its tags in one linear scan.
+
+    An estimate on the safe side: an unclosed element counts as open to the end (as a
+    browser's parser keeps it), and elements a parser closes implicitly (``p``, ``li``,
+    table cells ...) or that hold nothing (``br``, ``img`` ...) do not count. With
+    ``stop_above``, the scan stops at the first depth beyond it.
+    """
+    depth = deepest = 0
+    for match in _TAG_RE.finditer(html):
+        closing, name, self_closing = match.groups()
+        if name.lower() in _FLAT_TAGS or self_closing:
+            continue
+        if closing:
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+            if stop_above is not None and deepest > stop_above:
+                break
+    return deepest
 
 
 def safe_url(url: str) -> str | None:
