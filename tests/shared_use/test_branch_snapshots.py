@@ -42,8 +42,18 @@ def repo(git_repo: Path) -> dict[str, str]:
 def _build(repo_dir: Path, site: Path, refs: str, *extra: str) -> subprocess.Popen[str]:
     """Start ``runfolio build --refs`` in its own process (same cache folder as the test)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "runfolio", "build", "runs", "-o", str(site), "--refs", refs]
-        + list(extra),
+        [
+            sys.executable,
+            "-m",
+            "runfolio",
+            "build",
+            "runs",
+            "-o",
+            str(site),
+            "--refs",
+            refs,
+            *extra,
+        ],
         cwd=repo_dir,
         env=dict(os.environ),
         stdout=subprocess.PIPE,

@@ -135,9 +135,11 @@ def test_a_tag_or_commit_can_be_listed_and_an_unknown_name_is_an_error(
     assert refs[0].commit == git(git_repo, "rev-parse", "exp/wild")
     with pytest.raises(RevisionNotFoundError, match="unknown git revision 'nope'"):
         expand_refs(git_repo, ["nope"])
-    with pytest.raises(BranchesError, match="no branch matches"):
-        with snapshot_branches(git_repo / "runs", ["nothing/*"]):
-            pass
+    with (
+        pytest.raises(BranchesError, match="no branch matches"),
+        snapshot_branches(git_repo / "runs", ["nothing/*"]),
+    ):
+        pass
 
 
 def test_symlinks_committed_in_the_store_are_not_copied(
