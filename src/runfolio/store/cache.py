@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import stat
 import sys
 import time
 from dataclasses import dataclass, field, fields
@@ -68,12 +69,19 @@ def is_racy(info: os.stat_result, since_ns: int) -> bool:
 
 
 def file_digest(path: Path | str) -> str:
-    """The SHA-256 of a file's bytes (hex); empty when it cannot be read."""
+    """The SHA-256 of a regular file's bytes (hex); empty when it is not one or unreadable."""
     try:
-        with open(path, "rb") as handle:
-            return hashlib.file_digest(handle, "sha256").hexdigest()
+        # Non-blocking and checked: a fifo put where a file was must not hang a reader.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return ""
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        try:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+        except OSError:
+            return ""
 
 
 @dataclass
