@@ -75,13 +75,15 @@ def file_digest(path: Path | str) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return ""
-    with open(fd, "rb") as handle:
+    try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return ""
-        try:
+            return ""  # a folder or fifo where a file was: there is nothing to hash
+        with open(fd, "rb", closefd=False) as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
-        except OSError:
-            return ""
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
 
 
 @dataclass
