@@ -20,8 +20,10 @@ _WRITER = """
 import os, sys, time
 from pathlib import Path
 from runfolio import registry
-go = Path(sys.argv[2])
-while not go.exists():
+go, deadline = Path(sys.argv[2]), time.monotonic() + 60
+while not go.exists():  # the start line; give up if the test died before opening it
+    if time.monotonic() > deadline:
+        sys.exit("never started")
     time.sleep(0.005)
 root, action = Path(sys.argv[1]), sys.argv[3]
 if action == "register":
@@ -64,10 +66,16 @@ def _race(root: Path, tmp_path: Path, action: str, args: list[str]) -> list[str]
     time.sleep(0.5)  # let every writer import runfolio and wait at the start line
     go.touch()
     outputs = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
-        outputs.append(out.strip())
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            outputs.append(out.strip())
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     return outputs
 
 
