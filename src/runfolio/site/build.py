@@ -151,7 +151,7 @@ def build_site(
     with ThreadPoolExecutor(max_workers=1) as git_thread:
         revision_lookup = git_thread.submit(folder_revision, store)
         # Before the scan: each page is keyed by the files as they were when read.
-        folders = read_folder_states(store)
+        folders = _read_folder_states(store)
         scan = scan_store(store)
     report = BuildReport(output=Path(output))
     report.problems = [str(p) for p in scan.problems]
@@ -517,7 +517,7 @@ def _run_base_key(page: RunPage, shared_key: str, experiment: ExperimentPage | N
     return digest.hexdigest()
 
 
-def _run_key(base: str, folder: FolderState | None, digested: Iterable[str]) -> str:
+def _run_key(base: str, folder: _FolderState | None, digested: Iterable[str]) -> str:
     """Fingerprint of one run page: ``base`` and the run folder as the build found it,
     with the bytes of the files in ``digested``. Empty when the folder was not seen
     before the store was read (the page can then never be kept)."""
@@ -532,7 +532,7 @@ def _run_key(base: str, folder: FolderState | None, digested: Iterable[str]) -> 
     return digest.hexdigest()
 
 
-def _digested(folder: FolderState | None) -> list[str]:
+def _digested(folder: _FolderState | None) -> list[str]:
     """The files of a run folder that the recorded key hashed (the racy ones)."""
     return sorted(folder.racy) if folder else []
 
@@ -545,7 +545,7 @@ def _family(run: Any) -> list[str] | None:
 
 
 @dataclass
-class FolderState:
+class _FolderState:
     """What a run folder held when the build began to read the store.
 
     Attributes:
@@ -573,14 +573,14 @@ class FolderState:
         return found
 
 
-def read_folder_states(store: Path) -> dict[str, FolderState]:
+def _read_folder_states(store: Path) -> dict[str, _FolderState]:
     """Describe every run folder of the store (by its path) before the store is read.
 
     Raises:
         StoreError: the store folder does not exist or cannot be listed.
     """
     since = time.time_ns()  # before any stat: a change after it is at worst a racy one
-    states: dict[str, FolderState] = {}
+    states: dict[str, _FolderState] = {}
     for exp_dir in iter_experiment_dirs(store):
         for run_dir, problem in iter_run_dirs(exp_dir, check_run_file=False):
             if problem is None:
@@ -588,7 +588,7 @@ def read_folder_states(store: Path) -> dict[str, FolderState]:
     return states
 
 
-def _folder_state(folder: str, since: int) -> FolderState:
+def _folder_state(folder: str, since: int) -> _FolderState:
     """Describe every entry below ``folder``, hashing the racy files; symlinks not followed.
 
     Runs once per run on every build, so it collects plain tuples and formats them in
@@ -623,7 +623,7 @@ def _folder_state(folder: str, since: int) -> FolderState:
             plain.add(relative)
             if is_racy(info, since):
                 racy[relative] = _entry_digest(folder, relative)
-    return FolderState(folder, repr(found), racy, plain)
+    return _FolderState(folder, repr(found), racy, plain)
 
 
 def _entry_digest(folder: str, relative: str) -> str:
