@@ -109,6 +109,8 @@ class RunSignature:
 
     def digest_of(self, name: str) -> str:
         """The SHA-256 of one of the files now (taken with the stat when it was racy)."""
+        if name not in _SIGNED_FILES:
+            return "?"  # a damaged cache entry names another file: never a match
         found = self.digests.get(name, self._checked.get(name))
         if found is None:
             found = self._checked[name] = file_digest(os.path.join(self.run_dir, name))
