@@ -16,6 +16,7 @@ not parse), never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -317,8 +318,9 @@ def build_command(
     root = _store_root(ctx, store)
     config_root = store_config_root(root.absolute())
     patterns = parse_refs(refs) if refs is not None else load_site_config(config_root).refs
-    branches = snapshot_branches(root, patterns) if patterns else None
-    with ProgressBar("Rendering runs", enabled=not quiet) as bar:
+    # The snapshot stays locked until its build is done (see site.branches).
+    snapshot = snapshot_branches(root, patterns) if patterns else contextlib.nullcontext()
+    with snapshot as branches, ProgressBar("Rendering runs", enabled=not quiet) as bar:
         report = build_site(
             branches.root if branches else root,
             output,

@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,8 +206,10 @@ def materialize(
 
     Incremental: ``target`` remembers which blob each file came from, so a second call
     rewrites only files whose blob changed (their mtimes, which the site's fingerprints
-    use, stay put otherwise) and deletes files no longer listed. Each file is written to
-    a temporary name and renamed into place.
+    use, stay put otherwise). Every other file found in ``target`` is deleted, recorded
+    or not (one left by a killed call, or put there by hand), so nothing but ``files``
+    can reach a site built from it. Each file is written to a temporary name and renamed
+    into place.
 
     Returns:
         How many files were written.
@@ -215,8 +218,7 @@ def materialize(
     target.mkdir(parents=True, exist_ok=True)
     state_path = target / _SNAPSHOT_STATE
     previous = _read_state(state_path)
-    for path in set(previous) - set(wanted):
-        _remove(target, path)
+    _remove_unwanted(target, set(wanted) | {_SNAPSHOT_STATE})
     stale = [f for path, f in sorted(wanted.items()) if previous.get(path) != f.blob]
     stale = [f for f in stale if not _matches(target / f.path, previous.get(f.path), f)]
     if stale:
@@ -279,7 +281,13 @@ def _placed(target: Path, entry: TreeFile) -> Iterator[BinaryIO]:
 
 def _matches(path: Path, previous_blob: str | None, entry: TreeFile) -> bool:
     """Whether an existing file already holds ``entry`` (its recorded blob is the same)."""
-    return previous_blob == entry.blob and path.is_file() and not path.is_symlink()
+    if previous_blob != entry.blob:
+        return False
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISREG(info.st_mode) and info.st_size == entry.size
 
 
 def _safe_relative(path: str) -> bool:
@@ -301,10 +309,18 @@ def _clear_way(target: Path, destination: Path) -> None:
         shutil.rmtree(destination)
 
 
-def _remove(target: Path, path: str) -> None:
-    """Delete a file a previous snapshot wrote, if it is still there."""
-    if _safe_relative(path):
-        (target / path).unlink(missing_ok=True)
+def _remove_unwanted(target: Path, wanted: set[str]) -> None:
+    """Delete every file or symlink below ``target`` whose path is not in ``wanted``."""
+    for dirpath, dirnames, filenames in os.walk(target):
+        folder = Path(dirpath)
+        inside = folder.relative_to(target).as_posix()
+        prefix = "" if inside == "." else f"{inside}/"
+        # os.walk lists a symlink to a folder among the folders and does not enter it.
+        links = [name for name in dirnames if (folder / name).is_symlink()]
+        dirnames[:] = [name for name in dirnames if name not in links]
+        for name in (*filenames, *links):
+            if prefix + name not in wanted:
+                (folder / name).unlink(missing_ok=True)
 
 
 def _prune_empty_dirs(target: Path) -> None:

@@ -11,15 +11,15 @@ versions hold it; the old version's tag is removed afterwards, and until then it
 simply outranked. MLflow's stages are the conventional aliases ``staging``,
 ``production`` and ``archived``.
 
-Registry writes take a lock (one per store, in the user's cache folder), so concurrent
-registrations on one machine get distinct versions. Two branches that each register
+Registry writes take a lock on the store folder itself (shared by every user and job that
+writes it, without writing into it), so concurrent registrations on one machine get
+distinct versions. Two branches that each register
 version 3 meet in a merge: readers report such a conflict and never pick a winner.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -426,24 +426,35 @@ def rewrite_run_tags(
 
 @contextlib.contextmanager
 def registry_lock(root: Path) -> Iterator[None]:
-    """Hold the store's registry lock: registry writes on one machine happen one at a time.
+    """Hold the store's registry lock: registry writes happen one at a time.
 
-    The lock file lives in the user's cache folder, never in the store (it must not be
-    committed); the kernel releases it if the process dies.
+    The lock is an ``flock`` on a read-only descriptor of the store folder itself, so
+    every writer of that folder shares it (other users, CI jobs with another ``HOME`` or
+    ``RUNFOLIO_CACHE_DIR``) and nothing is written into the store; the kernel releases it
+    if the process dies. A filesystem that cannot lock a folder (some network mounts)
+    gets an error naming the store, rather than a lock that only this user would see.
+
+    Raises:
+        RegistryError: the store folder cannot be opened or locked.
     """
     import fcntl
 
-    from runfolio.store.cache import cache_dir
-
-    key = hashlib.sha256(os.fsencode(Path(root).resolve())).hexdigest()[:24]
-    folder = cache_dir() / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"registry-{key}.lock", "a+b") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    folder = Path(root)
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        raise RegistryError(f"cannot open the store {folder} to lock it: {exc.strerror}") from exc
+    try:
         try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            raise RegistryError(
+                f"cannot lock the store {folder} for a registry write ({exc.strerror}); "
+                "register from a machine where the store is on a local disk"
+            ) from exc
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def _drop_alias_elsewhere(registry: Registry, name: str, alias: str, keep: int | None) -> None:

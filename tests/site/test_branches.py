@@ -63,7 +63,8 @@ def names_in(snapshot_root: Path) -> dict[str, str]:
 def test_runs_are_labelled_with_every_branch_that_holds_them(
     git_repo: Path, repo: dict[str, str], tmp_path: Path
 ) -> None:
-    snap = snapshot_branches(git_repo / "runs", ["main", "feature/*"], tmp_path / "snap")
+    with snapshot_branches(git_repo / "runs", ["main", "feature/*"], tmp_path / "snap") as snap:
+        pass
     assert [r.name for r in snap.refs] == ["main", "feature/fast"]
     assert snap.runs == {
         repo["a"]: ("main", "feature/fast"),
@@ -72,7 +73,8 @@ def test_runs_are_labelled_with_every_branch_that_holds_them(
     }
     # The first branch listed supplies a run both hold; the working tree is not read.
     assert names_in(tmp_path / "snap") == {repo["a"]: "a", repo["b"]: "b", repo["c"]: "c"}
-    first = snapshot_branches(git_repo / "runs", ["feature/fast", "main"], tmp_path / "snap")
+    with snapshot_branches(git_repo / "runs", ["feature/fast", "main"], tmp_path / "snap") as first:
+        pass
     assert first.runs[repo["a"]] == ("feature/fast", "main")
     assert names_in(tmp_path / "snap")[repo["a"]] == "a-on-feature"
 
@@ -81,10 +83,12 @@ def test_the_snapshot_is_updated_in_place(
     git_repo: Path, repo: dict[str, str], tmp_path: Path
 ) -> None:
     target = tmp_path / "snap"
-    snapshot_branches(git_repo / "runs", ["main", "exp/*"], target)
+    with snapshot_branches(git_repo / "runs", ["main", "exp/*"], target):
+        pass
     kept = target / "sweep" / repo["b"] / "metrics.csv"
     before = os.stat(kept)
-    snapshot_branches(git_repo / "runs", ["main"], target)  # exp/wild's run goes away
+    with snapshot_branches(git_repo / "runs", ["main"], target):  # exp/wild's run goes away
+        pass
     assert repo["d"] not in names_in(target)
     assert not (target / "sweep" / repo["d"]).exists()
     after = os.stat(kept)
@@ -102,7 +106,8 @@ def test_large_artifacts_are_streamed_byte_for_byte(
     (artifacts / ".hydra").mkdir()
     (artifacts / ".hydra" / "config.yaml").write_text("lr: 0.1\n", encoding="utf-8")
     commit_all(git_repo, "artifacts")
-    snapshot_branches(git_repo / "runs", ["main"], tmp_path / "snap")
+    with snapshot_branches(git_repo / "runs", ["main"], tmp_path / "snap"):
+        pass
     copied = tmp_path / "snap" / "sweep" / repo["b"] / "artifacts"
     assert (copied / "weights.bin").read_bytes() == big
     assert (copied / "small.txt").read_text(encoding="utf-8") == "small\n"
@@ -130,8 +135,11 @@ def test_a_tag_or_commit_can_be_listed_and_an_unknown_name_is_an_error(
     assert refs[0].commit == git(git_repo, "rev-parse", "exp/wild")
     with pytest.raises(RevisionNotFoundError, match="unknown git revision 'nope'"):
         expand_refs(git_repo, ["nope"])
-    with pytest.raises(BranchesError, match="no branch matches"):
-        snapshot_branches(git_repo / "runs", ["nothing/*"])
+    with (
+        pytest.raises(BranchesError, match="no branch matches"),
+        snapshot_branches(git_repo / "runs", ["nothing/*"]),
+    ):
+        pass
 
 
 def test_symlinks_committed_in_the_store_are_not_copied(
@@ -143,7 +151,8 @@ def test_symlinks_committed_in_the_store_are_not_copied(
     artifacts.mkdir(exist_ok=True)
     (artifacts / "leak.txt").symlink_to(secret)
     commit_all(git_repo, "a symlink in the store")
-    snap = snapshot_branches(git_repo / "runs", ["main"], tmp_path / "snap")
+    with snapshot_branches(git_repo / "runs", ["main"], tmp_path / "snap") as snap:
+        pass
     assert any("leak.txt" in problem for problem in snap.problems)
     assert not (tmp_path / "snap" / "sweep" / repo["b"] / "artifacts" / "leak.txt").exists()
 

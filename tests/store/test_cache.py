@@ -199,11 +199,12 @@ def test_run_replaced_under_the_same_id_is_seen(store: runfolio.Store) -> None:
         b"",
         b"[]",
         b'{"version": 999, "runs": {}}',
-        b'{"version": 2, "runs": []}',
-        b'{"version": 2, "runs": {"RUN": [1, 2]}}',
-        b'{"version": 2, "runs": {"RUN": {"sig": "SIG"}}}',
-        b'{"version": 2, "runs": {"RUN": {"sig": "SIG", "data": {"run_id": "x"}}}}',
-        b'{"version": 2, "runs": {"RUN": {"sig": "SIG", "data": [1]}}}',
+        b'{"version": 3, "runs": []}',
+        b'{"version": 3, "runs": {"RUN": [1, 2]}}',
+        b'{"version": 3, "runs": {"RUN": {"sig": "SIG"}}}',
+        b'{"version": 3, "runs": {"RUN": {"sig": "SIG", "data": {"run_id": "x"}}}}',
+        b'{"version": 3, "runs": {"RUN": {"sig": "SIG", "data": [1]}}}',
+        b'{"version": 3, "runs": {"RUN": {"sig": "SIG", "digests": [], "data": [1]}}}',
     ],
 )
 def test_a_corrupt_cache_file_is_ignored(
@@ -211,7 +212,7 @@ def test_a_corrupt_cache_file_is_ignored(
 ) -> None:
     expected = scan_store(store.root, use_cache=False).runs
     target = run_dirs(store)[0]
-    signature = json.dumps(run_signature(target)).encode()
+    signature = json.dumps(run_signature(target).stamps).encode()
     content = content.replace(b"RUN", target.name.encode()).replace(b'"SIG"', signature)
     with contextlib.suppress(ValueError):  # well-formed data: as the cache would hold it
         content = marshal.dumps(json.loads(content))

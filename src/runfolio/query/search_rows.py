@@ -3,7 +3,8 @@
 A search needs far less than a full :class:`RunRecord`: the attributes, flat params,
 latest metric values and tags. Those rows are derived from each run's files and cached
 per experiment (:class:`~runfolio.store.cache.DerivedCache`, kind ``search``) under the
-same signature rule as the record cache, so a changed or added run is always re-read,
+same signature rule as the record cache (stamps, and content hashes of recently changed
+files, taken before the read), so a changed or added run is always re-read,
 and a warm search decodes a few dozen small objects per run instead of a whole record.
 """
 
@@ -85,8 +86,8 @@ def _experiment_rows(experiment: ExperimentRecord) -> list[dict[str, Any]]:
     for run_dir, problem in iter_run_dirs(experiment.path, check_run_file=False):
         if problem:
             continue
-        signature = run_signature(run_dir)
-        if signature[0] is None:
+        signature = run_signature(run_dir)  # before reading (see store.cache)
+        if not signature.has_run_file:
             continue
         cached = cache.get(run_dir.name, signature)
         if cached is None:

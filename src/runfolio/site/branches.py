@@ -8,15 +8,21 @@ renders. Each run is labelled with the branches that hold it.
 Merging: a run is identified by its experiment folder and run id. Its files come from
 the first listed branch that holds it (list ``main`` first and main's version of a run
 wins); an experiment's ``experiment.yaml`` likewise. The snapshot lives in runfolio's
-cache folder and is updated in place, rewriting only files whose blob changed, so the
-build's fingerprints keep unchanged run pages as they are.
+cache folder, one per repository, store path and list of refs (so a build of ``main``
+never reads a folder a ``main,feature/*`` build just filled), and is updated in place,
+rewriting only files whose blob changed, so the build's fingerprints keep unchanged run
+pages as they are; every other file in it is deleted. A lock is held on the snapshot from
+its update until the build that reads it is done, so concurrent builds of the same refs
+take turns instead of rewriting a folder another one is reading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import hashlib
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,17 +108,21 @@ def expand_refs(repo_root: Path, patterns: Sequence[str]) -> tuple[list[BranchRe
     return list(refs.values()), unmatched
 
 
+@contextlib.contextmanager
 def snapshot_branches(
     store: Path, patterns: Sequence[str], target: Path | None = None
-) -> BranchSnapshot:
+) -> Iterator[BranchSnapshot]:
     """Merge the store at ``store`` as each matched branch holds it into one folder.
+
+    A context manager: the snapshot folder is locked (a lock file beside it) from before
+    it is updated until the ``with`` block ends, so build inside the block.
 
     Args:
         store: the store folder in a working tree (only its place in the repository is
             used; its files on disk are not read).
         patterns: branch names or patterns, in order of precedence.
-        target: the snapshot folder; default: one per repository and store path in
-            runfolio's cache folder.
+        target: the snapshot folder; default: one per repository, store path and
+            ``patterns`` in runfolio's cache folder.
 
     Raises:
         BranchesError: the store is not in a git repository, or nothing matched.
@@ -123,8 +133,22 @@ def snapshot_branches(
     if not refs:
         raise BranchesError(f"--refs: no branch matches {', '.join(map(repr, patterns))}")
     if target is None:
-        identity = f"{repo_root.resolve()}\0{store_path}".encode("utf-8", "surrogateescape")
-        target = cache_dir() / "branches" / hashlib.sha256(identity).hexdigest()[:16]
+        identity = "\0".join([str(repo_root.resolve()), store_path, *patterns])
+        digest = hashlib.sha256(identity.encode("utf-8", "surrogateescape")).hexdigest()
+        target = cache_dir() / "branches" / digest[:16]
+    with _snapshot_lock(target):
+        yield _fill_snapshot(store, repo_root, store_path, refs, unmatched, target)
+
+
+def _fill_snapshot(
+    store: Path,
+    repo_root: Path,
+    store_path: str,
+    refs: list[BranchRef],
+    unmatched: list[str],
+    target: Path,
+) -> BranchSnapshot:
+    """Write the merged store into ``target`` (locked by the caller); describe it."""
     snapshot = BranchSnapshot(target, store, refs)
     snapshot.problems = [f"--refs: {pattern!r} matches no branch" for pattern in unmatched]
     merged: dict[str, TreeFile] = {}
@@ -148,6 +172,20 @@ def snapshot_branches(
             snapshot.runs[run_id] = (*snapshot.runs.get(run_id, ()), ref.name)
     materialize(repo_root, merged.values(), target)
     return snapshot
+
+
+@contextlib.contextmanager
+def _snapshot_lock(target: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the snapshot folder ``target`` (released if we die)."""
+    import fcntl
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target.with_name(f"{target.name}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _owner_key(path: str) -> tuple[str, str] | None:

@@ -5,12 +5,18 @@ model is built, every page is rendered to bytes, and :func:`~runfolio.site.write
 alone touches the output folder.
 
 Incremental builds: each run page is rendered from inputs that are fingerprinted (the
-run folder's files by inode, mtime and size; its effective status; its parent and
-children; the theme files, the settings, runfolio's version and the store's commit).
-When a run's fingerprint equals the one the previous build recorded in the site's
-manifest, its page, compare data and copied files are kept as they are, unread; every
-other page is rendered afresh. The experiment, home and compare pages summarise every
-run and are always rendered; the writer still skips files whose bytes did not change.
+run folder's entries by type, inode, mtime, ctime, size and links; its effective status;
+its parent and children; the theme files, the settings, runfolio's version and the
+store's commit). The run folders are fingerprinted before the store is read, so a page
+is keyed by what was read: a write landing during the build changes the next build's
+fingerprint and the page is rendered again. A file changed within
+:data:`~runfolio.store.cache.RACY_WINDOW_NS` of that moment could change again unseen on
+a filesystem with coarse timestamps, so its bytes are hashed too (git's racy-clean rule),
+and the next build compares those hashes. When a run's fingerprint equals the one the
+previous build recorded in the site's manifest, its page, compare data and copied files
+are kept as they are, unread; every other page is rendered afresh. The experiment, home
+and compare pages summarise every run and are always rendered; the writer still skips
+files whose bytes did not change.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import hashlib
 import os
 import stat
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,11 +55,11 @@ from runfolio.site.render import ASSETS_DIR, Renderer
 from runfolio.site.run_content import gather_run_content, metric_direction
 from runfolio.site.theme import ThemeChain, resolve_theme_chain
 from runfolio.site.writer import StaleReuseError, read_previous_site, write_site
-from runfolio.store.cache import DerivedCache
-from runfolio.store.reader import Problem
+from runfolio.store.cache import DerivedCache, file_digest, file_stamp, is_racy
+from runfolio.store.reader import Problem, iter_experiment_dirs, iter_run_dirs
 from runfolio.store.scan import scan_store
 
-STATE_VERSION = 3
+STATE_VERSION = 4
 """Bump when what a run page is rendered from changes in a way fingerprints miss."""
 
 Progress = Callable[[int, int], None]
@@ -151,6 +157,8 @@ def build_site(
             if config.repository_url
             else git_thread.submit(repository_remote, branches.source if branches else store)
         )
+        # Before the scan: each page is keyed by the files as they were when read.
+        folders = _read_folder_states(store)
         scan = scan_store(store)
     report = BuildReport(output=Path(output))
     report.problems = [str(p) for p in scan.problems]
@@ -183,14 +191,21 @@ def build_site(
     run_keys: dict[str, str] = {}
     for done, (run_id, page) in enumerate(sorted(model.runs.items()), start=1):
         experiment = experiments.get(page.experiment_path)
-        key = run_keys[run_id] = _run_key(page, shared_key, experiment)
+        folder = folders.get(str(page.run.path))
         old = old_runs.get(run_id)
-        if _reusable(old, key):
+        base = _run_base_key(page, shared_key, experiment)
+        key = run_keys[run_id] = _run_key(base, folder, folder.racy if folder else ())
+        # The previous build hashed the files that were racy then: compare those.
+        if (
+            folder is not None
+            and _reusable(old)
+            and _run_key(base, folder, old["digested"]) == old["key"]
+        ):
             reuse.extend(old["files"])
             # A kept page's problems (say, unreadable metrics.csv rows) still count, so an
             # incremental build reports, and --strict fails on, what a clean build would.
             report.problems.extend(old["problems"])
-            run_state[run_id] = old
+            run_state[run_id] = {**old, "key": key, "digested": _digested(folder)}
             report.runs_reused += 1
         else:
             found = len(report.problems)
@@ -199,6 +214,7 @@ def build_site(
             report.problems[found:] = [_inside_store(p, store) for p in report.problems[found:]]
             run_state[run_id] = {
                 "key": key,
+                "digested": _digested(folder),
                 "files": sorted(written),
                 "problems": report.problems[found:],
             }
@@ -260,11 +276,13 @@ def build_site(
     return report
 
 
-def _reusable(old: Any, key: str) -> bool:
-    """Whether a previous build's record of a run is intact and was made from ``key``."""
+def _reusable(old: Any) -> bool:
+    """Whether a previous build's record of a run is intact."""
     return (
         isinstance(old, dict)
-        and old.get("key") == key
+        and isinstance(old.get("key"), str)
+        and isinstance(old.get("digested"), list)
+        and all(isinstance(path, str) for path in old["digested"])
         and isinstance(old.get("files"), list)
         and isinstance(old.get("problems"), list)
         and all(isinstance(problem, str) for problem in old["problems"])
@@ -508,8 +526,8 @@ def _shared_key(
     return digest.hexdigest()
 
 
-def _run_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) -> str:
-    """Fingerprint of one run page's inputs."""
+def _run_base_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) -> str:
+    """Fingerprint of one run page's inputs besides the run folder's files."""
     run = page.run
     family = (
         _family(page.parent),
@@ -523,8 +541,27 @@ def _run_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) 
     )
     digest = hashlib.sha256(shared_key.encode())
     digest.update(repr(family).encode("utf-8", "surrogateescape"))
-    digest.update(_folder_signature(run.path).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
+
+
+def _run_key(base: str, folder: _FolderState | None, digested: Iterable[str]) -> str:
+    """Fingerprint of one run page: ``base`` and the run folder as the build found it,
+    with the bytes of the files in ``digested``. Empty when the folder was not seen
+    before the store was read (the page can then never be kept)."""
+    if folder is None:
+        return ""
+    digest = hashlib.sha256(base.encode())
+    digest.update(folder.entries.encode("utf-8", "surrogateescape"))
+    for relative in sorted(digested):
+        digest.update(
+            f"\0{relative}\0{folder.digest_of(relative)}".encode("utf-8", "surrogateescape")
+        )
+    return digest.hexdigest()
+
+
+def _digested(folder: _FolderState | None) -> list[str]:
+    """The files of a run folder that the recorded key hashed (the racy ones)."""
+    return sorted(folder.racy) if folder else []
 
 
 def _family(run: Any) -> list[str] | None:
@@ -534,21 +571,68 @@ def _family(run: Any) -> list[str] | None:
     return [run.run_id, run.name, run.status, run.experiment_slug]
 
 
-def _folder_signature(folder: Path) -> str:
-    """Describe every entry below ``folder``: path, type, inode, mtime, size, links.
+@dataclass
+class _FolderState:
+    """What a run folder held when the build began to read the store.
 
-    Symlinks are described, never followed. Runs once per run on every build, so it
-    collects plain tuples and formats them in one ``repr``.
+    Attributes:
+        path: the run folder.
+        entries: every entry below it (path, type, inode, mtime, ctime, size, links).
+        racy: paths (relative, ``/``-separated) of the entries changed within
+            :data:`~runfolio.store.cache.RACY_WINDOW_NS` of the walk → their SHA-256,
+            taken then, before the run was read.
+        plain: the relative paths of every regular file and symlink, which alone may be
+            hashed later (a path from a manifest is never trusted to stay inside).
     """
-    found: list[tuple[str, int, int, int, int, int]] = []
-    stack = [os.fspath(folder)]
+
+    path: str
+    entries: str
+    racy: dict[str, str]
+    plain: set[str]
+    _checked: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def digest_of(self, relative: str) -> str:
+        """The SHA-256 of one file of the folder (a symlink: of its target text)."""
+        found = self.racy.get(relative, self._checked.get(relative))
+        if found is None:
+            found = _entry_digest(self.path, relative) if relative in self.plain else "?"
+            self._checked[relative] = found
+        return found
+
+
+def _read_folder_states(store: Path) -> dict[str, _FolderState]:
+    """Describe every run folder of the store (by its path) before the store is read.
+
+    Raises:
+        StoreError: the store folder does not exist or cannot be listed.
+    """
+    since = time.time_ns()  # before any stat: a change after it is at worst a racy one
+    states: dict[str, _FolderState] = {}
+    for exp_dir in iter_experiment_dirs(store):
+        for run_dir, problem in iter_run_dirs(exp_dir, check_run_file=False):
+            if problem is None:
+                states[str(run_dir)] = _folder_state(os.fspath(run_dir), since)
+    return states
+
+
+def _folder_state(folder: str, since: int) -> _FolderState:
+    """Describe every entry below ``folder``, hashing the racy files; symlinks not followed.
+
+    Runs once per run on every build, so it collects plain tuples and formats them in
+    one ``repr``.
+    """
+    found: list[tuple[str, int, list[int], int]] = []
+    racy: dict[str, str] = {}
+    plain: set[str] = set()
+    stack = [folder]
+    cut = len(folder) + 1
     while stack:
         current = stack.pop()
         try:
             with os.scandir(current) as entries:
                 items = sorted(entries, key=_entry_name)
         except OSError:
-            found.append((current, -1, 0, 0, 0, 0))
+            found.append((current, -1, [], 0))
             continue
         for entry in items:
             try:
@@ -556,12 +640,28 @@ def _folder_signature(folder: Path) -> str:
             except OSError:
                 continue
             mode = info.st_mode
-            found.append(
-                (entry.path, mode, info.st_ino, info.st_mtime_ns, info.st_size, info.st_nlink)
-            )
+            found.append((entry.path, mode, file_stamp(info), info.st_nlink))
             if stat.S_ISDIR(mode):
                 stack.append(entry.path)
-    return repr(found)
+                continue
+            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+                continue  # a fifo or device: never opened; its type is in the entries
+            relative = entry.path[cut:].replace(os.sep, "/")
+            plain.add(relative)
+            if is_racy(info, since):
+                racy[relative] = _entry_digest(folder, relative)
+    return _FolderState(folder, repr(found), racy, plain)
+
+
+def _entry_digest(folder: str, relative: str) -> str:
+    """The SHA-256 of a file below ``folder``, or ``link:`` and a symlink's target."""
+    path = os.path.join(folder, *relative.split("/"))
+    if os.path.islink(path):
+        try:
+            return "link:" + os.readlink(path)
+        except OSError:
+            return "?"
+    return file_digest(path)
 
 
 def _entry_name(entry: os.DirEntry[str]) -> str:

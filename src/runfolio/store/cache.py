@@ -1,12 +1,20 @@
 """A derived, disposable cache of parsed run records, so large stores read fast.
 
 The files stay the source of truth. Each cached record carries the identity of the
-files it came from (inode, mtime in ns, size of run.yaml, params.yaml, metrics.csv);
-a record is reused only while all three match, so a changed or added run is always
-read afresh. The cache lives outside the store (it must never be committed), in the
-user's own cache folder, written with :mod:`marshal`: plain data only (no code runs on
-load, unlike pickle), and it decodes 2.5x faster than JSON, which was the largest cost
-of a warm search. Its file name carries the Python version, whose marshal format it is.
+files it came from (inode, mtime and ctime in ns, size of run.yaml, params.yaml,
+metrics.csv), taken before they were read; a record is reused only while all of them
+match, so a changed or added run is always read afresh. The ctime is there because tools
+that copy files keep their mtime (``cp -p``, ``rsync -t``, ``tar``) but cannot keep a
+ctime. A filesystem with coarse timestamps (whole seconds; FAT: two) can still show two
+versions of a file written within one tick with the same identity, so git's racy-clean
+rule applies: a file whose mtime or ctime is not older than :data:`RACY_WINDOW_NS` before
+the moment its identity was taken is also hashed, then, before it is read, and its entry
+is reused only while its content hashes the same (see :func:`run_signature`).
+
+The cache lives outside the store (it must never be committed), in the user's own cache
+folder, written with :mod:`marshal`: plain data only (no code runs on load, unlike
+pickle), and it decodes 2.5x faster than JSON, which was the largest cost of a warm
+search. Its file name carries the Python version, whose marshal format it is.
 """
 
 from __future__ import annotations
@@ -14,8 +22,10 @@ from __future__ import annotations
 import hashlib
 import marshal
 import os
+import stat
 import sys
-from dataclasses import fields
+import time
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +33,20 @@ from runfolio.store import layout
 from runfolio.store.atomic import write_bytes_atomic
 from runfolio.store.records import RunRecord
 
-CACHE_VERSION = 4  # 3: older-form YAML reported; 4: records carry ``failure``
+CACHE_VERSION = 5  # 3: older-form YAML; 4: ``failure``; 5: stamps with ctime, racy hashes
 _SIGNED_FILES = (layout.RUN_FILE, layout.PARAMS_FILE, layout.METRICS_FILE)
-
-Signature = list[list[int] | None]
 _RECORD_FIELDS = {f.name for f in fields(RunRecord)} - {"path"}
+
+RACY_WINDOW_NS = 3_000_000_000
+"""How recent a change must be for a file's identity not to be trusted alone.
+
+A change after the identity was taken gets a ctime at or after that moment, rounded down
+to the filesystem's granularity; it is visible only if the recorded ctime is older than
+that by more than one tick. Three seconds cover FAT's two-second mtimes plus a second of
+disagreement between this machine's clock and a file server's."""
+
+FileStamp = list[int] | None
+"""[inode, mtime ns, ctime ns, size] of a file, or None when it does not exist."""
 
 
 def cache_dir() -> Path:
@@ -39,18 +58,88 @@ def cache_dir() -> Path:
     return Path(base) / "runfolio"
 
 
-def run_signature(run_dir: Path | str) -> Signature:
-    """Identify the current contents of a run's metadata files without reading them."""
-    signature: Signature = []
+def file_stamp(info: os.stat_result) -> list[int]:
+    """The identity of a file's current contents that a stat shows: inode, mtime, ctime, size."""
+    return [info.st_ino, info.st_mtime_ns, info.st_ctime_ns, info.st_size]
+
+
+def is_racy(info: os.stat_result, since_ns: int) -> bool:
+    """Whether a file changed too close to ``since_ns`` (when its stat was taken) to be
+    told apart by its stat from a later change (git's racy-clean rule)."""
+    return max(info.st_mtime_ns, info.st_ctime_ns) >= since_ns - RACY_WINDOW_NS
+
+
+def file_digest(path: Path | str) -> str:
+    """The SHA-256 of a regular file's bytes (hex); empty when it is not one or unreadable."""
+    try:
+        # Non-blocking and checked: a fifo put where a file was must not hang a reader.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return ""
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""  # a folder or fifo where a file was: there is nothing to hash
+        with open(fd, "rb", closefd=False) as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except OSError:
+        return ""
+    finally:
+        os.close(fd)
+
+
+@dataclass
+class RunSignature:
+    """The identity of a run's metadata files, taken before they are read.
+
+    Attributes:
+        run_dir: the run folder.
+        stamps: one :data:`FileStamp` per file, in a fixed order (run.yaml first).
+        digests: file name → SHA-256 of the racy files (:func:`is_racy`), hashed right
+            after the stat, before any read.
+    """
+
+    run_dir: str
+    stamps: list[FileStamp]
+    digests: dict[str, str] = field(default_factory=dict)
+    _checked: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def has_run_file(self) -> bool:
+        """Whether the run has a ``run.yaml``."""
+        return self.stamps[0] is not None
+
+    def digest_of(self, name: str) -> str:
+        """The SHA-256 of one of the files now (taken with the stat when it was racy)."""
+        if name not in _SIGNED_FILES:
+            return "?"  # a damaged cache entry names another file: never a match
+        found = self.digests.get(name, self._checked.get(name))
+        if found is None:
+            found = self._checked[name] = file_digest(os.path.join(self.run_dir, name))
+        return found
+
+    def matches(self, stamps: Any, digests: Any) -> bool:
+        """Whether recorded ``stamps`` and ``digests`` describe the files as they are now."""
+        if stamps != self.stamps or not isinstance(digests, dict):
+            return False
+        return all(self.digest_of(name) == digest for name, digest in digests.items())
+
+
+def run_signature(run_dir: Path | str) -> RunSignature:
+    """Identify the current contents of a run's metadata files, hashing only racy ones."""
+    since = time.time_ns()  # before the stats: any change after it is a racy one at worst
+    stamps: list[FileStamp] = []
+    digests: dict[str, str] = {}
     base = f"{os.fspath(run_dir)}{os.sep}"
     for name in _SIGNED_FILES:
         try:
-            st = os.stat(base + name)
+            info = os.stat(base + name)
         except OSError:
-            signature.append(None)
-        else:
-            signature.append([st.st_ino, st.st_mtime_ns, st.st_size])
-    return signature
+            stamps.append(None)
+            continue
+        stamps.append(file_stamp(info))
+        if is_racy(info, since):
+            digests[name] = file_digest(base + name)
+    return RunSignature(os.fspath(run_dir), stamps, digests)
 
 
 class DerivedCache:
@@ -67,10 +156,23 @@ class DerivedCache:
         self._entries: dict[str, Any] = self._load()
         self._fresh: dict[str, Any] = {}
 
-    def get(self, run_name: str, signature: Signature) -> Any:
-        """Return what was cached for ``run_name`` if its files are unchanged, else None."""
+    def get(self, run_name: str, signature: RunSignature | Any) -> Any:
+        """Return what was cached for ``run_name`` if its files are unchanged, else None.
+
+        ``signature`` is a :class:`RunSignature`, or any plain data that must equal the
+        recorded one (a fingerprint computed by the caller).
+        """
         entry = self._entries.get(run_name)
-        if not isinstance(entry, dict) or entry.get("sig") != signature:
+        if not isinstance(entry, dict):
+            return None
+        if isinstance(signature, RunSignature):
+            if not signature.matches(entry.get("sig"), entry.get("digests", {})):
+                return None
+            if entry.get("digests", {}).keys() != signature.digests.keys():
+                # Hashed when it was racy, verified by content now: record it as it is now,
+                # so a file that has since aged is trusted by its stat alone from now on.
+                entry = self._entry(signature, entry.get("data"))
+        elif entry.get("sig") != signature:
             return None
         payload = entry.get("data")
         if payload is None or not self._valid(payload):
@@ -78,9 +180,16 @@ class DerivedCache:
         self._fresh[run_name] = entry
         return payload
 
-    def put(self, run_name: str, signature: Signature, payload: Any) -> None:
-        """Remember what was derived from the run's files as they are now."""
-        self._fresh[run_name] = {"sig": signature, "data": payload}
+    def put(self, run_name: str, signature: RunSignature | Any, payload: Any) -> None:
+        """Remember what was derived from the run's files as ``signature`` describes them."""
+        self._fresh[run_name] = self._entry(signature, payload)
+
+    @staticmethod
+    def _entry(signature: RunSignature | Any, payload: Any) -> dict[str, Any]:
+        """A cache entry: the files' stamps, the digests of the racy ones, the payload."""
+        if isinstance(signature, RunSignature):
+            return {"sig": signature.stamps, "digests": dict(signature.digests), "data": payload}
+        return {"sig": signature, "data": payload}
 
     def _valid(self, payload: Any) -> bool:
         """Tell whether a cached payload has the expected shape (subclasses check more)."""
@@ -121,7 +230,7 @@ class RecordCache(DerivedCache):
     def __init__(self, exp_dir: Path) -> None:
         super().__init__(exp_dir, "records")
 
-    def put_record(self, record: RunRecord, signature: Signature) -> None:
+    def put_record(self, record: RunRecord, signature: RunSignature) -> None:
         """Remember a freshly read record (only records without read problems)."""
         if record.problems:
             return

@@ -124,8 +124,10 @@ def _read_runs(
         if problem:
             problems.append(Problem(run_dir, problem))
             continue
-        signature = run_signature(run_dir) if cache else []
-        if cache and signature[0] is None:  # no run.yaml: the stat above stands in for exists()
+        # Taken before the files are read, so a write landing during the read shows as a
+        # changed signature next time rather than hiding behind the one taken after it.
+        signature = run_signature(run_dir) if cache else None
+        if signature is not None and not signature.has_run_file:  # stands in for exists()
             if layout.is_run_id(run_dir.name):
                 problems.append(Problem(run_dir, NO_RUN_FILE))
             continue
@@ -138,7 +140,7 @@ def _read_runs(
             except MalformedRunError as exc:
                 problems.append(Problem(run_dir, problem_reason(exc, run_dir)))
                 continue
-            if cache:
+            if cache and signature is not None:
                 cache.put_record(record, signature)
         refresh_status(record)
         problems.extend(

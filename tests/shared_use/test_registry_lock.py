@@ -1,0 +1,108 @@
+"""Registry writes from several users at once: one lock every writer of the store shares.
+
+Each writer below is a separate process with its own cache folder (as two users, or two
+CI jobs with different ``HOME``, would have), so a lock kept in a cache folder would not
+be shared and two registrations would both take the same version.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runfolio import Store
+from runfolio.registry import read_registry, register_model
+
+_WRITER = """
+import os, sys, time
+from pathlib import Path
+from runfolio import registry
+go, deadline = Path(sys.argv[2]), time.monotonic() + 60
+while not go.exists():  # the start line; give up if the test died before opening it
+    if time.monotonic() > deadline:
+        sys.exit("never started")
+    time.sleep(0.005)
+root, action = Path(sys.argv[1]), sys.argv[3]
+if action == "register":
+    print(registry.register_model(root, sys.argv[4], "churn").version)
+else:
+    print(registry.set_model_alias(root, "churn", "champion", int(sys.argv[4])).version)
+"""
+
+
+def _ended_runs_with_models(root: Path, count: int) -> list[str]:
+    """Make ``count`` ended runs, each logging a small model."""
+    store = Store(root)
+    ids = []
+    for index in range(count):
+        with store.start_run("exp", run_name=f"run-{index}") as run:
+            run.log_model({"n": index}, "model")
+        ids.append(run.run_id)
+    return ids
+
+
+def _race(root: Path, tmp_path: Path, action: str, args: list[str]) -> list[str]:
+    """Start one writer process per argument, each with its own cache folder, at once."""
+    go = tmp_path / "go"
+    procs = []
+    for index, arg in enumerate(args):
+        env = {
+            **os.environ,
+            "RUNFOLIO_CACHE_DIR": str(tmp_path / f"cache-{index}"),
+            "HOME": str(tmp_path / f"home-{index}"),
+        }
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-c", _WRITER, str(root), str(go), action, arg],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+    time.sleep(0.5)  # let every writer import runfolio and wait at the start line
+    go.touch()
+    outputs = []
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err
+            outputs.append(out.strip())
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return outputs
+
+
+def test_writers_with_different_cache_folders_get_distinct_versions(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    ids = _ended_runs_with_models(root, 6)
+    versions = _race(root, tmp_path, "register", ids)
+    assert sorted(map(int, versions)) == list(range(1, 7))
+    registry = read_registry(root)
+    assert registry.conflicts == []
+    assert sorted(registry.model("churn").versions) == list(range(1, 7))
+
+
+def test_alias_moves_from_different_cache_folders_leave_one_holder(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    for run_id in _ended_runs_with_models(root, 6):
+        register_model(root, run_id, "churn")
+    _race(root, tmp_path, "alias", [str(v) for v in range(1, 7)])
+    registry = read_registry(root)
+    assert registry.conflicts == []
+    holders = [v for v in registry.model("churn").versions.values() if "champion" in v.aliases]
+    assert len(holders) == 1
+
+
+def test_the_lock_writes_nothing_into_the_store(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    (run_id,) = _ended_runs_with_models(root, 1)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    register_model(root, run_id, "churn")
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
