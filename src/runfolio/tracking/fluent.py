@@ -106,6 +106,7 @@ def start_run(
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
+    force: bool = False,
 ) -> Run:
     """Start a run (or resume ``run_id``) and make it the active run.
 
@@ -122,9 +123,14 @@ def start_run(
         parent_run_id: the parent run, when not the active one.
         tags: initial tags.
         description: markdown notes for the run.
+        force: resume ``run_id`` even while it is live in another process; both
+            processes then log into it (params, tags, name, description and models of
+            each are kept).
 
     Raises:
         ActiveRunError: a run is active and ``nested`` is False.
+        RunInUseError: ``run_id`` is live (its process runs on this host, or its
+            heartbeat is fresh) and ``force`` is False.
     """
     stack = _stack()
     if stack and not nested:
@@ -142,6 +148,7 @@ def start_run(
         description=description,
         parent_run_id=parent_run_id,
         run_id=run_id,
+        force=force,
     )
     stack.append(run)
     return run

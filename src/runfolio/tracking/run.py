@@ -1,25 +1,38 @@
-"""The run handle: one live run, written by one process.
+"""The run handle: one live run, normally written by one process.
 
 ``Run`` is the object API; the fluent functions (``runfolio.log_metric`` ...) call the
 active ``Run``. Every method validates its input before touching disk, so a bad call
 raises and loses nothing already logged.
+
+A run that is live elsewhere is only resumed when asked with ``force=True``; then several
+processes write it. So that none loses another's params, tags, name, description or
+models, every rewrite of ``params.yaml`` and ``run.yaml`` reads the file again, merges its
+change and replaces the file under the run folder's lock (:mod:`runfolio.store.locking`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
-from runfolio.errors import InvalidInputError, ParamConflictError, RunfolioError, StoreError
+from runfolio.errors import (
+    InvalidInputError,
+    MalformedRunError,
+    ParamConflictError,
+    RunfolioError,
+    StoreError,
+)
 from runfolio.store import FORMAT_VERSION, layout
 from runfolio.store.atomic import write_text_atomic
+from runfolio.store.locking import folder_lock
 from runfolio.store.metrics import (
     MetricSummary,
     csv_field,
@@ -28,7 +41,7 @@ from runfolio.store.metrics import (
     summarize,
 )
 from runfolio.store.reader import read_yaml_mapping
-from runfolio.store.records import ExperimentRecord, flatten, now_iso, same_value
+from runfolio.store.records import ExperimentRecord, flatten, iso_to_ms, now_iso, same_value
 from runfolio.store.serialize import dump_yaml
 from runfolio.tracking import lifecycle
 from runfolio.tracking.values import (
@@ -42,9 +55,19 @@ from runfolio.tracking.values import (
 
 _ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
+_PROCESS_KEYS = ("status", "end_time", "process", "metrics")
+"""Keys of run.yaml that describe the writing process's life of the run: each write takes
+them from that process's memory. Every other key is merged with what is on disk."""
+
+_ABSENT: Any = object()
+
 
 class RunEndedError(RunfolioError):
     """Something was logged to a run after it ended."""
+
+
+class RunInUseError(RunfolioError):
+    """The run to resume is live in a process (``start_run(..., force=True)`` shares it)."""
 
 
 class Run:
@@ -66,6 +89,9 @@ class Run:
         self.experiment = experiment
         self.path = run_dir
         self._data = data
+        # run.yaml as this process last read or wrote it: the base of the three-way merge
+        # that keeps what other writers changed since (see _merged_run_data).
+        self._synced: dict[str, Any] = {}
         self._params = params
         self._flat_params = flatten(params)
         self._summaries = summaries
@@ -73,6 +99,7 @@ class Run:
         self._metrics_handle: TextIO | None = None
         self._lock = threading.RLock()
         self._ended = False
+        self._owner_pid = os.getpid()
 
     # -- creation -------------------------------------------------------------------
 
@@ -134,21 +161,36 @@ class Run:
         return run
 
     @classmethod
-    def resume(cls, experiment: ExperimentRecord, run_dir: Path) -> Run:
+    def resume(cls, experiment: ExperimentRecord, run_dir: Path, *, force: bool = False) -> Run:
         """Reopen an existing run for more logging (status goes back to RUNNING).
 
+        Args:
+            experiment: the run's experiment.
+            run_dir: the run's folder.
+            force: resume even when the run is live in another process (or in this
+                one); both then write it, and params, tags, name, description and models
+                written by either are kept.
+
         Raises:
+            RunInUseError: the run is live (its process runs on this host, or its
+                heartbeat is fresh) and ``force`` is False; nothing is written.
             MalformedRunError: its files cannot be read.
             StoreError: the store is not writable.
         """
-        data = read_yaml_mapping(run_dir / layout.RUN_FILE)
-        params_path = run_dir / layout.PARAMS_FILE
-        params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
-        summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
-        data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
-        data.pop("metrics", None)
-        run = cls(experiment, run_dir, data, params or {}, summaries)
-        run._save_run_yaml()
+        # Checked and claimed under the folder's lock: of two processes resuming one
+        # crashed run at once, the second finds it live and is refused.
+        with _locked(run_dir):
+            data = read_yaml_mapping(run_dir / layout.RUN_FILE)
+            params_path = run_dir / layout.PARAMS_FILE
+            params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
+            summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
+            if not force:
+                _refuse_if_live(run_dir, data, summaries)
+            run = cls(experiment, run_dir, copy.deepcopy(data), params or {}, summaries)
+            run._synced = data
+            run._data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
+            run._data.pop("metrics", None)
+            run._save_run_yaml_locked()
         lifecycle.register(run)
         return run
 
@@ -220,27 +262,32 @@ class Run:
             raise InvalidInputError(f"params must be a mapping, got {type(params).__name__}")
         incoming = {layout.check_key(k, "param"): plain_param(k, v) for k, v in params.items()}
         new_flat = flatten(incoming)
-        conflicts = [
-            f"{key!r} is {self._flat_params[key]!r}, not {value!r}"
-            for key, value in new_flat.items()
-            if key in self._flat_params and not same_value(self._flat_params[key], value)
-        ]
-        conflicts += _structure_conflicts(self._flat_params, new_flat)
-        conflicts += _clashes_within(incoming, new_flat)
-        if conflicts:
-            raise ParamConflictError(
-                f"params of run {self.run_id} cannot change once logged: {'; '.join(conflicts)}. "
-                "Start a new run to try other values."
-            )
-        fresh = {k: v for k, v in new_flat.items() if k not in self._flat_params}
-        if not fresh:
-            return
-        with self._lock:
-            self._check_open()
-            merged = _deep_merge(self._params, incoming)
-            self._write(self.path / layout.PARAMS_FILE, dump_yaml(merged))
-            self._params = merged
-            self._flat_params.update(fresh)
+        within = _clashes_within(incoming, new_flat)
+        with self._lock, self._folder_lock():
+            # Read again under the lock: another process sharing the run may have logged
+            # params since, and they must be neither lost nor contradicted.
+            on_disk = self._read_params()
+            current = _deep_merge(on_disk, self._params)
+            current_flat = flatten(current)
+            conflicts = [
+                f"{key!r} is {current_flat[key]!r}, not {value!r}"
+                for key, value in new_flat.items()
+                if key in current_flat and not same_value(current_flat[key], value)
+            ]
+            conflicts += _structure_conflicts(current_flat, new_flat)
+            if conflicts or within:
+                raise ParamConflictError(
+                    f"params of run {self.run_id} cannot change once logged: "
+                    f"{'; '.join(conflicts + within)}. Start a new run to try other values."
+                )
+            fresh = {k: v for k, v in new_flat.items() if k not in current_flat}
+            if fresh or current != on_disk:
+                self._check_open()
+                merged = _deep_merge(current, incoming)
+                self._write(self.path / layout.PARAMS_FILE, dump_yaml(merged))
+                current, current_flat = merged, {**current_flat, **fresh}
+            self._params = current
+            self._flat_params = current_flat
 
     # -- metrics --------------------------------------------------------------------
 
@@ -333,12 +380,13 @@ class Run:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set several tags in one write."""
         checked = _checked_tags(tags)
+
+        def change(data: dict[str, Any]) -> None:
+            data["tags"] = {**_tags_of(data), **checked}
+
         with self._lock:
             self._check_open()
-            merged = {**self._data["tags"], **checked}
-            if merged != self._data["tags"]:
-                self._data["tags"] = merged
-                self._save_run_yaml()
+            self._save_run_yaml(change)
 
     def delete_tag(self, key: str) -> None:
         """Remove a tag.
@@ -346,21 +394,23 @@ class Run:
         Raises:
             InvalidInputError: the run has no such tag (as MLflow raises).
         """
+
+        def change(data: dict[str, Any]) -> None:
+            tags = _tags_of(data)
+            if key not in tags:
+                raise InvalidInputError(f"run {self.run_id} has no tag {key!r} to delete")
+            data["tags"] = {k: v for k, v in tags.items() if k != key}
+
         with self._lock:
             self._check_open()
-            if key not in self._data["tags"]:
-                raise InvalidInputError(f"run {self.run_id} has no tag {key!r} to delete")
-            self._data["tags"] = {k: v for k, v in self._data["tags"].items() if k != key}
-            self._save_run_yaml()
+            self._save_run_yaml(change)
 
     def set_name(self, name: str) -> None:
         """Rename the run (its id, and so its folder, stays)."""
         layout.check_text(name, "run name")
         with self._lock:
             self._check_open()
-            if name != self._data["name"]:
-                self._data["name"] = name
-                self._save_run_yaml()
+            self._save_run_yaml(lambda data: data.__setitem__("name", name))
 
     def set_description(self, text: str) -> None:
         """Replace the run's description (markdown notes shown on its page)."""
@@ -369,8 +419,7 @@ class Run:
         layout.check_utf8(text, "description")
         with self._lock:
             self._check_open()
-            self._data["description"] = text
-            self._save_run_yaml()
+            self._save_run_yaml(lambda data: data.__setitem__("description", text))
 
     # -- artifacts and models -------------------------------------------------------
 
@@ -440,11 +489,15 @@ class Run:
         folder = self._storing(
             lambda: models.save_model(self.artifact_dir, model, artifact_path, descriptor)
         )
+        name = str(models.model_folder_name(artifact_path))  # "model/" is "model"
+
+        def change(data: dict[str, Any]) -> None:
+            logged = data.get("models")
+            logged = [m for m in logged if m != name] if isinstance(logged, list) else []
+            data["models"] = sorted([*logged, name])
+
         with self._lock:
-            name = str(models.model_folder_name(artifact_path))  # "model/" is "model"
-            logged = [m for m in self._data.get("models", []) if m != name]
-            self._data["models"] = sorted([*logged, name])
-            self._save_run_yaml()
+            self._save_run_yaml(change)
         return folder
 
     # -- ending ---------------------------------------------------------------------
@@ -523,9 +576,48 @@ class Run:
                 f"run {self.run_id} has ended ({self.status}); resume it with start_run(run_id=...)"
             )
 
-    def _save_run_yaml(self) -> None:
-        """Rewrite run.yaml from the in-memory state, reporting write failures clearly."""
-        self._write(self.path / layout.RUN_FILE, dump_yaml(self._data))
+    def _save_run_yaml(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Merge this process's changes (and ``change``) into run.yaml, under the folder lock.
+
+        See :meth:`_save_run_yaml_locked`.
+        """
+        with self._lock, self._folder_lock():
+            self._save_run_yaml_locked(change)
+
+    def _save_run_yaml_locked(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Rewrite run.yaml as it is on disk now, with this process's changes and ``change``.
+
+        The caller holds the folder lock. Keys changed in memory since the last write
+        (the process keys always) win; other keys keep what is on disk, so another
+        writer's tags or name survive. ``change`` then edits the merged mapping (and may
+        raise: nothing is written). Memory is left holding what was written.
+        """
+        path = self.path / layout.RUN_FILE
+        try:
+            on_disk = read_yaml_mapping(path)
+        except MalformedRunError:  # gone or unreadable: this process's view is all there is
+            on_disk = self._synced
+        merged = _merged_run_data(self._synced, self._data, on_disk)
+        if change is not None:
+            change(merged)
+        if merged != on_disk or not path.exists():
+            self._write(path, dump_yaml(merged))
+        self._data = merged
+        self._synced = copy.deepcopy(merged)
+
+    @contextlib.contextmanager
+    def _folder_lock(self) -> Iterator[None]:
+        """Hold the run folder's lock (see :mod:`runfolio.store.locking`)."""
+        with _locked(self.path):
+            yield
+
+    def _read_params(self) -> dict[str, Any]:
+        """params.yaml as it is on disk now (this process's params when unreadable)."""
+        path = self.path / layout.PARAMS_FILE
+        try:
+            return read_yaml_mapping(path, empty_ok=True) if path.exists() else {}
+        except MalformedRunError:
+            return self._params
 
     def _write(self, path: Path, text: str) -> None:
         """Replace a metadata file atomically, as a StoreError on failure."""
@@ -553,6 +645,85 @@ class Run:
             return action()
         except OSError as exc:
             raise StoreError(f"cannot write artifacts of run {self.run_id}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path) -> Iterator[None]:
+    """Hold a run folder's lock, as a StoreError when the folder cannot be opened."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(folder_lock(run_dir))
+        except OSError as exc:
+            raise StoreError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
+        yield
+
+
+def _refuse_if_live(
+    run_dir: Path, data: dict[str, Any], summaries: dict[str, MetricSummary]
+) -> None:
+    """Raise RunInUseError when run.yaml says RUNNING and the run still shows signs of life."""
+    from runfolio.store.liveness import effective_status
+
+    if data.get("status") != "RUNNING":
+        return
+    process = data.get("process") if isinstance(data.get("process"), dict) else {}
+    try:
+        started = iso_to_ms(str(data.get("start_time")))
+    except ValueError:
+        started = 0
+    last_activity = max([started, *(s.timestamp for s in summaries.values())])
+    if effective_status("RUNNING", run_dir, process, last_activity) != "RUNNING":
+        return  # crashed (or never heard of since): resuming it is what it needs
+    where = f"process {process.get('pid')} on {process.get('host')}"
+    raise RunInUseError(
+        f"run {run_dir.name} is live ({where}, RUNNING with a recent heartbeat); "
+        "end it there first, or pass force=True to log into it from both processes"
+    )
+
+
+def _merged_run_data(
+    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge run.yaml three ways: what this process changed since ``base`` onto ``theirs``.
+
+    Mappings (tags ...) merge key by key and lists (models) item by item, so two writers
+    adding different tags both keep theirs. The process keys come from ``mine``.
+    """
+    merged = _merged_mapping(base, mine, theirs)
+    for key in _PROCESS_KEYS:
+        if key in mine:
+            merged[key] = copy.deepcopy(mine[key])
+        else:
+            merged.pop(key, None)
+    return merged
+
+
+def _merged_mapping(
+    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the keys ``mine`` added, changed or removed relative to ``base`` onto ``theirs``."""
+    merged = copy.deepcopy(theirs)
+    for key in base.keys() | mine.keys():
+        old, new, other = base.get(key, _ABSENT), mine.get(key, _ABSENT), theirs.get(key, _ABSENT)
+        if new == old:
+            continue
+        if new is _ABSENT:
+            merged.pop(key, None)
+        elif isinstance(new, dict) and isinstance(other, dict):
+            merged[key] = _merged_mapping(old if isinstance(old, dict) else {}, new, other)
+        elif isinstance(new, list) and isinstance(other, list):
+            before = old if isinstance(old, list) else []
+            merged[key] = [x for x in other if x in new or x not in before]
+            merged[key] += [x for x in new if x not in merged[key]]
+        else:
+            merged[key] = copy.deepcopy(new)
+    return merged
+
+
+def _tags_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``tags`` mapping of run.yaml data (empty when missing or not a mapping)."""
+    tags = data.get("tags")
+    return dict(tags) if isinstance(tags, dict) else {}
 
 
 def _relative(name: str) -> str:
