@@ -543,6 +543,18 @@ class Run:
 
     # -- internals ------------------------------------------------------------------
 
+    def detach_after_fork(self) -> None:
+        """Make this copy of the parent's run inert in a child made by ``fork()``.
+
+        Called by :mod:`.lifecycle` in the child: the copy neither logs, heartbeats nor
+        ends the run (the parent does), and its lock, which another thread of the
+        parent may have held at the fork, is replaced.
+        """
+        self._lock = threading.RLock()
+        # The parent's open metrics.csv: rows written through it would interleave.
+        self._metrics_handle = None
+        self._ended = True
+
     def write_heartbeat(self) -> None:
         """Record that the run is alive (called by the heartbeat thread)."""
         with self._lock:
@@ -571,6 +583,11 @@ class Run:
 
     def _check_open(self) -> None:
         """Refuse to log into an ended run."""
+        if self._ended and self._owner_pid != os.getpid():
+            raise RunEndedError(
+                f"run {self.run_id} belongs to process {self._owner_pid}, which forked this "
+                "one; start a run here (start_run(nested=True) makes it that run's child)"
+            )
         if self._ended:
             raise RunEndedError(
                 f"run {self.run_id} has ended ({self.status}); resume it with start_run(run_id=...)"
