@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import os
+import shutil
 import threading
 import time
 from collections import Counter
@@ -116,6 +117,10 @@ class Run:
     ) -> Run:
         """Start a new run in ``experiment``: make its folder and write run.yaml.
 
+        The folder is built under ``<experiment>/.creating/`` and renamed into place once
+        run.yaml is in it, so a process killed while starting a run leaves no run folder
+        without run.yaml (only a hidden leftover, removed by a later start after an hour).
+
         Raises:
             InvalidInputError: a bad name or tag; nothing is written.
             StoreError: the store is not writable.
@@ -131,8 +136,8 @@ class Run:
             layout.check_utf8(description, "description")
         store_root = experiment.path.parent
         context = capture_context(store_root) if capture else None
-        run_dir = _make_run_dir(experiment.path)
-        run_id = run_dir.name
+        staging = _staging_run_dir(experiment.path)
+        run_id = staging.name
         data: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "id": run_id,
@@ -150,13 +155,18 @@ class Run:
             "environment": context.environment if context else {},
             "process": lifecycle.process_info(),
         }
-        run = cls(experiment, run_dir, data, {}, {})
-        if context:
-            try:
-                run._write_captured(context.git_patch, context.packages)
-            except OSError as exc:
-                raise StoreError(f"cannot write run {run_dir}: {exc.strerror or exc}") from exc
-        run._save_run_yaml()
+        run = cls(experiment, staging, data, {}, {})
+        try:
+            if context:
+                try:
+                    run._write_captured(context.git_patch, context.packages)
+                except OSError as exc:
+                    raise StoreError(f"cannot write run {staging}: {exc.strerror or exc}") from exc
+            run._save_run_yaml()
+            run.path = _publish_run_dir(staging, experiment.path / run_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         lifecycle.register(run)
         return run
 
@@ -802,17 +812,57 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _make_run_dir(experiment_dir: Path) -> Path:
-    """Create a fresh run folder with a new id, retrying on the (rare) id clash."""
-    for _ in range(20):
-        run_dir = experiment_dir / layout.new_run_id()
-        try:
-            run_dir.mkdir()
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}"
-            ) from exc
-        return run_dir
+_STAGING_DIR = ".creating"
+"""Hidden folder of an experiment where new run folders are built (readers skip it)."""
+
+_LEFTOVER_AGE = 3600.0
+"""Seconds after which a folder in ``.creating/`` is a leftover of a killed start, not one
+being built (building takes milliseconds; the hour leaves room for clock skew)."""
+
+
+def _staging_run_dir(experiment_dir: Path) -> Path:
+    """Create an empty folder, named by a fresh run id, in the experiment's staging folder.
+
+    Leftovers of starts killed over an hour ago are removed on the way.
+    """
+    staging_root = experiment_dir / _STAGING_DIR
+    try:
+        staging_root.mkdir(exist_ok=True)
+        _remove_leftovers(staging_root)
+        for _ in range(20):
+            run_id = layout.new_run_id()
+            if os.path.lexists(experiment_dir / run_id):
+                continue  # the (rare) id clash
+            staging = staging_root / run_id
+            try:
+                staging.mkdir()
+            except FileExistsError:
+                continue
+            return staging
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}"
+        ) from exc
     raise StoreError(f"could not find a free run id in {experiment_dir}")  # pragma: no cover
+
+
+def _remove_leftovers(staging_root: Path) -> None:
+    """Delete run folders a killed process left half built in the staging folder."""
+    too_old = time.time() - _LEFTOVER_AGE
+    with os.scandir(staging_root) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < too_old:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+
+
+def _publish_run_dir(staging: Path, run_dir: Path) -> Path:
+    """Rename a complete run folder into place; return its final path."""
+    try:
+        os.rename(staging, run_dir)
+    except OSError as exc:
+        raise StoreError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    return run_dir
