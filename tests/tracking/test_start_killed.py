@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from runfolio import Store
-from runfolio.site.build import build_site
+from runfolio.site.build import BuildError, build_site
 from runfolio.store.scan import scan_store
 
 WORKER = Path(__file__).parent / "workers" / "start_kill_worker.py"
@@ -48,3 +48,23 @@ def test_a_start_killed_midway_leaves_nothing_a_strict_build_refuses(
     assert sorted(p.name for p in (store / "e").iterdir()) == sorted(
         [".creating", "experiment.yaml", run.run_id]
     )
+
+
+def test_a_run_folder_without_run_yaml_is_reported_with_the_command_that_heals_it(
+    tmp_path: Path,
+) -> None:
+    # What a start killed midway left in stores written before run folders were staged.
+    store = tmp_path / "store"
+    with Store(store).start_run("e") as run:
+        run.log_metric("loss", 0.5)
+    leftover = run.path.parent / "20261201-120000-0123456789"
+    (leftover / "captured").mkdir(parents=True)
+    (leftover / "captured" / "packages.txt").write_text("pyyaml==6.0\n", encoding="utf-8")
+
+    [problem] = scan_store(store).problems
+    assert problem.path == leftover
+    assert "rm -r <folder>" in problem.reason
+    with pytest.raises(BuildError, match=r"run folder has no run\.yaml"):
+        build_site(store, tmp_path / "site", strict=True)
+    subprocess.run(["rm", "-r", str(leftover)], check=True, timeout=60)
+    build_site(store, tmp_path / "site", strict=True)
