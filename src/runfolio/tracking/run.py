@@ -827,17 +827,18 @@ def _staging_run_dir(experiment_dir: Path) -> Path:
     """
     staging_root = experiment_dir / _STAGING_DIR
     try:
-        staging_root.mkdir(exist_ok=True)
-        _remove_leftovers(staging_root)
-        for _ in range(20):
+        for attempt in range(20):
             run_id = layout.new_run_id()
             if os.path.lexists(experiment_dir / run_id):
                 continue  # the (rare) id clash
+            staging_root.mkdir(exist_ok=True)
+            if attempt == 0:
+                _remove_leftovers(staging_root)
             staging = staging_root / run_id
             try:
                 staging.mkdir()
-            except FileExistsError:
-                continue
+            except (FileExistsError, FileNotFoundError):
+                continue  # an id clash, or another start just removed the empty root
             return staging
     except OSError as exc:
         raise StoreError(
@@ -865,4 +866,7 @@ def _publish_run_dir(staging: Path, run_dir: Path) -> Path:
         os.rename(staging, run_dir)
     except OSError as exc:
         raise StoreError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    # Leave no empty hidden folder behind; one still in use by another start stays.
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()
     return run_dir
