@@ -45,7 +45,9 @@ def test_a_start_killed_midway_leaves_nothing_a_strict_build_refuses(
         run.log_metric("loss", 0.5)
     assert not leftover.exists()
     assert [r.run_id for r in scan_store(store).runs] == [run.run_id]
-    assert sorted(p.name for p in (store / "e").iterdir()) == ["experiment.yaml", run.run_id]
+    assert sorted(p.name for p in (store / "e").iterdir()) == sorted(
+        ["experiment.yaml", run.run_id]
+    )
 
 
 def test_a_run_folder_without_run_yaml_is_reported_with_the_command_that_heals_it(
