@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -36,7 +37,9 @@ def fast_liveness(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def _child_run(index: int) -> dict[str, Any]:
     """In a pool worker: log a nested run and report what the store says while it lives."""
     parent = runfolio.active_run()
+    default_sigterm = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     with runfolio.start_run(nested=True, run_name=f"child-{index}") as run:
+        hooked_sigterm = signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
         runfolio.log_metric("loss", 1.0 / (index + 1))
         # Alive well past STALE_AFTER: only a heartbeat keeps the run RUNNING now.
         time.sleep(3 * liveness.STALE_AFTER)
@@ -48,6 +51,8 @@ def _child_run(index: int) -> dict[str, Any]:
         "status_while_alive": status,
         "heartbeat": heartbeat,
         "active_at_start": parent.run_id if parent else None,
+        # Pool.terminate() kills an idle worker at once; a run's SIGTERM ends it KILLED.
+        "sigterm": (default_sigterm, hooked_sigterm),
     }
 
 
@@ -77,6 +82,7 @@ def test_forked_children_heartbeat_their_own_runs(fluent_store: Path, fast_liven
         assert report["heartbeat"], report
         assert report["status_while_alive"] == "RUNNING", report
         assert report["active_at_start"] is None  # the parent's run is not the child's
+        assert report["sigterm"] == (True, True)
         assert report["parent_run_id"] == parent.run_id
         assert runfolio.get_run(report["run_id"]).status == "FINISHED"
     # The parent's run is untouched: still this process's, still running.

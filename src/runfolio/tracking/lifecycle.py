@@ -90,6 +90,7 @@ def _install_hooks() -> None:
     if not _heartbeat_running:
         _heartbeat_running = True
         threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True).start()
+        _hook_sigterm()  # again in a forked child, which starts without it
     if _installed:
         return
     _installed = True
@@ -102,6 +103,10 @@ def _install_hooks() -> None:
         previous_hook(kind, exc, tb)
 
     sys.excepthook = excepthook
+
+
+def _hook_sigterm() -> None:
+    """End live runs as KILLED on SIGTERM, unless something else handles SIGTERM."""
     if threading.current_thread() is threading.main_thread():
         try:
             if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
@@ -140,6 +145,11 @@ def _after_fork_in_child() -> None:
     child, so each is replaced by a new one.
     """
     global _live_lock, _heartbeat_running, _heartbeat_wakeup, _exit_status
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        # A child with no run of its own dies of SIGTERM at once, as multiprocessing's
+        # Pool.terminate() expects of idle workers; its first run hooks SIGTERM again.
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _live_lock = threading.Lock()
     _heartbeat_wakeup = threading.Event()
     _heartbeat_running = False
