@@ -67,7 +67,7 @@ if TYPE_CHECKING:
         start_run,
         transition_model_version_stage,
     )
-    from runfolio.tracking.run import Run, RunEndedError
+    from runfolio.tracking.run import Run, RunEndedError, RunInUseError
 
 __version__ = "0.1.0"
 
@@ -77,7 +77,7 @@ _ORIGINS = {
         "RunfolioError", "RunNotFoundError", "StoreError",
     ),
     "runfolio.tracking.client": ("Store",),
-    "runfolio.tracking.run": ("Run", "RunEndedError"),
+    "runfolio.tracking.run": ("Run", "RunEndedError", "RunInUseError"),
     "runfolio.tracking.fluent": (
         "ActiveRunError", "active_run", "delete_tag", "end_run", "get_metric_history", "get_run",
         "get_store", "load_model", "log_artifact", "log_artifacts", "log_dict", "log_figure",
@@ -116,6 +116,7 @@ __all__ = [
     "RegistryError",
     "Run",
     "RunEndedError",
+    "RunInUseError",
     "RunNotFoundError",
     "RunfolioError",
     "Store",

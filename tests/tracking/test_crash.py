@@ -45,6 +45,9 @@ KILL_ROUNDS = int(os.environ.get("RUNFOLIO_KILL_ROUNDS", "30"))
 FORK_KILL_ROUNDS = int(os.environ.get("RUNFOLIO_FORK_KILL_ROUNDS", "270"))
 MAX_KILL_DELAY = 0.15
 RESUME_STEP = 10**6
+# The kill tests grow with their round counts (raised by hand for a longer soak): their
+# time limit grows with them, instead of pytest's 300 s per test.
+SECONDS_PER_KILL_ROUND = 3
 
 
 kill_worker = load_worker_module("kill_worker")
@@ -217,6 +220,7 @@ def _resume_and_check(store: Path, run_id: str, rows_before: list[MetricRow]) ->
     assert not (run_dir / layout.HEARTBEAT_FILE).exists()
 
 
+@pytest.mark.timeout(max(300, KILL_ROUNDS * SECONDS_PER_KILL_ROUND))
 def test_sigkill_at_random_points_keeps_every_returned_write(
     tmp_path: Path, worker_env: dict[str, str]
 ) -> None:
@@ -246,6 +250,7 @@ FORK_BATCH = 4
 """Forked workers alive at once: their runs' disk writes overlap, so rounds go faster."""
 
 
+@pytest.mark.timeout(max(300, FORK_KILL_ROUNDS * SECONDS_PER_KILL_ROUND))
 def test_hundreds_of_sigkills_of_forked_workers_keep_every_returned_write(
     tmp_path: Path, worker_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

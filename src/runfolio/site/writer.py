@@ -89,12 +89,7 @@ def write_site(
     kept = {_check_path(path) for path in reuse} - set(checked)
     previous_files = (previous or read_previous_site(output)).files
     if clean and output.is_dir():
-        for name in os.listdir(output):
-            target = output / name
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            else:
-                target.unlink()
+        _delete_all_but_manifest(output)
         previous_files = {}
     kept_digests: dict[str, str] = {}
     for path in sorted(kept):
@@ -103,6 +98,10 @@ def write_site(
             raise StaleReuseError(path)
         kept_digests[path] = digest
     output.mkdir(parents=True, exist_ok=True)
+    if not os.path.lexists(output / MANIFEST):
+        # Claimed before the first file lands: a build killed midway leaves a folder the
+        # next build recognises as a runfolio site (and rewrites), not a stranger's.
+        _write_atomic(output, output / MANIFEST, json.dumps(_manifest({}, {})).encode())
     written = unchanged = 0
     current: dict[str, str] = {}
     for path, source in sorted(checked.items()):
@@ -124,9 +123,32 @@ def write_site(
             target.unlink()
             removed += 1
             _prune_empty_dirs(output, target.parent)
-    manifest = {"version": 1, "files": current, "state": dict(state or {})}
+    manifest = _manifest(current, state or {})
     _write_atomic(output, output / MANIFEST, json.dumps(manifest, sort_keys=True).encode())
     return WriteReport(written=written, unchanged=unchanged, removed=removed)
+
+
+def _manifest(files: Mapping[str, str], state: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's content: the digest of every file, and the builder's state."""
+    return {"version": 1, "files": dict(files), "state": dict(state)}
+
+
+def _delete_all_but_manifest(output: Path) -> None:
+    """Empty the site folder for a clean build, keeping its manifest.
+
+    The manifest stays until the new one replaces it, so a build killed mid-delete leaves
+    a folder still marked as a runfolio site: the next build (clean or not) takes it
+    over, rewriting what is missing and removing what its manifest lists but the new
+    build lacks, instead of refusing a folder it "did not make".
+    """
+    for name in os.listdir(output):
+        if name == MANIFEST:
+            continue
+        target = output / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink()
 
 
 @dataclass(frozen=True)
@@ -154,8 +176,9 @@ def read_previous_site(output: Path) -> PreviousSite:
     if not manifest.is_file():
         if any(output.iterdir()):
             raise SiteWriteError(
-                f"{output} is not empty and was not built by runfolio; "
-                "choose an empty or new folder for the site"
+                f"{output} is not empty and was not built by runfolio (it has no {MANIFEST}); "
+                "choose an empty or new folder for the site, or, if it only holds an "
+                f"interrupted build of an older runfolio, delete it first: rm -r {output}"
             )
         return PreviousSite({}, {})
     try:

@@ -4,6 +4,11 @@ A live run records its host and pid in run.yaml and rewrites a ``heartbeat`` fil
 every :data:`HEARTBEAT_INTERVAL` seconds. A RUNNING run reads as crashed when its
 process is gone from this host, or when its last sign of life is older than
 :data:`STALE_AFTER` (which also covers runs logged on another machine).
+
+A sign of life dated more than :data:`STALE_AFTER` ahead of the reader's clock is not
+believed (a timestamp in microseconds, a host whose clock is far off): it would keep a
+crashed run RUNNING for as long as the future lasts. One less far ahead (ordinary clock
+skew between hosts) counts as "now", so it keeps a run alive at most that much longer.
 """
 
 from __future__ import annotations
@@ -74,7 +79,14 @@ def effective_status(
         return CRASHED
     now = int(time.time() * 1000) if now_ms is None else now_ms
     heartbeat = read_heartbeat_ms(run_dir)
-    last_seen = max(heartbeat or 0, last_activity_ms)
+    last_seen = max(_believable(heartbeat or 0, now), _believable(last_activity_ms, now))
     if now - last_seen > STALE_AFTER * 1000:
         return CRASHED
     return stored_status
+
+
+def _believable(when_ms: int, now_ms: int) -> int:
+    """Return a sign of life's time, capped at ``now_ms``; 0 when it is too far ahead."""
+    if when_ms > now_ms + STALE_AFTER * 1000:
+        return 0
+    return min(when_ms, now_ms)

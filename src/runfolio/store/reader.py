@@ -324,7 +324,11 @@ def iter_experiment_entries(root: Path) -> Iterator[tuple[Path, str | None]]:
             yield Path(entry.path), SYMLINK_PROBLEM
 
 
-NO_RUN_FILE = "run folder has no run.yaml (creation interrupted?)"
+NO_RUN_FILE = (
+    "run folder has no run.yaml: a run start was killed before writing it (runfolio 0.1 "
+    "made the folder first), or run.yaml was deleted; if the folder holds nothing you "
+    "need, delete it (rm -r <folder>)"
+)
 
 
 def iter_run_dirs(

@@ -84,11 +84,16 @@ class Store:
         description: str | None = None,
         parent_run_id: str | None = None,
         run_id: str | None = None,
+        force: bool = False,
     ) -> Run:
         """Start a new run in ``experiment`` (created if missing), or resume ``run_id``.
 
         When resuming, a given ``run_name`` renames the run, ``tags`` are set and
-        ``description`` replaces the old one, as MLflow does for a resumed run.
+        ``description`` replaces the old one, as MLflow does for a resumed run. A run
+        that is live in a process is refused unless ``force`` (see :meth:`Run.resume`).
+
+        Raises:
+            RunInUseError: ``run_id`` is live elsewhere and ``force`` is False.
 
         Returns:
             The live :class:`Run`; use it as a context manager or call ``end()``.
@@ -97,7 +102,7 @@ class Store:
             from runfolio.store.scan import find_run
 
             record, run_dir = find_run(self.root, run_id)
-            run = Run.resume(record, run_dir)
+            run = Run.resume(record, run_dir, force=force)
             if run_name is not None:
                 run.set_name(run_name)
             if tags:

@@ -10,7 +10,8 @@ from typing import Any
 from runfolio.errors import InvalidInputError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
 from runfolio.store.atomic import create_text_exclusive, make_dir, write_text_atomic
-from runfolio.store.reader import read_experiment
+from runfolio.store.locking import folder_lock
+from runfolio.store.reader import read_experiment, read_yaml_mapping
 from runfolio.store.records import DIRECTIONS, ExperimentRecord, now_iso
 from runfolio.store.serialize import dump_yaml
 
@@ -118,22 +119,41 @@ def _update(
     primary_metric: str | None,
     direction: str | None,
 ) -> ExperimentRecord:
-    """Rewrite experiment.yaml when given settings differ from what it holds."""
-    wanted_description = existing.description if description is None else description
-    wanted_metric = existing.primary_metric if primary_metric is None else primary_metric
-    wanted_direction = existing.direction if direction is None else direction
-    if (wanted_description, wanted_metric, wanted_direction) == (
-        existing.description,
-        existing.primary_metric,
-        existing.direction,
-    ):
+    """Rewrite experiment.yaml when given settings differ from what it holds.
+
+    The file is read again under the folder's lock and only the given settings change:
+    keys this version does not know (written by a newer runfolio or by hand) are kept,
+    and so are settings another process saved meanwhile.
+    """
+    if _holds(existing, description, primary_metric, direction):
         return existing
-    data = {
-        "format": FORMAT_VERSION,
-        "name": existing.name,
-        "description": wanted_description,
-        "created": existing.created,
-        "primary_metric": _primary(wanted_metric, wanted_direction),
-    }
-    write_text_atomic(existing.path / layout.EXPERIMENT_FILE, dump_yaml(data))
+    path = existing.path / layout.EXPERIMENT_FILE
+    with folder_lock(existing.path):
+        current = read_experiment(existing.path)
+        if _holds(current, description, primary_metric, direction):
+            return current
+        data = read_yaml_mapping(path)
+        if description is not None:
+            data["description"] = description
+        if primary_metric is not None or direction is not None:
+            primary = data.get("primary_metric")
+            primary = dict(primary) if isinstance(primary, dict) else {}
+            primary["name"] = current.primary_metric if primary_metric is None else primary_metric
+            primary["direction"] = current.direction if direction is None else direction
+            data["primary_metric"] = primary if primary["name"] is not None else None
+        write_text_atomic(path, dump_yaml(data))
     return read_experiment(existing.path)
+
+
+def _holds(
+    record: ExperimentRecord,
+    description: str | None,
+    primary_metric: str | None,
+    direction: str | None,
+) -> bool:
+    """Tell whether the experiment already has every setting that is given."""
+    return (
+        (description is None or description == record.description)
+        and (primary_metric is None or primary_metric == record.primary_metric)
+        and (direction is None or direction == record.direction)
+    )

@@ -31,6 +31,8 @@ _state_lock = threading.Lock()
 _explicit_store: Path | None = None
 _store_cache: tuple[tuple[Any, ...], Store] | None = None
 _experiment_name: str | None = None
+_forking_run_id: str | None = None  # the active run of the thread calling fork(), if any
+_parent_run_id: str | None = None  # in a forked child: that run, the default parent of nested runs
 
 
 class ActiveRunError(RunfolioError):
@@ -106,6 +108,7 @@ def start_run(
     parent_run_id: str | None = None,
     tags: Mapping[str, Any] | None = None,
     description: str | None = None,
+    force: bool = False,
 ) -> Run:
     """Start a run (or resume ``run_id``) and make it the active run.
 
@@ -119,12 +122,20 @@ def start_run(
             else ``$RUNFOLIO_EXPERIMENT``, else ``Default``).
         run_name: display name; a memorable one is generated when omitted.
         nested: allow starting while another run is active; it becomes the parent.
+            In a process forked while a run was active (a ``multiprocessing`` pool),
+            no run is active at first, and the run that was active in the forking
+            thread becomes the parent.
         parent_run_id: the parent run, when not the active one.
         tags: initial tags.
         description: markdown notes for the run.
+        force: resume ``run_id`` even while it is live in another process; both
+            processes then log into it (params, tags, name, description and models of
+            each are kept).
 
     Raises:
         ActiveRunError: a run is active and ``nested`` is False.
+        RunInUseError: ``run_id`` is live (its process runs on this host, or its
+            heartbeat is fresh) and ``force`` is False.
     """
     stack = _stack()
     if stack and not nested:
@@ -132,8 +143,8 @@ def start_run(
             f"run {stack[-1].run_id} is already active; end it with end_run() or pass "
             "nested=True to start a child run"
         )
-    if nested and parent_run_id is None and stack:
-        parent_run_id = stack[-1].run_id
+    if nested and parent_run_id is None:
+        parent_run_id = stack[-1].run_id if stack else _parent_run_id
     name = experiment_name or _current_experiment()
     run = get_store().start_run(
         name,
@@ -142,6 +153,7 @@ def start_run(
         description=description,
         parent_run_id=parent_run_id,
         run_id=run_id,
+        force=force,
     )
     stack.append(run)
     return run
@@ -303,6 +315,31 @@ def _active() -> Run:
     """The active run, starting one (as MLflow does) when there is none."""
     stack = _stack()
     return stack[-1] if stack else start_run()
+
+
+def _before_fork() -> None:
+    """Note the forking thread's active run, for the child (see :func:`_after_fork_in_child`)."""
+    global _forking_run_id
+    stack = getattr(_local, "stack", None)
+    _forking_run_id = next((run.run_id for run in reversed(stack or []) if not run.ended), None)
+
+
+def _after_fork_in_child() -> None:
+    """Start a forked child with no active run and a free state lock.
+
+    The runs active in the parent stay the parent's (:mod:`.lifecycle` detaches them);
+    the one active in the forking thread becomes the default parent of nested runs.
+    """
+    global _state_lock, _parent_run_id
+    _state_lock = threading.Lock()
+    _parent_run_id = _forking_run_id
+    stack = getattr(_local, "stack", None)
+    if stack is not None:
+        stack.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork()
+    os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
 
 
 # --------------------------------------------------------------------------- registry

@@ -5,6 +5,10 @@
 * SIGTERM (when nothing else handles it) ends live runs as KILLED, then exits.
 * At interpreter exit, runs still open end as FINISHED, or FAILED/KILLED when an
   uncaught exception or KeyboardInterrupt is ending the program.
+* After ``fork()`` (a ``multiprocessing`` pool started while a run is live), the child
+  starts afresh: it neither heartbeats nor ends its parent's runs, its own runs get a
+  heartbeat thread of their own, and no lock another thread held at the fork stays
+  held in the child.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ if TYPE_CHECKING:
 
 _live: dict[int, Run] = {}
 _live_lock = threading.Lock()
-_installed = False
+_installed = False  # the process-wide hooks (atexit, excepthook, SIGTERM): a child inherits them
+_heartbeat_running = False  # threads do not survive fork(): a child starts its own
 _heartbeat_wakeup = threading.Event()
 _exit_status: str | None = None
 _exit_exception: BaseException | None = None
@@ -113,12 +118,15 @@ def remove_heartbeat(run_dir: Path) -> None:
 
 
 def _install_hooks() -> None:
-    """Start the heartbeat thread and hook SIGTERM, excepthook and atexit, once."""
-    global _installed
+    """Start the heartbeat thread (once per process) and hook SIGTERM, excepthook and atexit."""
+    global _installed, _heartbeat_running
+    if not _heartbeat_running:
+        _heartbeat_running = True
+        threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True).start()
+        _hook_sigterm()  # again in a forked child, which starts without it
     if _installed:
         return
     _installed = True
-    threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True).start()
     atexit.register(_end_live_runs_at_exit)
     previous_hook = sys.excepthook
 
@@ -129,6 +137,10 @@ def _install_hooks() -> None:
         previous_hook(kind, exc, tb)
 
     sys.excepthook = excepthook
+
+
+def _hook_sigterm() -> None:
+    """End live runs as KILLED on SIGTERM, unless something else handles SIGTERM."""
     if threading.current_thread() is threading.main_thread():
         try:
             if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
@@ -139,8 +151,9 @@ def _install_hooks() -> None:
 
 def _heartbeat_loop() -> None:
     """Rewrite each live run's heartbeat every HEARTBEAT_INTERVAL seconds."""
+    wakeup = _heartbeat_wakeup  # this process's: a forked child replaces the module's
     # Looked up at each wait, not bound at import, so it can be tuned (tests, long jobs).
-    while not _heartbeat_wakeup.wait(liveness.HEARTBEAT_INTERVAL):
+    while not wakeup.wait(liveness.HEARTBEAT_INTERVAL):
         for run in live_runs():
             # A full or read-only disk must not kill training; readers fall back on
             # the process check and metric timestamps.
@@ -156,6 +169,30 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise TerminatedBySignal(128 + signal.SIGTERM)
 
 
+def _after_fork_in_child() -> None:
+    """Start the child of a fork() with no live run, no heartbeat thread and free locks.
+
+    The parent's runs stay the parent's: the child's copies are detached (they neither
+    write nor end), so the parent's heartbeat, metrics handle and final status are its
+    own. A lock some other parent thread held at the fork (the heartbeat thread holds
+    ``_live_lock`` and a run's lock while it writes) would never be released in the
+    child, so each is replaced by a new one.
+    """
+    global _live_lock, _heartbeat_running, _heartbeat_wakeup, _exit_status
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+        # A child with no run of its own dies of SIGTERM at once, as multiprocessing's
+        # Pool.terminate() expects of idle workers; its first run hooks SIGTERM again.
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _live_lock = threading.Lock()
+    _heartbeat_wakeup = threading.Event()
+    _heartbeat_running = False
+    _exit_status = None
+    for run in _live.values():
+        run.detach_after_fork()
+    _live.clear()
+
+
 def _end_live_runs_at_exit() -> None:
     """End runs the program left open, newest first, with the status of its exit."""
     status = _exit_status or "FINISHED"
@@ -164,3 +201,7 @@ def _end_live_runs_at_exit() -> None:
             if status == "FAILED" and _exit_exception is not None:
                 run.record_failure(_exit_exception)
             run.end(status)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork()
+    os.register_at_fork(after_in_child=_after_fork_in_child)

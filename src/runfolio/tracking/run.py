@@ -1,25 +1,39 @@
-"""The run handle: one live run, written by one process.
+"""The run handle: one live run, normally written by one process.
 
 ``Run`` is the object API; the fluent functions (``runfolio.log_metric`` ...) call the
 active ``Run``. Every method validates its input before touching disk, so a bad call
 raises and loses nothing already logged.
+
+A run that is live elsewhere is only resumed when asked with ``force=True``; then several
+processes write it. So that none loses another's params, tags, name, description or
+models, every rewrite of ``params.yaml`` and ``run.yaml`` reads the file again, merges its
+change and replaces the file under the run folder's lock (:mod:`runfolio.store.locking`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
+import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from runfolio.errors import InvalidInputError, ParamConflictError, RunfolioError, StoreError
+from runfolio.errors import (
+    InvalidInputError,
+    MalformedRunError,
+    ParamConflictError,
+    RunfolioError,
+    StoreError,
+)
 from runfolio.store import FORMAT_VERSION, layout
-from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
+from runfolio.store.atomic import make_dir, sync_folder, write_bytes_atomic, write_text_atomic
+from runfolio.store.locking import folder_lock
 from runfolio.store.metrics import (
     MetricsAppender,
     MetricSummary,
@@ -30,7 +44,7 @@ from runfolio.store.metrics import (
     sync_metrics_file,
 )
 from runfolio.store.reader import read_yaml_mapping
-from runfolio.store.records import ExperimentRecord, flatten, now_iso, same_value
+from runfolio.store.records import ExperimentRecord, flatten, iso_to_ms, now_iso, same_value
 from runfolio.store.serialize import dump_yaml
 from runfolio.tracking import lifecycle
 from runfolio.tracking.values import (
@@ -44,9 +58,19 @@ from runfolio.tracking.values import (
 
 _ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
+_PROCESS_KEYS = ("status", "end_time", "process", "metrics")
+"""Keys of run.yaml that describe the writing process's life of the run: each write takes
+them from that process's memory. Every other key is merged with what is on disk."""
+
+_ABSENT: Any = object()
+
 
 class RunEndedError(RunfolioError):
     """Something was logged to a run after it ended."""
+
+
+class RunInUseError(RunfolioError):
+    """The run to resume is live in a process (``start_run(..., force=True)`` shares it)."""
 
 
 class Run:
@@ -68,6 +92,9 @@ class Run:
         self.experiment = experiment
         self.path = run_dir
         self._data = data
+        # run.yaml as this process last read or wrote it: the base of the three-way merge
+        # that keeps what other writers changed since (see _merged_run_data).
+        self._synced: dict[str, Any] = {}
         self._params = params
         self._flat_params = flatten(params)
         self._summaries = summaries
@@ -76,6 +103,7 @@ class Run:
         self._metrics_failure: OSError | None = None  # found by the heartbeat, raised next
         self._lock = threading.RLock()
         self._ended = False
+        self._owner_pid = os.getpid()
 
     # -- creation -------------------------------------------------------------------
 
@@ -92,6 +120,10 @@ class Run:
     ) -> Run:
         """Start a new run in ``experiment``: make its folder and write run.yaml.
 
+        The folder is built under ``<experiment>/.creating/`` and renamed into place once
+        run.yaml is in it, so a process killed while starting a run leaves no run folder
+        without run.yaml (only a hidden leftover, removed by a later start after an hour).
+
         Raises:
             InvalidInputError: a bad name or tag; nothing is written.
             StoreError: the store is not writable.
@@ -107,8 +139,8 @@ class Run:
             layout.check_utf8(description, "description")
         store_root = experiment.path.parent
         context = capture_context(store_root) if capture else None
-        run_dir = _make_run_dir(experiment.path)
-        run_id = run_dir.name
+        staging = _staging_run_dir(experiment.path)
+        run_id = staging.name
         data: dict[str, Any] = {
             "format": FORMAT_VERSION,
             "id": run_id,
@@ -126,32 +158,52 @@ class Run:
             "environment": context.environment if context else {},
             "process": lifecycle.process_info(),
         }
-        run = cls(experiment, run_dir, data, {}, {})
-        if context:
-            try:
-                run._write_captured(context.git_patch, context.packages)
-            except OSError as exc:
-                raise StoreError(f"cannot write run {run_dir}: {exc.strerror or exc}") from exc
-        run._save_run_yaml()
+        run = cls(experiment, staging, data, {}, {})
+        try:
+            if context:
+                try:
+                    run._write_captured(context.git_patch, context.packages)
+                except OSError as exc:
+                    raise StoreError(f"cannot write run {staging}: {exc.strerror or exc}") from exc
+            run._save_run_yaml()
+            run.path = _publish_run_dir(staging, experiment.path / run_id)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
         lifecycle.register(run)
         return run
 
     @classmethod
-    def resume(cls, experiment: ExperimentRecord, run_dir: Path) -> Run:
+    def resume(cls, experiment: ExperimentRecord, run_dir: Path, *, force: bool = False) -> Run:
         """Reopen an existing run for more logging (status goes back to RUNNING).
 
+        Args:
+            experiment: the run's experiment.
+            run_dir: the run's folder.
+            force: resume even when the run is live in another process (or in this
+                one); both then write it, and params, tags, name, description and models
+                written by either are kept.
+
         Raises:
+            RunInUseError: the run is live (its process runs on this host, or its
+                heartbeat is fresh) and ``force`` is False; nothing is written.
             MalformedRunError: its files cannot be read.
             StoreError: the store is not writable.
         """
-        data = read_yaml_mapping(run_dir / layout.RUN_FILE)
-        params_path = run_dir / layout.PARAMS_FILE
-        params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
-        summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
-        data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
-        data.pop("metrics", None)
-        run = cls(experiment, run_dir, data, params or {}, summaries)
-        run._save_run_yaml()
+        # Checked and claimed under the folder's lock: of two processes resuming one
+        # crashed run at once, the second finds it live and is refused.
+        with _locked(run_dir):
+            data = read_yaml_mapping(run_dir / layout.RUN_FILE)
+            params_path = run_dir / layout.PARAMS_FILE
+            params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
+            summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
+            if not force:
+                _refuse_if_live(run_dir, data, summaries)
+            run = cls(experiment, run_dir, copy.deepcopy(data), params or {}, summaries)
+            run._synced = data
+            run._data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
+            run._data.pop("metrics", None)
+            run._save_run_yaml_locked()
         lifecycle.register(run)
         return run
 
@@ -223,27 +275,32 @@ class Run:
             raise InvalidInputError(f"params must be a mapping, got {type(params).__name__}")
         incoming = {layout.check_key(k, "param"): plain_param(k, v) for k, v in params.items()}
         new_flat = flatten(incoming)
-        conflicts = [
-            f"{key!r} is {self._flat_params[key]!r}, not {value!r}"
-            for key, value in new_flat.items()
-            if key in self._flat_params and not same_value(self._flat_params[key], value)
-        ]
-        conflicts += _structure_conflicts(self._flat_params, new_flat)
-        conflicts += _clashes_within(incoming, new_flat)
-        if conflicts:
-            raise ParamConflictError(
-                f"params of run {self.run_id} cannot change once logged: {'; '.join(conflicts)}. "
-                "Start a new run to try other values."
-            )
-        fresh = {k: v for k, v in new_flat.items() if k not in self._flat_params}
-        if not fresh:
-            return
-        with self._lock:
-            self._check_open()
-            merged = _deep_merge(self._params, incoming)
-            self._write(self.path / layout.PARAMS_FILE, dump_yaml(merged))
-            self._params = merged
-            self._flat_params.update(fresh)
+        within = _clashes_within(incoming, new_flat)
+        with self._lock, self._folder_lock():
+            # Read again under the lock: another process sharing the run may have logged
+            # params since, and they must be neither lost nor contradicted.
+            on_disk = self._read_params()
+            current = _deep_merge(on_disk, self._params)
+            current_flat = flatten(current)
+            conflicts = [
+                f"{key!r} is {current_flat[key]!r}, not {value!r}"
+                for key, value in new_flat.items()
+                if key in current_flat and not same_value(current_flat[key], value)
+            ]
+            conflicts += _structure_conflicts(current_flat, new_flat)
+            if conflicts or within:
+                raise ParamConflictError(
+                    f"params of run {self.run_id} cannot change once logged: "
+                    f"{'; '.join(conflicts + within)}. Start a new run to try other values."
+                )
+            fresh = {k: v for k, v in new_flat.items() if k not in current_flat}
+            if fresh or current != on_disk:
+                self._check_open()
+                merged = _deep_merge(current, incoming)
+                self._write(self.path / layout.PARAMS_FILE, dump_yaml(merged))
+                current, current_flat = merged, {**current_flat, **fresh}
+            self._params = current
+            self._flat_params = current_flat
 
     # -- metrics --------------------------------------------------------------------
 
@@ -338,12 +395,13 @@ class Run:
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         """Set several tags in one write."""
         checked = _checked_tags(tags)
+
+        def change(data: dict[str, Any]) -> None:
+            data["tags"] = {**_tags_of(data), **checked}
+
         with self._lock:
             self._check_open()
-            merged = {**self._data["tags"], **checked}
-            if merged != self._data["tags"]:
-                self._data["tags"] = merged
-                self._save_run_yaml()
+            self._save_run_yaml(change)
 
     def delete_tag(self, key: str) -> None:
         """Remove a tag.
@@ -351,21 +409,23 @@ class Run:
         Raises:
             InvalidInputError: the run has no such tag (as MLflow raises).
         """
+
+        def change(data: dict[str, Any]) -> None:
+            tags = _tags_of(data)
+            if key not in tags:
+                raise InvalidInputError(f"run {self.run_id} has no tag {key!r} to delete")
+            data["tags"] = {k: v for k, v in tags.items() if k != key}
+
         with self._lock:
             self._check_open()
-            if key not in self._data["tags"]:
-                raise InvalidInputError(f"run {self.run_id} has no tag {key!r} to delete")
-            self._data["tags"] = {k: v for k, v in self._data["tags"].items() if k != key}
-            self._save_run_yaml()
+            self._save_run_yaml(change)
 
     def set_name(self, name: str) -> None:
         """Rename the run (its id, and so its folder, stays)."""
         layout.check_text(name, "run name")
         with self._lock:
             self._check_open()
-            if name != self._data["name"]:
-                self._data["name"] = name
-                self._save_run_yaml()
+            self._save_run_yaml(lambda data: data.__setitem__("name", name))
 
     def set_description(self, text: str) -> None:
         """Replace the run's description (markdown notes shown on its page)."""
@@ -374,8 +434,7 @@ class Run:
         layout.check_utf8(text, "description")
         with self._lock:
             self._check_open()
-            self._data["description"] = text
-            self._save_run_yaml()
+            self._save_run_yaml(lambda data: data.__setitem__("description", text))
 
     # -- artifacts and models -------------------------------------------------------
 
@@ -445,11 +504,15 @@ class Run:
         folder = self._storing(
             lambda: models.save_model(self.artifact_dir, model, artifact_path, descriptor)
         )
+        name = str(models.model_folder_name(artifact_path))  # "model/" is "model"
+
+        def change(data: dict[str, Any]) -> None:
+            logged = data.get("models")
+            logged = [m for m in logged if m != name] if isinstance(logged, list) else []
+            data["models"] = sorted([*logged, name])
+
         with self._lock:
-            name = str(models.model_folder_name(artifact_path))  # "model/" is "model"
-            logged = [m for m in self._data.get("models", []) if m != name]
-            self._data["models"] = sorted([*logged, name])
-            self._save_run_yaml()
+            self._save_run_yaml(change)
         return folder
 
     # -- ending ---------------------------------------------------------------------
@@ -483,14 +546,19 @@ class Run:
                 raise self._metrics_write_error(exc) from exc
             summaries = summarize(read_metrics(metrics_path).rows)
             ended = {
-                **self._data,
                 "status": status,
                 "end_time": now_iso(),
                 "metrics": {k: s.to_dict() for k, s in summaries.items()},
             }
-            self._write(self.path / layout.RUN_FILE, dump_yaml(ended))
+
+            def finish(data: dict[str, Any]) -> None:
+                data.update(ended)
+                if status != "FAILED":  # a resumed run's earlier failure no longer applies
+                    data.pop("failure", None)
+
+            # Merged into run.yaml as it is on disk, so another writer's tags survive.
+            self._save_run_yaml(finish)
             # Only now is the run ended: a failure above leaves it live, to end again.
-            self._data = ended
             self._summaries = summaries
             self._ended = True
             lifecycle.unregister(self)
@@ -527,6 +595,18 @@ class Run:
                 self._data["failure"] = failure
 
     # -- internals ------------------------------------------------------------------
+
+    def detach_after_fork(self) -> None:
+        """Make this copy of the parent's run inert in a child made by ``fork()``.
+
+        Called by :mod:`.lifecycle` in the child: the copy neither logs, heartbeats nor
+        ends the run (the parent does), and its lock, which another thread of the
+        parent may have held at the fork, is replaced.
+        """
+        self._lock = threading.RLock()
+        # The parent's open metrics.csv: rows written through it would interleave.
+        self._metrics_handle = None
+        self._ended = True
 
     def write_heartbeat(self) -> None:
         """Record that the run is alive, and sync metrics.csv to disk (heartbeat thread).
@@ -579,14 +659,58 @@ class Run:
 
     def _check_open(self) -> None:
         """Refuse to log into an ended run."""
+        if self._ended and self._owner_pid != os.getpid():
+            raise RunEndedError(
+                f"run {self.run_id} belongs to process {self._owner_pid}, which forked this "
+                "one; start a run here (start_run(nested=True) makes it that run's child)"
+            )
         if self._ended:
             raise RunEndedError(
                 f"run {self.run_id} has ended ({self.status}); resume it with start_run(run_id=...)"
             )
 
-    def _save_run_yaml(self) -> None:
-        """Rewrite run.yaml from the in-memory state, reporting write failures clearly."""
-        self._write(self.path / layout.RUN_FILE, dump_yaml(self._data))
+    def _save_run_yaml(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Merge this process's changes (and ``change``) into run.yaml, under the folder lock.
+
+        See :meth:`_save_run_yaml_locked`.
+        """
+        with self._lock, self._folder_lock():
+            self._save_run_yaml_locked(change)
+
+    def _save_run_yaml_locked(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Rewrite run.yaml as it is on disk now, with this process's changes and ``change``.
+
+        The caller holds the folder lock. Keys changed in memory since the last write
+        (the process keys always) win; other keys keep what is on disk, so another
+        writer's tags or name survive. ``change`` then edits the merged mapping (and may
+        raise: nothing is written). Memory is left holding what was written.
+        """
+        path = self.path / layout.RUN_FILE
+        try:
+            on_disk = read_yaml_mapping(path)
+        except MalformedRunError:  # gone or unreadable: this process's view is all there is
+            on_disk = self._synced
+        merged = _merged_run_data(self._synced, self._data, on_disk)
+        if change is not None:
+            change(merged)
+        if merged != on_disk or not path.exists():
+            self._write(path, dump_yaml(merged))
+        self._data = merged
+        self._synced = copy.deepcopy(merged)
+
+    @contextlib.contextmanager
+    def _folder_lock(self) -> Iterator[None]:
+        """Hold the run folder's lock (see :mod:`runfolio.store.locking`)."""
+        with _locked(self.path):
+            yield
+
+    def _read_params(self) -> dict[str, Any]:
+        """params.yaml as it is on disk now (this process's params when unreadable)."""
+        path = self.path / layout.PARAMS_FILE
+        try:
+            return read_yaml_mapping(path, empty_ok=True) if path.exists() else {}
+        except MalformedRunError:
+            return self._params
 
     def _write(self, path: Path, text: str) -> None:
         """Replace a metadata file atomically, as a StoreError on failure."""
@@ -614,6 +738,85 @@ class Run:
             return action()
         except OSError as exc:
             raise StoreError(f"cannot write artifacts of run {self.run_id}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _locked(run_dir: Path) -> Iterator[None]:
+    """Hold a run folder's lock, as a StoreError when the folder cannot be opened."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(folder_lock(run_dir))
+        except OSError as exc:
+            raise StoreError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
+        yield
+
+
+def _refuse_if_live(
+    run_dir: Path, data: dict[str, Any], summaries: dict[str, MetricSummary]
+) -> None:
+    """Raise RunInUseError when run.yaml says RUNNING and the run still shows signs of life."""
+    from runfolio.store.liveness import effective_status
+
+    if data.get("status") != "RUNNING":
+        return
+    process = data.get("process") if isinstance(data.get("process"), dict) else {}
+    try:
+        started = iso_to_ms(str(data.get("start_time")))
+    except ValueError:
+        started = 0
+    last_activity = max([started, *(s.timestamp for s in summaries.values())])
+    if effective_status("RUNNING", run_dir, process, last_activity) != "RUNNING":
+        return  # crashed (or never heard of since): resuming it is what it needs
+    where = f"process {process.get('pid')} on {process.get('host')}"
+    raise RunInUseError(
+        f"run {run_dir.name} is live ({where}, RUNNING with a recent heartbeat); "
+        "end it there first, or pass force=True to log into it from both processes"
+    )
+
+
+def _merged_run_data(
+    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
+) -> dict[str, Any]:
+    """Merge run.yaml three ways: what this process changed since ``base`` onto ``theirs``.
+
+    Mappings (tags ...) merge key by key and lists (models) item by item, so two writers
+    adding different tags both keep theirs. The process keys come from ``mine``.
+    """
+    merged = _merged_mapping(base, mine, theirs)
+    for key in _PROCESS_KEYS:
+        if key in mine:
+            merged[key] = copy.deepcopy(mine[key])
+        else:
+            merged.pop(key, None)
+    return merged
+
+
+def _merged_mapping(
+    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
+) -> dict[str, Any]:
+    """Apply the keys ``mine`` added, changed or removed relative to ``base`` onto ``theirs``."""
+    merged = copy.deepcopy(theirs)
+    for key in base.keys() | mine.keys():
+        old, new, other = base.get(key, _ABSENT), mine.get(key, _ABSENT), theirs.get(key, _ABSENT)
+        if new == old:
+            continue
+        if new is _ABSENT:
+            merged.pop(key, None)
+        elif isinstance(new, dict) and isinstance(other, dict):
+            merged[key] = _merged_mapping(old if isinstance(old, dict) else {}, new, other)
+        elif isinstance(new, list) and isinstance(other, list):
+            before = old if isinstance(old, list) else []
+            merged[key] = [x for x in other if x in new or x not in before]
+            merged[key] += [x for x in new if x not in merged[key]]
+        else:
+            merged[key] = copy.deepcopy(new)
+    return merged
+
+
+def _tags_of(data: dict[str, Any]) -> dict[str, Any]:
+    """The ``tags`` mapping of run.yaml data (empty when missing or not a mapping)."""
+    tags = data.get("tags")
+    return dict(tags) if isinstance(tags, dict) else {}
 
 
 def _relative(name: str) -> str:
@@ -675,20 +878,62 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _make_run_dir(experiment_dir: Path) -> Path:
-    """Create a fresh run folder with a new id (durable in the experiment folder).
+_STAGING_DIR = ".creating"
+"""Hidden folder of an experiment where new run folders are built (readers skip it)."""
 
-    Retries on the (rare) id clash.
+_LEFTOVER_AGE = 3600.0
+"""Seconds after which a folder in ``.creating/`` is a leftover of a killed start, not one
+being built (building takes milliseconds; the hour leaves room for clock skew)."""
+
+
+def _staging_run_dir(experiment_dir: Path) -> Path:
+    """Create an empty folder, named by a fresh run id, in the experiment's staging folder.
+
+    Leftovers of starts killed over an hour ago are removed on the way.
     """
-    for _ in range(20):
-        run_dir = experiment_dir / layout.new_run_id()
-        try:
-            make_dir(run_dir)
-        except FileExistsError:
-            continue
-        except OSError as exc:
-            raise StoreError(
-                f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}"
-            ) from exc
-        return run_dir
+    staging_root = experiment_dir / _STAGING_DIR
+    try:
+        for attempt in range(20):
+            run_id = layout.new_run_id()
+            if os.path.lexists(experiment_dir / run_id):
+                continue  # the (rare) id clash
+            staging_root.mkdir(exist_ok=True)
+            if attempt == 0:
+                _remove_leftovers(staging_root)
+            staging = staging_root / run_id
+            try:
+                staging.mkdir()
+            except (FileExistsError, FileNotFoundError):
+                continue  # an id clash, or another start just removed the empty root
+            return staging
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}"
+        ) from exc
     raise StoreError(f"could not find a free run id in {experiment_dir}")  # pragma: no cover
+
+
+def _remove_leftovers(staging_root: Path) -> None:
+    """Delete run folders a killed process left half built in the staging folder."""
+    too_old = time.time() - _LEFTOVER_AGE
+    with os.scandir(staging_root) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_mtime < too_old:
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+
+
+def _publish_run_dir(staging: Path, run_dir: Path) -> Path:
+    """Rename a complete run folder into place; return its final path."""
+    try:
+        os.rename(staging, run_dir)
+        sync_folder(run_dir.parent)  # the run's name, durable in its experiment folder
+    except OSError as exc:
+        raise StoreError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
+    # Leave no empty hidden folder behind; one still in use by another start stays.
+    with contextlib.suppress(OSError):
+        staging.parent.rmdir()
+    return run_dir
