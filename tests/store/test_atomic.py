@@ -51,11 +51,14 @@ def syncs(monkeypatch: pytest.MonkeyPatch) -> list[Sync]:
     real_fsync = os.fsync
 
     def recording_fsync(fd: int) -> None:
-        path = Path(os.readlink(f"/proc/self/fd/{fd}"))
+        # A run folder is built in <experiment>/.creating/ and renamed into place: what
+        # was synced there is synced as the run folder (the rename keeps the inode).
+        real = os.readlink(f"/proc/self/fd/{fd}")
+        path = Path(real.replace("/.creating/", "/"))
         if stat.S_ISDIR(os.fstat(fd).st_mode):
-            seen.append(Sync(path, True, frozenset(os.listdir(path))))
+            seen.append(Sync(path, True, frozenset(os.listdir(real))))
         else:
-            seen.append(Sync(path, False, path.read_bytes()))
+            seen.append(Sync(path, False, Path(real).read_bytes()))
         real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", recording_fsync)
