@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from runfolio.errors import RunfolioError
 from runfolio.store import layout
 from runfolio.store.atomic import write_text_atomic
+from runfolio.store.locking import folder_lock
 from runfolio.store.reader import read_yaml_file
 from runfolio.store.records import RunRecord
 from runfolio.store.scan import scan_store
@@ -411,17 +412,30 @@ def check_alias(alias: str) -> str:
 def rewrite_run_tags(
     run_dir: Path, set_tags: Mapping[str, str], delete: Iterable[str] = ()
 ) -> None:
-    """Set and delete tags in an ended run's ``run.yaml``, replacing the file atomically."""
+    """Set and delete tags in a run's ``run.yaml``, replacing the file atomically.
+
+    The file is read, changed and replaced under the run folder's lock (the one every
+    writer of ``run.yaml`` takes, see :mod:`runfolio.store.locking`), so tags or other
+    keys another process writes meanwhile (a resumed run setting tags) are kept.
+
+    Raises:
+        RegistryError: the run folder cannot be locked, or its run.yaml is not a mapping.
+    """
     path = run_dir / layout.RUN_FILE
-    data = read_yaml_file(path)
-    if not isinstance(data, dict):
-        raise RegistryError(f"{path} is not a mapping")
-    tags = dict(data.get("tags") or {})
-    tags.update(set_tags)
-    for key in delete:
-        tags.pop(key, None)
-    data["tags"] = tags
-    write_text_atomic(path, dump_yaml(data))
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(folder_lock(run_dir))
+        except OSError as exc:
+            raise RegistryError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
+        data = read_yaml_file(path)
+        if not isinstance(data, dict):
+            raise RegistryError(f"{path} is not a mapping")
+        tags = dict(data.get("tags") or {})
+        tags.update(set_tags)
+        for key in delete:
+            tags.pop(key, None)
+        data["tags"] = tags
+        write_text_atomic(path, dump_yaml(data))
 
 
 @contextlib.contextmanager

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from runfolio import Store
-from runfolio.registry import read_registry, register_model
+from runfolio.registry import read_registry, register_model, set_model_alias
+from runfolio.store.reader import read_yaml_file
 
 _WRITER = """
 import os, sys, time
@@ -106,3 +107,51 @@ def test_the_lock_writes_nothing_into_the_store(tmp_path: Path) -> None:
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
     register_model(root, run_id, "churn")
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+_TAGGER = """
+import sys
+from pathlib import Path
+from runfolio import Store
+root, run_id, ready, stop = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+run = Store(root).start_run("exp", run_id=run_id)
+ready.touch()
+count = 0
+while not stop.exists() or count < 50:  # tag until the registry writer is done
+    run.set_tag(f"child.{count}", str(count))
+    count += 1
+run.end()
+print(count)
+"""
+
+
+def test_registry_writes_keep_tags_another_process_sets_meanwhile(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    (run_id,) = _ended_runs_with_models(root, 1)
+    register_model(root, run_id, "churn")
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    tagger = subprocess.Popen(
+        [sys.executable, "-c", _TAGGER, str(root), run_id, str(ready), str(stop)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists() and tagger.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert ready.exists(), tagger.communicate(timeout=60)[1]
+        for index in range(40):  # each alias move rewrites the run's run.yaml
+            set_model_alias(root, "churn", f"a{index}", 1)
+        stop.touch()
+        out, err = tagger.communicate(timeout=120)
+    finally:
+        if tagger.poll() is None:
+            tagger.kill()
+            tagger.wait()
+    assert tagger.returncode == 0, err
+    tags = read_yaml_file(root / "exp" / run_id / "run.yaml")["tags"]
+    lost = [f"child.{i}" for i in range(int(out)) if tags.get(f"child.{i}") != str(i)]
+    assert lost == [], f"{len(lost)} tags set by the other process were lost"
+    assert all(tags.get(f"registry.alias.a{index}") for index in range(40))
+    assert tags["registry.version"] == "1"

@@ -21,6 +21,7 @@ from runfolio import Store
 from runfolio.query.search_rows import read_search_rows
 from runfolio.site import build as build_module
 from runfolio.site.build import build_site
+from runfolio.site.serve import SiteWatcher
 from runfolio.store import cache as cache_module
 from runfolio.store.scan import scan_store
 
@@ -155,6 +156,22 @@ def test_two_versions_written_within_one_second_are_told_apart_by_the_site(
     site, run_dir = _within_one_second(attempt)
     build_site(run_dir.parent.parent, site)
     assert "omega" in _page(site, run_dir) and "alpha" not in _page(site, run_dir)
+
+
+def test_two_versions_written_within_one_second_are_told_apart_by_the_serve_watcher(
+    coarse_dir: Path,
+) -> None:
+    def attempt() -> bool | None:
+        root = coarse_dir / f"runs-{time.time_ns()}"
+        run_dir = _make_run(root)
+        watcher = SiteWatcher([root])
+        before = _identity(run_dir / "run.yaml")
+        _rewrite_in_place(run_dir / "run.yaml", "alpha", "omega")
+        if _identity(run_dir / "run.yaml") != before:
+            return None
+        return watcher.check()
+
+    assert _within_one_second(attempt) is True
 
 
 # ------------------------------------------------------- a write landing during a build

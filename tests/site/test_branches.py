@@ -214,3 +214,26 @@ def test_refs_from_runfolio_yaml_and_a_plain_build_has_no_branch_column(
 def test_parse_refs_splits_commas_and_drops_repeats() -> None:
     assert parse_refs("main, feature/*,,main") == ["main", "feature/*"]
     assert parse_refs(["main", "a,b"]) == ["main", "a", "b"]
+
+
+def test_a_misnamed_run_folder_on_a_branch_is_a_reported_problem(
+    git_repo: Path, repo: dict[str, str], tmp_path: Path
+) -> None:
+    """As in a plain build: reported with its branch and path, never fatal unless --strict."""
+    git(git_repo, "checkout", "--quiet", "-b", "pr/hostile", "main")
+    good = git_repo / "runs" / "sweep" / repo["b"]
+    hostile = git_repo / "runs" / "sweep" / "## owned [x](evil.example) @team"
+    hostile.mkdir()
+    (hostile / "run.yaml").write_bytes((good / "run.yaml").read_bytes())
+    commit_all(git_repo, "a folder whose name is not a run id")
+    git(git_repo, "checkout", "--quiet", "main")
+    site = tmp_path / "site"
+    args = ["build", str(git_repo / "runs"), "-o", str(site), "--refs", "main,pr/*"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    expected = f"pr/hostile: runs/sweep/{hostile.name}: folder holds a run.yaml but its name"
+    assert expected in result.output
+    pages = sorted(p.stem for p in (site / "experiments" / "sweep" / "runs").glob("*.html"))
+    assert pages == sorted([repo["a"], repo["b"], repo["u"]])  # u: committed on pr/hostile
+    strict = CliRunner().invoke(main, [*args, "--strict", "-o", str(tmp_path / "strict")])
+    assert strict.exit_code != 0 and expected in strict.output

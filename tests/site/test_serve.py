@@ -147,6 +147,33 @@ def test_watcher_reports_changes_once(tmp_path: Path) -> None:
     assert watcher.check() is True
 
 
+def test_a_same_size_rewrite_that_keeps_the_mtime_triggers_a_rebuild(store: Path) -> None:
+    """As ``cp -p`` or ``rsync -t`` would leave it: only the ctime (and content) differ."""
+    run_yaml = sorted((store / "digits-mlp").glob("2026*"))[0] / "run.yaml"
+    with LiveSite(store, port=0, watch=False, debounce=0.01, echo=Messages()) as site:
+        assert site.poll() is False
+        builds = site.builds
+        before = run_yaml.stat()
+        text = run_yaml.read_text(encoding="utf-8")
+        name = re.search(r"(?m)^name: (.+)$", text)
+        assert name is not None
+        renamed = "Z" * len(name.group(1))
+        with open(run_yaml, "r+b") as handle:  # in place: same inode, same size
+            handle.write(text.replace(name.group(0), f"name: {renamed}").encode())
+        os.utime(run_yaml, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = run_yaml.stat()
+        assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+            before.st_ino,
+            before.st_size,
+            before.st_mtime_ns,
+        )
+        assert site.poll() is True
+        assert site.builds == builds + 1
+        assert site.poll() is False  # a racy file hashed once is not a change ever after
+        status, _headers, home = _get(site.url, "/experiments/digits-mlp/index.html")
+        assert status == 200 and renamed.encode() in home
+
+
 def test_serves_the_site_uncached_on_localhost(shared_site: LiveSite) -> None:
     site = shared_site
     assert site.url.startswith("http://127.0.0.1:")

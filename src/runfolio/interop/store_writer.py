@@ -5,8 +5,10 @@ times, status and user come from the source, nothing is captured from this machi
 a second import merges into the folder of the first. A merge only ever adds: metric
 rows not already in ``metrics.csv``, params not yet logged, tags (the source's value
 wins for the keys it has; other tags stay), artifact files that are missing. Every YAML
-file is replaced atomically and ``metrics.csv`` is appended in batches, so an import
-that is stopped half way leaves a store that reads, and running it again completes it.
+file is replaced atomically and ``metrics.csv`` is appended in batches; a new run's
+folder is built out of sight and renamed into place once its ``run.yaml`` is written.
+So an import that is stopped half way leaves a store that reads, and running it again
+completes it.
 
 Keys are kept as the source spells them (MLflow and DVCLive both allow ``train/loss``);
 only keys no reader could handle (empty, control characters, over 250 characters) are
@@ -50,6 +52,7 @@ from runfolio.store.reader import (
 )
 from runfolio.store.records import ExperimentRecord, flatten, ms_to_iso, now_iso, same_value
 from runfolio.store.serialize import dump_yaml
+from runfolio.store.staging import publish_run_dir, stage_run_dir
 
 _BATCH_ROWS = 10_000
 _READ_BLOCK_LINES = 50_000
@@ -173,14 +176,20 @@ class RunMerge:
     """One imported run being written into (or merged with) its folder.
 
     Use :meth:`add_params`, :meth:`add_metric_rows` and :meth:`add_artifact`, then
-    :meth:`finish`, which writes ``run.yaml`` last: a folder whose import was
-    interrupted has no ``run.yaml`` yet, and the next import completes it.
+    :meth:`finish`, which writes ``run.yaml`` last. A new run is built in its
+    experiment's hidden ``.creating/`` folder (:mod:`runfolio.store.staging`) and
+    renamed into place by :meth:`finish`: an interrupted import leaves no run folder
+    without ``run.yaml``, and the next import starts that run over. ``path`` is where
+    the run is being written (its final folder after :meth:`finish`).
     """
 
     def __init__(self, experiment: ExperimentRecord, run_dir: Path) -> None:
         self.experiment = experiment
-        self.path = run_dir
         self.created = not run_dir.exists()
+        # A new run is built in the experiment's staging folder and renamed into place
+        # by finish(), as start_run does, so a kill leaves no run folder without run.yaml.
+        self._final: Path | None = run_dir if self.created else None
+        self.path = stage_run_dir(experiment.path, run_dir.name) if self.created else run_dir
         self.changed = False
         self.problems: list[str] = []
         self.rows_written = 0
@@ -200,10 +209,6 @@ class RunMerge:
         self._params: dict[str, Any] = params or {}
         self._summaries: dict[str, MetricSummary] | None = None
         self._seen: set[tuple[str, int, int, str]] | None = None
-        try:
-            make_dir(run_dir, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create run folder {run_dir}: {exc}") from exc
 
     @property
     def run_id(self) -> str:
@@ -332,6 +337,7 @@ class RunMerge:
         self.rows_written += len(batch)
         self.changed = True
         batch.clear()
+        self._keep_fresh()
 
     def _load_metrics(self, *, need_seen: bool) -> None:
         """Summarise the stored rows (and remember them, when rows will be compared)."""
@@ -399,6 +405,7 @@ class RunMerge:
             raise StoreError(f"cannot write artifact {target}: {exc}") from exc
         self.files_written += 1
         self.changed = True
+        self._keep_fresh()
         return True
 
     def model_folders(self) -> list[str]:
@@ -460,6 +467,14 @@ class RunMerge:
             self._existing = data
         for leftover in self.path.glob(f"{STAGING_PREFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
+        if self._final is not None:
+            self.path, self._final = publish_run_dir(self.path, self._final), None
+
+    def _keep_fresh(self) -> None:
+        """Renew a staged run's mtime: other writers remove staged folders an hour old."""
+        if self._final is not None:
+            with contextlib.suppress(OSError):
+                os.utime(self.path)
 
     def _write(self, path: Path, text: str) -> None:
         """Replace a YAML file atomically, as a StoreError on failure."""

@@ -62,7 +62,8 @@ class BranchSnapshot:
         source: the store folder in the working tree the snapshot was made for.
         refs: the branches, in the order given.
         runs: run id → the names of the branches that hold the run, in ``refs`` order.
-        problems: patterns that matched nothing, files skipped (symlinks).
+        problems: patterns that matched nothing, files skipped (symlinks), run folders
+            whose names are not run ids (each named with its branch).
     """
 
     root: Path
@@ -163,6 +164,10 @@ def _fill_snapshot(
         for path, entry in tree.files.items():
             key = _owner_key(path)
             if key is None:
+                if _misnamed_run_file(path):
+                    # As a plain build reports such a folder: a problem, never a run.
+                    folder = f"{store_path}/{path.rsplit('/', 1)[0]}".lstrip("/")
+                    snapshot.problems.append(f"{ref.name}: {folder}: {layout.NOT_A_RUN_ID}")
                 continue
             if key[1]:
                 held.add(key[1])
@@ -202,6 +207,17 @@ def _owner_key(path: str) -> tuple[str, str] | None:
     if len(parts) >= 3 and layout.is_run_id(parts[1]):
         return (parts[0], parts[1])
     return None
+
+
+def _misnamed_run_file(path: str) -> bool:
+    """Tell whether ``path`` is the run.yaml of a run folder whose name is not a run id."""
+    parts = path.split("/")
+    return (
+        len(parts) == 3
+        and parts[2] == layout.RUN_FILE
+        and not any(part.startswith(".") for part in parts[:2])
+        and not layout.is_run_id(parts[1])
+    )
 
 
 def _branches(repo_root: Path) -> dict[str, str]:

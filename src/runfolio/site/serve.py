@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
+from runfolio.store.cache import file_digest, file_stamp, is_racy
 from runfolio.store.layout import is_run_id
 
 HOST = "127.0.0.1"
@@ -56,8 +57,9 @@ _META_POLICY = re.compile(
     rb'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', re.IGNORECASE
 )
 
-Signature = dict[str, tuple[int, int, int, int] | None]
-"""Path → (mode, inode, mtime in ns, size), or None for a watched path that is missing."""
+Signature = dict[str, tuple[int, ...] | None]
+"""Path → (mode, inode, mtime ns, ctime ns, size) ((mode, inode) for a folder), or None for
+a watched path that is missing."""
 
 
 class Echo(Protocol):
@@ -78,12 +80,17 @@ def _print(message: str, err: bool = False) -> None:
 class SiteWatcher:
     """Tell whether anything under some files and folders changed since the last look.
 
-    Each :meth:`check` takes a snapshot of the metadata (type, inode, mtime, size) of
-    every entry below the watched paths and compares it with the previous one. Names
-    starting with ``.`` are skipped, as the store's readers skip them (editors' swap
-    files, ``.git``), and so are the ``ignore`` folders (the site itself, should it be
-    inside the store); symlinked folders are not followed. A watched path that does not
-    exist yet is watched for its creation.
+    Each :meth:`check` takes a snapshot of every entry below the watched paths (its type
+    and the store caches' :func:`~runfolio.store.cache.file_stamp`: inode, mtime, ctime,
+    size) and compares it with the previous one. As in the caches, git's racy-clean rule
+    applies: a file changed too recently for its stamp to tell it from a later change
+    (:func:`~runfolio.store.cache.is_racy`) is also hashed, and it counts as unchanged
+    only while its content hashes the same. So a same-size rewrite that puts the mtime
+    back, or two writes within one tick of a coarse clock, are seen. Names starting with
+    ``.`` are skipped, as the store's readers skip them (editors' swap files, ``.git``),
+    and so are the ``ignore`` folders (the site itself, should it be inside the store);
+    symlinked folders are not followed. A watched path that does not exist yet is
+    watched for its creation.
     """
 
     def __init__(self, paths: Iterable[Path], *, ignore: Iterable[Path] = ()) -> None:
@@ -91,6 +98,7 @@ class SiteWatcher:
         self._ignore = {os.path.abspath(p) for p in ignore} | {os.path.realpath(p) for p in ignore}
         self._paths: tuple[str, ...] = ()
         self._snapshot: Signature = {}
+        self._digests: dict[str, str] = {}
         self.watch(paths)
 
     @property
@@ -101,18 +109,27 @@ class SiteWatcher:
     def watch(self, paths: Iterable[Path]) -> None:
         """Watch these paths from now on; what they hold now counts as unchanged."""
         self._paths = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
-        self._snapshot = self.snapshot()
+        self._snapshot, self._digests = self._look()
 
     def check(self) -> bool:
         """Tell whether anything changed since the last check (or :meth:`watch`)."""
-        current = self.snapshot()
-        changed = current != self._snapshot
-        self._snapshot = current
+        current, digests = self._look()
+        changed = current != self._snapshot or any(
+            (digests.get(path) or file_digest(path)) != digest
+            for path, digest in self._digests.items()
+        )
+        self._snapshot, self._digests = current, digests
         return changed
 
     def snapshot(self) -> Signature:
-        """The metadata of every watched entry now."""
+        """The type and stamp of every watched entry now."""
+        return self._look()[0]
+
+    def _look(self) -> tuple[Signature, dict[str, str]]:
+        """Stamp every watched entry; hash the racy files (path → SHA-256)."""
+        since = time.time_ns()  # before the stats: a change after it is racy at worst
         entries: Signature = {}
+        digests: dict[str, str] = {}
         for path in self._paths:
             try:
                 # The watched path itself may be a symlink (a store linked elsewhere).
@@ -122,10 +139,12 @@ class SiteWatcher:
                 continue
             entries[path] = _signature(info)
             if stat.S_ISDIR(info.st_mode):
-                self._scan(path, entries)
-        return entries
+                self._scan(path, entries, digests, since)
+            elif _racy_file(info, since):
+                digests[path] = file_digest(path)
+        return entries, digests
 
-    def _scan(self, folder: str, entries: Signature) -> None:
+    def _scan(self, folder: str, entries: Signature, digests: dict[str, str], since: int) -> None:
         """Record every entry below ``folder`` without following symlinks."""
         stack = [folder]
         while stack:
@@ -146,15 +165,22 @@ class SiteWatcher:
                 entries[entry.path] = _signature(info)
                 if entry.is_dir(follow_symlinks=False):
                     stack.append(entry.path)
+                elif _racy_file(info, since):
+                    digests[entry.path] = file_digest(entry.path)
 
 
-def _signature(info: os.stat_result) -> tuple[int, int, int, int]:
-    """What tells one version of a file from another without reading it."""
+def _signature(info: os.stat_result) -> tuple[int, ...]:
+    """What tells one version of an entry from another without reading it."""
     if stat.S_ISDIR(info.st_mode):
         # A folder's mtime moves when an ignored entry (an editor's .swp) comes or goes;
         # the entries that matter are compared one by one instead.
-        return (info.st_mode, info.st_ino, 0, 0)
-    return (info.st_mode, info.st_ino, info.st_mtime_ns, info.st_size)
+        return (info.st_mode, info.st_ino)
+    return (info.st_mode, *file_stamp(info))
+
+
+def _racy_file(info: os.stat_result, since: int) -> bool:
+    """Whether a regular file changed too recently for its stamp alone to be trusted."""
+    return stat.S_ISREG(info.st_mode) and is_racy(info, since)
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):

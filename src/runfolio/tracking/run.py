@@ -32,7 +32,7 @@ from runfolio.errors import (
     StoreError,
 )
 from runfolio.store import FORMAT_VERSION, layout
-from runfolio.store.atomic import make_dir, sync_folder, write_bytes_atomic, write_text_atomic
+from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
 from runfolio.store.locking import folder_lock
 from runfolio.store.metrics import (
     MetricsAppender,
@@ -46,6 +46,7 @@ from runfolio.store.metrics import (
 from runfolio.store.reader import read_yaml_mapping
 from runfolio.store.records import ExperimentRecord, flatten, iso_to_ms, now_iso, same_value
 from runfolio.store.serialize import dump_yaml
+from runfolio.store.staging import publish_run_dir, stage_run_dir
 from runfolio.tracking import lifecycle
 from runfolio.tracking.values import (
     INT64_MAX,
@@ -139,7 +140,7 @@ class Run:
             layout.check_utf8(description, "description")
         store_root = experiment.path.parent
         context = capture_context(store_root) if capture else None
-        staging = _staging_run_dir(experiment.path)
+        staging = stage_run_dir(experiment.path)
         run_id = staging.name
         data: dict[str, Any] = {
             "format": FORMAT_VERSION,
@@ -166,7 +167,7 @@ class Run:
                 except OSError as exc:
                     raise StoreError(f"cannot write run {staging}: {exc.strerror or exc}") from exc
             run._save_run_yaml()
-            run.path = _publish_run_dir(staging, experiment.path / run_id)
+            run.path = publish_run_dir(staging, experiment.path / run_id)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -876,64 +877,3 @@ def _deep_merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
         elif key not in merged:
             merged[key] = value
     return merged
-
-
-_STAGING_DIR = ".creating"
-"""Hidden folder of an experiment where new run folders are built (readers skip it)."""
-
-_LEFTOVER_AGE = 3600.0
-"""Seconds after which a folder in ``.creating/`` is a leftover of a killed start, not one
-being built (building takes milliseconds; the hour leaves room for clock skew)."""
-
-
-def _staging_run_dir(experiment_dir: Path) -> Path:
-    """Create an empty folder, named by a fresh run id, in the experiment's staging folder.
-
-    Leftovers of starts killed over an hour ago are removed on the way.
-    """
-    staging_root = experiment_dir / _STAGING_DIR
-    try:
-        for attempt in range(20):
-            run_id = layout.new_run_id()
-            if os.path.lexists(experiment_dir / run_id):
-                continue  # the (rare) id clash
-            staging_root.mkdir(exist_ok=True)
-            if attempt == 0:
-                _remove_leftovers(staging_root)
-            staging = staging_root / run_id
-            try:
-                staging.mkdir()
-            except (FileExistsError, FileNotFoundError):
-                continue  # an id clash, or another start just removed the empty root
-            return staging
-    except OSError as exc:
-        raise StoreError(
-            f"cannot create a run folder in {experiment_dir}: {exc.strerror or exc}"
-        ) from exc
-    raise StoreError(f"could not find a free run id in {experiment_dir}")  # pragma: no cover
-
-
-def _remove_leftovers(staging_root: Path) -> None:
-    """Delete run folders a killed process left half built in the staging folder."""
-    too_old = time.time() - _LEFTOVER_AGE
-    with os.scandir(staging_root) as entries:
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                if entry.stat(follow_symlinks=False).st_mtime < too_old:
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
-
-
-def _publish_run_dir(staging: Path, run_dir: Path) -> Path:
-    """Rename a complete run folder into place; return its final path."""
-    try:
-        os.rename(staging, run_dir)
-        sync_folder(run_dir.parent)  # the run's name, durable in its experiment folder
-    except OSError as exc:
-        raise StoreError(f"cannot create run folder {run_dir}: {exc.strerror or exc}") from exc
-    # Leave no empty hidden folder behind; one still in use by another start stays.
-    with contextlib.suppress(OSError):
-        staging.parent.rmdir()
-    return run_dir
