@@ -423,11 +423,11 @@ def repair_command(ctx: click.Context, store: Path | None, dry_run: bool) -> Non
 
     report = repair_store(_store_root(ctx, store), dry_run=dry_run)
     for path in report.rewritten:
-        click.echo(f"{'would rewrite' if dry_run else 'rewrote'} {path}")
+        _echo(f"{'would rewrite' if dry_run else 'rewrote'} {path}")
     if not report.rewritten:
-        click.echo("nothing to repair")
+        _echo("nothing to repair")
     for problem in report.problems:
-        click.echo(f"error: {problem}", err=True)
+        _echo(f"error: {problem}", err=True)
     if report.problems:
         ctx.exit(1)
 

@@ -266,3 +266,16 @@ def test_the_site_shows_such_runs_and_reports_older_files(store: Path, tmp_path:
     cli("repair", str(store))
     report = build_site(store, tmp_path / "site")
     assert (report.runs, report.problems) == (2, [])
+
+
+def test_repair_prints_store_names_through_the_terminal_neutraliser(store: Path) -> None:
+    """A hostile experiment folder name cannot drive the terminal through `repair`."""
+    exp_dir, _ = _legacy_store(store)
+    hostile = exp_dir.with_name("old\x1b]0;owned\x07\x1b[2K")
+    exp_dir.rename(hostile)
+    result = cli("repair", "--dry-run", str(store))
+    assert result.exit_code == 0, result.output
+    assert "would rewrite" in result.output
+    for raw in ("\x1b", "\x07"):
+        assert raw not in result.output, result.output
+    assert "old\\x1b]0;owned\\x07\\x1b[2K" in result.output
