@@ -479,15 +479,10 @@ def repository_remote(folder: Path) -> str | None:
     Raises:
         GitError: git failed on an existing repository.
     """
-    start = _nearest_existing_dir(Path(folder).expanduser().absolute())
-    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+    found = _git_at(folder)
+    if found is None:
         return None
-    try:
-        import git
-    except ModuleNotFoundError:
-        raise
-    except ImportError:
-        return None
+    git, start = found
     try:
         return _remote_url(git, start)
     except git.GitCommandNotFound:
@@ -651,6 +646,23 @@ def _has_git_marker(directory: Path) -> bool:
     return False
 
 
+def _git_at(folder: Path) -> tuple[Any, Path] | None:
+    """GitPython and the nearest existing folder of ``folder``; None outside git or without it.
+
+    GitPython raises ImportError (not ModuleNotFoundError) when it finds no git program.
+    """
+    start = _nearest_existing_dir(Path(folder).expanduser().absolute())
+    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+        return None
+    try:
+        import git
+    except ModuleNotFoundError:
+        raise
+    except ImportError:
+        return None
+    return git, start
+
+
 def _nearest_existing_dir(path: Path) -> Path:
     """Return ``path`` if it is a directory, else its nearest existing ancestor directory."""
     for candidate in (path, *path.parents):
@@ -696,15 +708,10 @@ def folder_revision(folder: Path) -> FolderRevision | None:
     Raises:
         GitError: git failed on an existing repository.
     """
-    start = _nearest_existing_dir(Path(folder).expanduser().absolute())
-    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+    found = _git_at(folder)
+    if found is None:
         return None
-    try:
-        import git
-    except ModuleNotFoundError:
-        raise
-    except ImportError:
-        return None
+    git, start = found
     try:
         status, out, err = _run(git, start, ["rev-parse", "--show-toplevel"], check=False)
         if status != 0:
