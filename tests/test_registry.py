@@ -180,9 +180,14 @@ def _register_in_process(args: tuple[str, str]) -> int:
 
 def test_concurrent_registrations_get_distinct_versions(root: Path) -> None:
     ids = _runs_with_models(root, 8)
-    context = multiprocessing.get_context("fork")
+    # forkserver: workers start from a clean single-threaded process. A fork of pytest
+    # itself would inherit locks its other threads (browsers, servers) may hold at that
+    # instant; forked runfolio workers have their own test in tracking/test_fork.py.
+    context = multiprocessing.get_context("forkserver")
     with context.Pool(8) as pool:
         versions = pool.map(_register_in_process, [(str(root), run_id) for run_id in ids])
+        pool.close()
+        pool.join()  # workers exit on their own; no terminate() racing a worker's queue lock
     assert sorted(versions) == list(range(1, 9))
     registry = read_registry(root)
     assert registry.conflicts == []
