@@ -155,9 +155,7 @@ def main() -> int:
     calls = 5_000 if args.quick else 100_000
     reps = args.reps or (2 if args.quick else 5)
     mlflow_missing = common.mlflow_status(args.no_mlflow)
-    # On the disk of this checkout, where a store lives: a RAM disk has no fsync to pay.
-    data_dir = args.data_dir or common.DATA_DIR
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = common.disk_dir(args)  # a RAM disk has no fsync to pay
 
     with tempfile.TemporaryDirectory(prefix="runfolio-bench-durability-", dir=data_dir) as tmp:
         base = Path(tmp)
