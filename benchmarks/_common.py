@@ -52,6 +52,17 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
     return parser.parse_args(argv)
 
 
+def disk_dir(args: argparse.Namespace) -> Path:
+    """The data folder (``--data-dir`` or benchmarks/.data), made if missing.
+
+    It is on the disk of this checkout, where a store lives: the system temp folder may
+    be another file system, and on a RAM disk creating a file or an fsync costs nothing.
+    """
+    folder: Path = args.data_dir or DATA_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def mlflow_status(no_mlflow: bool) -> str | None:
     """None when MLflow should be measured, else the text to print in its rows."""
     if no_mlflow:

@@ -234,8 +234,7 @@ def main() -> int:
     # so the stores go under the data folder in this checkout, not the system temp
     # folder, which may be another file system or a far slower part of this one. A RAM
     # disk, where creating a file costs next to nothing, shows each tracker's own code.
-    data_dir = args.data_dir or Path(__file__).resolve().parent / ".data"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = common.disk_dir(args)
     places: dict[str, str | None] = {"disk": str(data_dir)}
     if not args.quick and os.path.isdir("/dev/shm"):
         places["RAM disk"] = "/dev/shm"

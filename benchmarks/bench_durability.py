@@ -14,7 +14,6 @@ Run: ``.venv/bin/python benchmarks/bench_durability.py [--quick] [--no-mlflow]``
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -25,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import _common as common
+import bench_log_metric
 
 N_PARAMS = 20
 N_METRICS = 10
-KEY = "loss"
 
 
 def run_content(i: int) -> tuple[dict[str, Any], dict[str, float]]:
@@ -52,27 +51,32 @@ def _count_fsyncs() -> list[int]:
     return count
 
 
+def _time_runs(api: Any, runs: int) -> dict[str, float]:
+    """Create ``runs`` runs with a fluent API (runfolio's or mlflow's); seconds, fsyncs per run."""
+    with api.start_run():  # warm-up, not timed: runfolio's once-per-process package capture
+        pass
+    fsyncs = _count_fsyncs()  # SQLite syncs in C: this sees none of MLflow's fsyncs
+    start = time.perf_counter()
+    for i in range(runs):
+        params, metrics = run_content(i)
+        with api.start_run():
+            api.log_params(params)
+            api.log_metrics(metrics)
+    return {"seconds": time.perf_counter() - start, "fsyncs": fsyncs[0] / runs}
+
+
 def worker_create_runfolio(runs: int, store: Path) -> dict[str, float]:
     """Create ``runs`` runs with runfolio's fluent API; seconds, and fsyncs per run."""
     import runfolio
 
     runfolio.set_store(store)
     runfolio.set_experiment("bench-durability")
-    with runfolio.start_run():  # warm-up, not timed: the once-per-process package capture
-        pass
-    fsyncs = _count_fsyncs()
-    start = time.perf_counter()
-    for i in range(runs):
-        params, metrics = run_content(i)
-        with runfolio.start_run():
-            runfolio.log_params(params)
-            runfolio.log_metrics(metrics)
-    seconds = time.perf_counter() - start
+    result = _time_runs(runfolio, runs)
     found = runfolio.search_runs(["bench-durability"], output_format="list")
     full = sum(len(r.params) == N_PARAMS for r in found)  # type: ignore[union-attr]
     if len(found) != runs + 1 or full != runs:
         raise SystemExit(f"runfolio stored {len(found)} runs, expected {runs + 1}")
-    return {"seconds": seconds, "fsyncs": fsyncs[0] / runs}
+    return result
 
 
 def worker_create_mlflow(runs: int, folder: Path) -> dict[str, float]:
@@ -82,60 +86,21 @@ def worker_create_mlflow(runs: int, folder: Path) -> dict[str, float]:
     artifacts = folder / "mlartifacts"
     experiment_id = mlflow.create_experiment("bench", artifact_location=artifacts.as_uri())
     mlflow.set_experiment(experiment_id=experiment_id)
-    with mlflow.start_run():  # warm-up, not timed, as for runfolio
-        pass
-    fsyncs = _count_fsyncs()  # SQLite syncs in C: this sees none of its fsyncs
-    start = time.perf_counter()
-    for i in range(runs):
-        params, metrics = run_content(i)
-        with mlflow.start_run():
-            mlflow.log_params(params)
-            mlflow.log_metrics(metrics)
-    seconds = time.perf_counter() - start
+    result = _time_runs(mlflow, runs)
     found = mlflow.search_runs([experiment_id], output_format="list")
     if len(found) != runs + 1 or len(found[0].data.params) != N_PARAMS:
         raise SystemExit(f"mlflow stored {len(found)} runs, expected {runs + 1}")
-    return {"seconds": seconds, "fsyncs": fsyncs[0] / runs}
+    return result
 
 
 def worker_metric_runfolio(calls: int, store: Path) -> dict[str, float]:
-    """``runfolio.log_metric`` ``calls`` times in one run; seconds taken by the calls."""
-    import runfolio
-
-    runfolio.set_store(store)
-    runfolio.set_experiment("bench-durability-metric")
-    log_metric = runfolio.log_metric
-    with runfolio.start_run() as run:
-        start = time.perf_counter()
-        for i in range(calls):
-            log_metric(KEY, 0.5 + i * 1e-6, step=i)
-        seconds = time.perf_counter() - start
-    _check_rows(run.path / "metrics.csv", calls)
-    return {"seconds": seconds}
+    """``runfolio.log_metric`` ``calls`` times in one run (bench_log_metric's measure)."""
+    return {"seconds": bench_log_metric.measure_runfolio_fluent(store, calls)}
 
 
 def worker_metric_raw(calls: int, folder: Path) -> dict[str, float]:
-    """The floor: ``csv.writer`` appending ``calls`` rows with a ``flush()`` per row."""
-    path = folder / "raw.csv"
-    with open(path, "a", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("key", "step", "value", "timestamp"))
-        handle.flush()
-        start = time.perf_counter()
-        for i in range(calls):
-            writer.writerow((KEY, i, 0.5 + i * 1e-6, time.time_ns() // 1_000_000))
-            handle.flush()
-        seconds = time.perf_counter() - start
-    _check_rows(path, calls)
-    return {"seconds": seconds}
-
-
-def _check_rows(path: Path, calls: int) -> None:
-    """Fail loudly if a contender did not write every row (a benchmark must not cheat)."""
-    with open(path, encoding="utf-8") as handle:
-        lines = sum(1 for _ in handle)
-    if lines != calls + 1:
-        raise SystemExit(f"{path}: {lines - 1} rows written, expected {calls}")
+    """The floor: ``csv.writer`` with a ``flush()`` per row (bench_log_metric's measure)."""
+    return {"seconds": bench_log_metric.measure_raw_csv(folder, calls)}
 
 
 WORKERS = {
@@ -190,9 +155,7 @@ def main() -> int:
     calls = 5_000 if args.quick else 100_000
     reps = args.reps or (2 if args.quick else 5)
     mlflow_missing = common.mlflow_status(args.no_mlflow)
-    # On the disk of this checkout, where a store lives: a RAM disk has no fsync to pay.
-    data_dir = args.data_dir or common.DATA_DIR
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = common.disk_dir(args)  # a RAM disk has no fsync to pay
 
     with tempfile.TemporaryDirectory(prefix="runfolio-bench-durability-", dir=data_dir) as tmp:
         base = Path(tmp)
