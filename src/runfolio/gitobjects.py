@@ -27,7 +27,7 @@ from typing import BinaryIO
 from runfolio.errors import GitError, RunfolioError
 from runfolio.gitrepo import git_command, git_pipe
 from runfolio.store import layout
-from runfolio.store.atomic import atomic_writer
+from runfolio.store.atomic import atomic_writer, write_text_atomic
 
 _REGULAR_MODES = frozenset({"100644", "100755"})
 _SNAPSHOT_STATE = ".runfolio-snapshot.json"
@@ -224,8 +224,10 @@ def materialize(
     if stale:
         _write_blobs(repo_root, stale, target)
     _prune_empty_dirs(target)
-    state_path.write_text(
-        json.dumps({path: f.blob for path, f in sorted(wanted.items())}), encoding="utf-8"
+    write_text_atomic(
+        state_path,
+        json.dumps({path: f.blob for path, f in sorted(wanted.items())}),
+        durable=False,
     )
     return len(stale)
 

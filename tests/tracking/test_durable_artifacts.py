@@ -14,7 +14,7 @@ import os
 import random
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -75,6 +75,31 @@ def _say_ready(run: Run) -> None:
     os.replace(partial, ready)
 
 
+def _relog_alternately(
+    log: Callable[[Run, object], object], old: object, new: object
+) -> Callable[[Run], None]:
+    """A child's work: log ``old``, say ready, then log ``new`` and ``old`` over it forever."""
+
+    def relog(run: Run) -> None:
+        log(run, old)
+        _say_ready(run)
+        while True:
+            log(run, new)
+            log(run, old)
+
+    return relog
+
+
+def _killed_runs(
+    tmp_path: Path, relog: Callable[[Run], None], seed: int
+) -> Iterator[tuple[int, Path]]:
+    """Run ``relog`` in a fresh store each round, killed at random; yield each run folder."""
+    rng = random.Random(seed)
+    for round_no in range(ROUNDS):
+        store = tmp_path / f"store-{round_no}"
+        yield round_no, _fork_until_killed(store, relog, rng.uniform(0, MAX_KILL_DELAY))
+
+
 @pytest.fixture
 def durable_env() -> None:
     """Compute the captured context once here, for every forked child to inherit."""
@@ -90,19 +115,11 @@ def test_a_relogged_artifact_killed_at_random_is_the_old_or_the_new_file(tmp_pat
         (tmp_path / name).mkdir()
         sources[name] = tmp_path / name / "checkpoint.bin"
         sources[name].write_bytes(content)
-    rng = random.Random(20261207)
     seen = set()
-
-    def relog(run: Run) -> None:
-        run.log_artifact(sources["old"], "ckpt")
-        _say_ready(run)
-        while True:
-            run.log_artifact(sources["new"], "ckpt")
-            run.log_artifact(sources["old"], "ckpt")
-
-    for round_no in range(ROUNDS):
-        store = tmp_path / f"store-{round_no}"
-        run_dir = _fork_until_killed(store, relog, rng.uniform(0, MAX_KILL_DELAY))
+    relog = _relog_alternately(
+        lambda run, source: run.log_artifact(source, "ckpt"), sources["old"], sources["new"]
+    )
+    for round_no, run_dir in _killed_runs(tmp_path, relog, 20261207):
         final = run_dir / layout.ARTIFACTS_DIR / "ckpt" / "checkpoint.bin"
         content = final.read_bytes()
         assert content in (old, new), f"round {round_no}: a torn file of {len(content)} bytes"
@@ -116,19 +133,11 @@ def test_a_relogged_artifact_killed_at_random_is_the_old_or_the_new_file(tmp_pat
 def test_a_relogged_model_killed_at_random_agrees_with_its_descriptor(tmp_path: Path) -> None:
     old_weights, new_weights = _contents()
     models = {"old": {"name": "old", "w": old_weights}, "new": {"name": "new", "w": new_weights}}
-    rng = random.Random(20261208)
     names = set()
-
-    def relog(run: Run) -> None:
-        run.log_model(models["old"], "model")
-        _say_ready(run)
-        while True:
-            run.log_model(models["new"], "model")
-            run.log_model(models["old"], "model")
-
-    for round_no in range(ROUNDS):
-        store = tmp_path / f"store-{round_no}"
-        run_dir = _fork_until_killed(store, relog, rng.uniform(0, MAX_KILL_DELAY))
+    relog = _relog_alternately(
+        lambda run, model: run.log_model(model, "model"), models["old"], models["new"]
+    )
+    for round_no, run_dir in _killed_runs(tmp_path, relog, 20261208):
         folder = run_dir / layout.ARTIFACTS_DIR / "model"
         descriptor = read_descriptor(folder)
         loaded = load_model_dir(folder)  # checks the named pickle against the sha256

@@ -124,10 +124,7 @@ def create_text_exclusive(path: Path, text: str) -> bool:
     """
     fd, tmp = _make_temp(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            sync_file(handle.fileno())
+        _write_synced(fd, text.encode("utf-8"))
         try:
             os.link(tmp, path)
         except FileExistsError:
@@ -211,12 +208,17 @@ def _create_exclusive_without_link(path: Path, text: str) -> bool:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(text.encode("utf-8"))
-        handle.flush()
-        sync_file(handle.fileno())
+    _write_synced(fd, text.encode("utf-8"))
     sync_folder(path.parent)
     return True
+
+
+def _write_synced(fd: int, data: bytes) -> None:
+    """Write ``data`` to the open file ``fd``, fsync it (unless fsync is off) and close it."""
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        sync_file(handle.fileno())
 
 
 def _make_temp(path: Path) -> tuple[int, str]:
