@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from git_helpers import capture_env, git, init_repo
-from runfolio.tracking.capture import REDACTED, redact_argv
+from runfolio.store.secrets import REDACTED, redact_argv
 
 
 def canary(purpose: str) -> str:
