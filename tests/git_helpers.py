@@ -5,6 +5,7 @@ Importable from every test module (``tests/`` is on ``sys.path`` through its con
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -44,3 +45,23 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "--message", message)
     return git(repo, "rev-parse", "HEAD")
+
+
+def capture_env(root: Path) -> dict[str, str]:
+    """An environment for git and training processes: no user git config, a private HOME
+    under ``root`` and git capture on (no RUNFOLIO_, GIT_ or AWS_ variable inherited)."""
+    home = root / "home"
+    home.mkdir(exist_ok=True)
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("RUNFOLIO_", "GIT_", "AWS_"))
+    }
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_GLOBAL=str(root / "gitconfig-global"),
+        GIT_CONFIG_NOSYSTEM="1",
+        RUNFOLIO_CAPTURE_GIT="1",
+        RUNFOLIO_CACHE_DIR=str(root / "cache"),
+    )
+    return env

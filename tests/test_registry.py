@@ -25,18 +25,7 @@ from runfolio.registry import (
     set_model_alias,
 )
 from runfolio.tracking.models import load_model_dir
-
-
-def _runs_with_models(root: Path, count: int, experiment: str = "exp") -> list[str]:
-    """Make ``count`` ended runs, each logging a model ``{"n": i}`` and an accuracy."""
-    store = Store(root)
-    ids = []
-    for index in range(count):
-        with store.start_run(experiment, run_name=f"run-{index}") as run:
-            run.log_metric("accuracy", 0.5 + index / 100)
-            run.log_model({"n": index}, "model")
-        ids.append(run.run_id)
-    return ids
+from store_helpers import log_model_runs
 
 
 @pytest.fixture
@@ -45,7 +34,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def test_registering_numbers_versions_and_tags_the_runs(root: Path) -> None:
-    first, second, third = _runs_with_models(root, 3)
+    first, second, third = log_model_runs(root, 3)
     v1 = register_model(root, first, "churn")
     v2 = register_model(root, second[-10:-3], "churn")  # a unique short id is enough
     other = register_model(root, third, "fraud")
@@ -64,7 +53,7 @@ def test_registering_numbers_versions_and_tags_the_runs(root: Path) -> None:
 
 
 def test_an_alias_points_to_one_version_and_moves(root: Path) -> None:
-    ids = _runs_with_models(root, 3)
+    ids = log_model_runs(root, 3)
     for run_id in ids:
         register_model(root, run_id, "churn")
     set_model_alias(root, "churn", "champion", 1)
@@ -86,7 +75,7 @@ def test_a_half_done_alias_move_still_resolves_to_one_version(root: Path) -> Non
     """A move writes the new claim first: until the old tag is removed, it is outranked."""
     from runfolio.registry import rewrite_run_tags
 
-    ids = _runs_with_models(root, 2)
+    ids = log_model_runs(root, 2)
     for run_id in ids:
         register_model(root, run_id, "churn")
     set_model_alias(root, "churn", "prod", 1)
@@ -96,7 +85,7 @@ def test_a_half_done_alias_move_still_resolves_to_one_version(root: Path) -> Non
 
 
 def test_load_model_by_version_and_alias(root: Path) -> None:
-    ids = _runs_with_models(root, 2)
+    ids = log_model_runs(root, 2)
     for run_id in ids:
         register_model(root, run_id, "churn")
     set_model_alias(root, "churn", "champion", 2)
@@ -109,7 +98,7 @@ def test_load_model_by_version_and_alias(root: Path) -> None:
 
 
 def test_clear_errors(root: Path) -> None:
-    (run_id,) = _runs_with_models(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     store = Store(root)
     with store.start_run("exp", run_name="no-model") as plain:
         plain.log_metric("accuracy", 0.1)
@@ -135,7 +124,7 @@ def test_clear_errors(root: Path) -> None:
 def test_two_runs_claiming_one_version_are_reported_not_resolved(root: Path) -> None:
     from runfolio.registry import rewrite_run_tags
 
-    first, second = _runs_with_models(root, 2)
+    first, second = log_model_runs(root, 2)
     register_model(root, first, "churn")
     # What a merge of two branches that each registered version 1 looks like.
     run_dir = next(root.glob(f"*/{second}"))
@@ -149,12 +138,12 @@ def test_two_runs_claiming_one_version_are_reported_not_resolved(root: Path) -> 
     with pytest.raises(RegistryConflictError, match="claimed by runs"):
         get_model_version(root, "churn", 1)
     # The next registration does not reuse the disputed number.
-    (third,) = _runs_with_models(root, 1, "exp2")
+    (third,) = log_model_runs(root, 1, "exp2")
     assert register_model(root, third, "churn").version == 2
 
 
 def test_search_model_versions(root: Path) -> None:
-    ids = _runs_with_models(root, 3)
+    ids = log_model_runs(root, 3)
     register_model(root, ids[0], "churn")
     register_model(root, ids[1], "churn-v2")
     register_model(root, ids[2], "fraud")
@@ -179,7 +168,7 @@ def _register_in_process(args: tuple[str, str]) -> int:
 
 
 def test_concurrent_registrations_get_distinct_versions(root: Path) -> None:
-    ids = _runs_with_models(root, 8)
+    ids = log_model_runs(root, 8)
     # forkserver: workers start from a clean single-threaded process. A fork of pytest
     # itself would inherit locks its other threads (browsers, servers) may hold at that
     # instant; forked runfolio workers have their own test in tracking/test_fork.py.
@@ -197,7 +186,7 @@ def test_concurrent_registrations_get_distinct_versions(root: Path) -> None:
 def test_the_fluent_api_registers_and_loads_by_alias(root: Path) -> None:
     import runfolio
 
-    first, second = _runs_with_models(root, 2)
+    first, second = log_model_runs(root, 2)
     runfolio.set_store(root)
     assert runfolio.register_model(first, "churn").version == 1
     assert runfolio.register_model(second, "churn").version == 2
@@ -217,7 +206,7 @@ def test_the_models_commands(root: Path) -> None:
 
     from runfolio.cli import main
 
-    first, second = _runs_with_models(root, 2)
+    first, second = log_model_runs(root, 2)
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -265,7 +254,7 @@ def test_the_history_of_a_model_comes_from_git(git_repo: Path) -> None:
     from runfolio.registry import registry_history
 
     root = git_repo / "runs"
-    first, second = _runs_with_models(root, 2)
+    first, second = log_model_runs(root, 2)
     _git(git_repo, "add", "--all")
     _git(git_repo, "commit", "-q", "-m", "two trials")
     register_model(root, first, "churn")
@@ -296,7 +285,7 @@ def test_the_history_of_a_model_comes_from_git(git_repo: Path) -> None:
 def test_a_store_outside_git_has_no_history(root: Path) -> None:
     from runfolio.registry import registry_history
 
-    (run_id,) = _runs_with_models(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     register_model(root, run_id, "churn")
     assert registry_history(root) is None
 
@@ -306,7 +295,7 @@ def test_the_site_shows_models_and_their_history(git_repo: Path, tmp_path: Path)
     from runfolio.site.registry_pages import model_page_path
 
     root = git_repo / "runs"
-    first, second = _runs_with_models(root, 2)
+    first, second = log_model_runs(root, 2)
     register_model(root, first, "churn model")
     register_model(root, second, "churn model")
     set_model_alias(root, "churn model", "production", 1)
@@ -335,7 +324,7 @@ def test_the_site_shows_models_and_their_history(git_repo: Path, tmp_path: Path)
 def test_stages_are_conventional_aliases(root: Path) -> None:
     from runfolio.registry import transition_model_version_stage
 
-    ids = _runs_with_models(root, 2)
+    ids = log_model_runs(root, 2)
     for run_id in ids:
         register_model(root, run_id, "churn")
     assert transition_model_version_stage(root, "churn", 1, "Staging").aliases == ("staging",)
@@ -352,7 +341,7 @@ def test_outside_git_the_model_page_says_why_it_has_no_history(root: Path, tmp_p
     from runfolio.site.build import build_site
     from runfolio.site.registry_pages import model_page_path
 
-    (run_id,) = _runs_with_models(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     register_model(root, run_id, "churn")
     build_site(root, tmp_path / "site")
     page = (tmp_path / "site" / model_page_path("churn")).read_text(encoding="utf-8")

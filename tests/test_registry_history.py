@@ -9,24 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from git_helpers import commit_all, git
-from runfolio import Store
 from runfolio.registry import (
     delete_model_alias,
     register_model,
     registry_history,
     set_model_alias,
 )
-
-
-def _runs(root: Path, count: int, experiment: str = "exp") -> list[str]:
-    """Make ``count`` ended runs, each logging a model."""
-    store = Store(root)
-    ids = []
-    for index in range(count):
-        with store.start_run(experiment, run_name=f"run-{index}") as run:
-            run.log_model({"n": index}, "model")
-        ids.append(run.run_id)
-    return ids
+from store_helpers import log_model_runs
 
 
 def _texts(root: Path, name: str) -> list[str]:
@@ -50,7 +39,7 @@ def test_a_model_whose_name_yaml_escapes_has_its_whole_history(
 
     monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
     root = git_repo / "runs"
-    ids = _runs(root, 2 * len(ESCAPED_NAMES))
+    ids = log_model_runs(root, 2 * len(ESCAPED_NAMES))
     for index, name in enumerate(ESCAPED_NAMES):
         register_model(root, ids[2 * index], name)
         register_model(root, ids[2 * index + 1], name)
@@ -94,7 +83,7 @@ def test_models_show_outside_git_says_there_is_no_history(tmp_path: Path) -> Non
     from runfolio.cli import main
 
     root = tmp_path / "runs"
-    (run_id,) = _runs(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     register_model(root, run_id, "churn")
     shown = CliRunner().invoke(main, ["--store", str(root), "models", "show", "churn"])
     assert shown.exit_code == 0, shown.output
@@ -106,7 +95,7 @@ def test_history_follows_moved_and_deleted_runs_and_removed_tags(
 ) -> None:
     monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
     root = git_repo / "runs"
-    first, second, third = _runs(root, 3)
+    first, second, third = log_model_runs(root, 3)
     for run_id in (first, second, third):
         register_model(root, run_id, "churn")
     set_model_alias(root, "churn", "champion", 1)
@@ -146,7 +135,7 @@ def test_a_shallow_clone_has_the_history_since_its_first_commit(
 ) -> None:
     monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
     root = git_repo / "runs"
-    ids = _runs(root, 3)
+    ids = log_model_runs(root, 3)
     register_model(root, ids[0], "churn")
     register_model(root, ids[1], "churn")
     set_model_alias(root, "churn", "champion", 1)
@@ -174,7 +163,7 @@ def test_an_unreadable_version_holds_no_tags(
 ) -> None:
     monkeypatch.setenv("RUNFOLIO_CAPTURE_GIT", "0")
     root = git_repo / "runs"
-    (run_id,) = _runs(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     register_model(root, run_id, "churn")
     commit_all(git_repo, "Register")
     run_file = next(root.glob(f"*/{run_id}/run.yaml"))

@@ -156,8 +156,8 @@ def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
     root = _store_root(ctx)
     details = build_run_details(root, get_run(root, run_ref))
     text = render_run(details, output_format)
-    # YAML is data for programs, written exactly; the text and JSON views are escaped.
-    (click.echo if output_format == "yaml" else _echo)(text, nl=False)
+    # YAML is data for programs, written exactly; JSON is escaped already (to_json).
+    (_echo if output_format == "text" else click.echo)(text, nl=False)
 
 
 # --------------------------------------------------------------------------- search
@@ -228,8 +228,8 @@ def search_command(
         text = render_search(runs, output_format, columns, short)
     except ColumnError as exc:
         raise click.BadParameter(str(exc), param_hint="--columns") from exc
-    # CSV is data for programs, written exactly; the table and JSON are escaped.
-    (click.echo if output_format == "csv" else _echo)(text, nl=False)
+    # CSV is data for programs, written exactly; JSON is escaped already (to_json).
+    (_echo if output_format == "table" else click.echo)(text, nl=False)
 
 
 # --------------------------------------------------------------------------- diff
@@ -560,7 +560,7 @@ def report_command(
     if output_format == "json":
         from runfolio.console.report_json import render_report_json
 
-        _echo(render_report_json(changes, site_url=site_url), nl=False)
+        click.echo(render_report_json(changes, site_url=site_url), nl=False)  # escaped
     else:
         from runfolio.console.report_markdown import render_report_markdown
 

@@ -38,6 +38,22 @@ def _tree(folder: Path) -> dict[str, bytes]:
     }
 
 
+def _read_run_yaml(repo: Path, run_id: str) -> dict:
+    """Load the run.yaml of run ``run_id`` of experiment exp in ``repo``'s store."""
+    import yaml
+
+    path = repo / "runs" / "exp" / run_id / "run.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def _write_run_yaml(repo: Path, run_id: str, data: dict) -> None:
+    """Replace the run.yaml of run ``run_id`` of experiment exp in ``repo``'s store."""
+    import yaml
+
+    path = repo / "runs" / "exp" / run_id / "run.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
 @pytest.fixture
 def dirty_run(git_repo: Path) -> tuple[Path, str]:
     """A run made by the repo's train.py on a dirty tree (a change and an untracked file)."""
@@ -128,13 +144,10 @@ def test_the_printed_command_removes_the_worktree(
 def test_a_commit_missing_from_the_repository_is_a_clear_error(
     dirty_run: tuple[Path, str], tmp_path: Path
 ) -> None:
-    import yaml
-
     repo, run_id = dirty_run
-    run_yaml = repo / "runs" / "exp" / run_id / "run.yaml"
-    data = yaml.safe_load(run_yaml.read_text(encoding="utf-8"))
+    data = _read_run_yaml(repo, run_id)
     data["git"]["commit"] = "f" * 40
-    run_yaml.write_text(yaml.safe_dump(data), encoding="utf-8")
+    _write_run_yaml(repo, run_id, data)
     with pytest.raises(ReproduceError, match=r"is not in the repository.*git fetch"):
         reproduce_run(repo / "runs", run_id, tmp_path / "nope")
     result = CliRunner().invoke(main, ["--store", str(repo / "runs"), "reproduce", run_id])
@@ -164,12 +177,10 @@ def _big_dirty_run(git_repo: Path) -> tuple[Path, str, str]:
 def test_a_run_whose_diff_was_not_captured_is_refused_unless_allowed(
     git_repo: Path, tmp_path: Path
 ) -> None:
-    import yaml
-
     repo, run_id, stderr = _big_dirty_run(git_repo)
     # Said when the run was logged, while the changes can still be committed.
     assert "uncommitted changes not recorded" in stderr
-    git_info = yaml.safe_load((repo / "runs" / "exp" / run_id / "run.yaml").read_text())["git"]
+    git_info = _read_run_yaml(repo, run_id)["git"]
     assert git_info["dirty"] is True and "patch" not in git_info
     assert "over the 5,000,000-byte limit" in git_info["patch_not_captured"]
     with pytest.raises(ReproduceError, match="did not record its uncommitted changes"):
@@ -202,17 +213,14 @@ def test_a_dirty_run_whose_patch_file_is_gone_is_refused(
 def test_recorded_text_cannot_drive_the_terminal(
     dirty_run: tuple[Path, str], tmp_path: Path
 ) -> None:
-    import yaml
-
     repo, run_id = dirty_run
-    run_yaml = repo / "runs" / "exp" / run_id / "run.yaml"
-    data = yaml.safe_load(run_yaml.read_text(encoding="utf-8"))
+    data = _read_run_yaml(repo, run_id)
     # A hostile store: the command erases its own line and shows a harmless one instead;
     # the notes write the clipboard (OSC 52) and retitle the window.
     data["source"]["argv"] = ["--lr", "0.1\x1b[2K\r\x1b[1Acommand: python safe.py\x9b2J"]
     data["description"] = "fine\x1b]52;c;Y3VybCBldmlsfHNo\x07\x1b]0;owned\x07\u202eevil"
     data["name"] = "run\x1b[31m"
-    run_yaml.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    _write_run_yaml(repo, run_id, data)
     store = ["--store", str(repo / "runs")]
     outputs = [
         CliRunner().invoke(main, [*store, "reproduce", run_id, "--dir", str(tmp_path / "r")]),

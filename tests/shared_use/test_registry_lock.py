@@ -13,9 +13,9 @@ import sys
 import time
 from pathlib import Path
 
-from runfolio import Store
 from runfolio.registry import read_registry, register_model, set_model_alias
 from runfolio.store.reader import read_yaml_file
+from store_helpers import log_model_runs
 
 _WRITER = """
 import os, sys, time
@@ -32,17 +32,6 @@ if action == "register":
 else:
     print(registry.set_model_alias(root, "churn", "champion", int(sys.argv[4])).version)
 """
-
-
-def _ended_runs_with_models(root: Path, count: int) -> list[str]:
-    """Make ``count`` ended runs, each logging a small model."""
-    store = Store(root)
-    ids = []
-    for index in range(count):
-        with store.start_run("exp", run_name=f"run-{index}") as run:
-            run.log_model({"n": index}, "model")
-        ids.append(run.run_id)
-    return ids
 
 
 def _race(root: Path, tmp_path: Path, action: str, args: list[str]) -> list[str]:
@@ -82,7 +71,7 @@ def _race(root: Path, tmp_path: Path, action: str, args: list[str]) -> list[str]
 
 def test_writers_with_different_cache_folders_get_distinct_versions(tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    ids = _ended_runs_with_models(root, 6)
+    ids = log_model_runs(root, 6)
     versions = _race(root, tmp_path, "register", ids)
     assert sorted(map(int, versions)) == list(range(1, 7))
     registry = read_registry(root)
@@ -92,7 +81,7 @@ def test_writers_with_different_cache_folders_get_distinct_versions(tmp_path: Pa
 
 def test_alias_moves_from_different_cache_folders_leave_one_holder(tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    for run_id in _ended_runs_with_models(root, 6):
+    for run_id in log_model_runs(root, 6):
         register_model(root, run_id, "churn")
     _race(root, tmp_path, "alias", [str(v) for v in range(1, 7)])
     registry = read_registry(root)
@@ -103,7 +92,7 @@ def test_alias_moves_from_different_cache_folders_leave_one_holder(tmp_path: Pat
 
 def test_the_lock_writes_nothing_into_the_store(tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    (run_id,) = _ended_runs_with_models(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     before = sorted(p.relative_to(root) for p in root.rglob("*"))
     register_model(root, run_id, "churn")
     assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
@@ -127,7 +116,7 @@ print(count)
 
 def test_registry_writes_keep_tags_another_process_sets_meanwhile(tmp_path: Path) -> None:
     root = tmp_path / "runs"
-    (run_id,) = _ended_runs_with_models(root, 1)
+    (run_id,) = log_model_runs(root, 1)
     register_model(root, run_id, "churn")
     ready, stop = tmp_path / "ready", tmp_path / "stop"
     tagger = subprocess.Popen(

@@ -4,7 +4,6 @@ training processes."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import uuid
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from git_helpers import git, init_repo
+from git_helpers import capture_env, git, init_repo
 from runfolio.gitrepo import SITE_MANIFEST, capture_git
 from runfolio.site.build import build_site
 from runfolio.site.writer import MANIFEST
@@ -44,21 +43,6 @@ SECRET_NAMES = [
 ]
 
 
-def base_env(root: Path) -> dict[str, str]:
-    """An environment with no user git config, a private HOME and git capture on."""
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith(("RUNFOLIO_", "GIT_"))
-    }
-    env.update(
-        HOME=str(root / "home"),
-        GIT_CONFIG_GLOBAL=str(root / "gitconfig-global"),
-        GIT_CONFIG_NOSYSTEM="1",
-        RUNFOLIO_CAPTURE_GIT="1",
-        RUNFOLIO_CACHE_DIR=str(root / "cache"),
-    )
-    return env
-
-
 def _repo(root: Path, env: dict[str, str]) -> Path:
     repo = root / "repo"
     repo.mkdir()
@@ -86,7 +70,7 @@ def _train(repo: Path, env: dict[str, str]) -> tuple[dict, str, str]:
 
 
 def test_secret_files_named_in_the_issue_never_reach_the_patch(tmp_path: Path) -> None:
-    env = base_env(tmp_path)
+    env = capture_env(tmp_path)
     env["RUNFOLIO_CAPTURE_UNTRACKED"] = "all"  # even when every untracked file is wanted
     repo = _repo(tmp_path, env)
     planted = {}
@@ -103,7 +87,7 @@ def test_secret_files_named_in_the_issue_never_reach_the_patch(tmp_path: Path) -
 
 
 def test_a_token_in_an_ordinary_file_keeps_that_file_out(tmp_path: Path) -> None:
-    env = base_env(tmp_path)
+    env = capture_env(tmp_path)
     repo = _repo(tmp_path, env)
     token = "ghp_" + uuid.uuid4().hex + uuid.uuid4().hex[:4]
     key_block = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
@@ -123,7 +107,7 @@ def test_a_token_in_an_ordinary_file_keeps_that_file_out(tmp_path: Path) -> None
 
 
 def test_ignored_files_are_never_captured_nor_make_the_tree_dirty(tmp_path: Path) -> None:
-    env = base_env(tmp_path)
+    env = capture_env(tmp_path)
     env["RUNFOLIO_CAPTURE_UNTRACKED"] = "all"
     repo = _repo(tmp_path, env)
     (repo / "ignored").mkdir()
@@ -140,7 +124,7 @@ def test_ignored_files_are_never_captured_nor_make_the_tree_dirty(tmp_path: Path
 def test_by_default_only_untracked_code_is_captured_and_the_rest_is_listed(
     tmp_path: Path,
 ) -> None:
-    env = base_env(tmp_path)
+    env = capture_env(tmp_path)
     repo = _repo(tmp_path, env)
     (repo / "helper.py").write_text("SEED = 7\n", encoding="utf-8")
     (repo / "conf").mkdir()
@@ -166,7 +150,7 @@ def test_by_default_only_untracked_code_is_captured_and_the_rest_is_listed(
 def test_the_untracked_policy_is_configurable(
     tmp_path: Path, setting: str | None, variable: str | None, captured: bool
 ) -> None:
-    env = base_env(tmp_path)
+    env = capture_env(tmp_path)
     repo = _repo(tmp_path, env)
     if setting is not None:
         (repo / "runfolio.yaml").write_text(f"capture_untracked: {setting}\n", encoding="utf-8")
@@ -183,7 +167,7 @@ def test_the_untracked_policy_is_configurable(
 
 
 def test_runfolio_outputs_stay_out_and_leave_the_tree_clean(tmp_path: Path) -> None:
-    env = base_env(tmp_path)
+    env = capture_env(tmp_path)
     env["RUNFOLIO_CAPTURE_UNTRACKED"] = "all"
     repo = _repo(tmp_path, env)
     env["RUNFOLIO_CACHE_DIR"] = str(repo / ".runfolio-cache")

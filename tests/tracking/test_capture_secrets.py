@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from git_helpers import git, init_repo
-from runfolio.tracking.capture import REDACTED, redact_argv
+from git_helpers import capture_env, git, init_repo
+from runfolio.store.secrets import REDACTED, redact_argv
 
 
 def canary(purpose: str) -> str:
@@ -29,21 +29,9 @@ def canary(purpose: str) -> str:
 
 
 def base_env(root: Path) -> dict[str, str]:
-    """An environment for git and training processes: no user git config, a private HOME."""
-    home = root / "home"
-    home.mkdir(exist_ok=True)
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("RUNFOLIO_", "GIT_", "AWS_")) and key != "PYTHONPATH"
-    }
-    env.update(
-        HOME=str(home),
-        GIT_CONFIG_GLOBAL=str(root / "gitconfig-global"),
-        GIT_CONFIG_NOSYSTEM="1",
-        RUNFOLIO_CAPTURE_GIT="1",
-        RUNFOLIO_CACHE_DIR=str(root / "cache"),
-    )
+    """:func:`capture_env` without PYTHONPATH."""
+    env = capture_env(root)
+    env.pop("PYTHONPATH", None)
     return env
 
 

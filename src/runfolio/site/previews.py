@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from runfolio.site.config import DEFAULT_ARTIFACT_SIZE_LIMIT, DEFAULT_LIMITS, SiteLimits
 from runfolio.store import layout
+from runfolio.store.secrets import credential_reason
 
 # The default budgets of one preview; runfolio.yaml's ``limits`` may change them.
 MAX_TEXT_BYTES = DEFAULT_LIMITS.preview_size
@@ -257,7 +258,7 @@ def withheld_reason(relative_path: str) -> str | None:
     control, an over-long name: :func:`runfolio.store.layout.artifact_path_problem`),
     web server configuration (``.htaccess``, which could make a server run the site's
     text copies as pages) and a file whose name looks like a credential (the rule of
-    :func:`runfolio.store.layout.credential_reason`: ``.env``, ``id_rsa``, ``*.pem``,
+    :func:`runfolio.store.secrets.credential_reason`: ``.env``, ``id_rsa``, ``*.pem``,
     anything under ``.ssh/`` ...) are listed with this note, never copied or previewed.
     Rename a file to publish it.
     """
@@ -269,7 +270,7 @@ def withheld_reason(relative_path: str) -> str | None:
         return f"a name the tracking API refuses ({problem}), not published"
     if parts[-1].casefold() == ".htaccess":
         return "web server configuration, not published"
-    reason = layout.credential_reason(relative_path)
+    reason = credential_reason(relative_path)
     return None if reason is None else f"looks like {reason}, not published"
 
 

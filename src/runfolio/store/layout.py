@@ -23,9 +23,6 @@ from pathlib import Path, PurePosixPath
 
 from runfolio.errors import InvalidInputError
 
-# The file-name rule lives with the rest of the secrets policy; re-exported for readers.
-from runfolio.store.secrets import credential_reason as credential_reason
-
 EXPERIMENT_FILE = "experiment.yaml"
 RUN_FILE = "run.yaml"
 PARAMS_FILE = "params.yaml"

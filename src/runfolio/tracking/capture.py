@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from runfolio.gitrepo import find_repo_root
-from runfolio.store.secrets import REDACTED as REDACTED
 from runfolio.store.secrets import redact_argv
 
 
