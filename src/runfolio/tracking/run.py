@@ -190,7 +190,7 @@ class Run:
         """
         # Checked and claimed under the folder's lock: of two processes resuming one
         # crashed run at once, the second finds it live and is refused.
-        with _locked(run_dir):
+        with folder_lock(run_dir):
             data = read_yaml_mapping(run_dir / layout.RUN_FILE)
             params_path = run_dir / layout.PARAMS_FILE
             params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
@@ -273,7 +273,7 @@ class Run:
         incoming = {layout.check_key(k, "param"): plain_param(k, v) for k, v in params.items()}
         new_flat = flatten(incoming)
         within = _clashes_within(incoming, new_flat)
-        with self._lock, _locked(self.path):
+        with self._lock, folder_lock(self.path):
             # Read again under the lock: another process sharing the run may have logged
             # params since, and they must be neither lost nor contradicted.
             on_disk = self._read_params()
@@ -673,7 +673,7 @@ class Run:
 
         See :meth:`_save_run_yaml_locked`.
         """
-        with self._lock, _locked(self.path):
+        with self._lock, folder_lock(self.path):
             self._save_run_yaml_locked(change)
 
     def _save_run_yaml_locked(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
@@ -735,17 +735,6 @@ class Run:
             return action()
         except OSError as exc:
             raise StoreError(f"cannot write artifacts of run {self.run_id}: {exc}") from exc
-
-
-@contextlib.contextmanager
-def _locked(run_dir: Path) -> Iterator[None]:
-    """Hold a run folder's lock, as a StoreError when the folder cannot be opened."""
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(folder_lock(run_dir))
-        except OSError as exc:
-            raise StoreError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
-        yield
 
 
 def _refuse_if_live(
