@@ -33,6 +33,7 @@ from runfolio.errors import (
 )
 from runfolio.store import FORMAT_VERSION, layout
 from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
+from runfolio.store.liveness import effective_status
 from runfolio.store.locking import folder_lock
 from runfolio.store.metrics import (
     MetricsAppender,
@@ -741,8 +742,6 @@ def _refuse_if_live(
     run_dir: Path, data: dict[str, Any], summaries: dict[str, MetricSummary]
 ) -> None:
     """Raise RunInUseError when run.yaml says RUNNING and the run still shows signs of life."""
-    from runfolio.store.liveness import effective_status
-
     if data.get("status") != "RUNNING":
         return
     process = data.get("process") if isinstance(data.get("process"), dict) else {}
