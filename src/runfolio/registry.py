@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runfolio.errors import RunfolioError
+from runfolio.errors import RunfolioError, StoreError
 from runfolio.store import layout
 from runfolio.store.atomic import write_text_atomic
 from runfolio.store.locking import folder_lock
@@ -425,7 +425,7 @@ def rewrite_run_tags(
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(folder_lock(run_dir))
-        except OSError as exc:
+        except StoreError as exc:
             raise RegistryError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
         data = read_yaml_file(path)
         if not isinstance(data, dict):

@@ -19,6 +19,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from runfolio.errors import StoreError
+
 # Where flock cannot lock a folder: NFS (Linux emulates flock with POSIX locks, which
 # refuse a read-only descriptor), some FUSE mounts. Writes then go ahead unlocked, as a
 # single writer's always may.
@@ -33,20 +35,24 @@ def folder_lock(folder: Path) -> Iterator[None]:
     descriptor), and is not re-entrant: a holder must not take it again.
 
     Raises:
-        OSError: the folder cannot be opened (missing, not a folder, no permission).
+        StoreError: the folder cannot be opened (missing, not a folder, no permission)
+            or locked.
     """
     try:
         import fcntl
     except ImportError:  # Windows: no flock; a single writer per run is the rule there
         yield
         return
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | os.O_CLOEXEC)
+    except OSError as exc:
+        raise StoreError(f"cannot lock folder {folder}: {exc.strerror or exc}") from exc
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError as exc:
             if exc.errno not in _UNSUPPORTED:
-                raise
+                raise StoreError(f"cannot lock folder {folder}: {exc.strerror or exc}") from exc
         try:
             yield
         finally:

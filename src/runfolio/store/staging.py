@@ -47,20 +47,20 @@ def stage_run_dir(experiment_dir: Path, run_id: str | None = None) -> Path:
     """
     staging_root = experiment_dir / STAGING_DIR
     try:
-        for attempt in range(20):
+        staging_root.mkdir(exist_ok=True)
+        _remove_leftovers(staging_root)
+        if run_id is not None:
+            shutil.rmtree(staging_root / run_id, ignore_errors=True)
+        for _ in range(20):
             candidate = run_id or layout.new_run_id()
             if run_id is None and os.path.lexists(experiment_dir / candidate):
                 continue  # the (rare) id clash
-            staging_root.mkdir(exist_ok=True)
-            if attempt == 0:
-                _remove_leftovers(staging_root)
-                if run_id is not None:
-                    shutil.rmtree(staging_root / run_id, ignore_errors=True)
             staging = staging_root / candidate
             try:
                 staging.mkdir()
-            except FileNotFoundError:
-                continue  # another writer just removed the empty staging root
+            except FileNotFoundError:  # another writer just removed the empty staging root
+                staging_root.mkdir(exist_ok=True)
+                continue
             except FileExistsError:
                 if run_id is not None:
                     raise StoreError(

@@ -33,6 +33,7 @@ from runfolio.errors import (
 )
 from runfolio.store import FORMAT_VERSION, layout
 from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
+from runfolio.store.liveness import effective_status
 from runfolio.store.locking import folder_lock
 from runfolio.store.metrics import (
     MetricsAppender,
@@ -61,9 +62,8 @@ _ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 _PROCESS_KEYS = ("status", "end_time", "process", "metrics")
 """Keys of run.yaml that describe the writing process's life of the run: each write takes
-them from that process's memory. Every other key is merged with what is on disk."""
-
-_ABSENT: Any = object()
+them from that process's memory. Every other key is kept as it is on disk, and changed
+only by the write's own edit (a tag set, the name ...)."""
 
 
 class RunEndedError(RunfolioError):
@@ -93,9 +93,7 @@ class Run:
         self.experiment = experiment
         self.path = run_dir
         self._data = data
-        # run.yaml as this process last read or wrote it: the base of the three-way merge
-        # that keeps what other writers changed since (see _merged_run_data).
-        self._synced: dict[str, Any] = {}
+        self._failure: dict[str, str] | None = None  # noted by record_failure, written by end
         self._params = params
         self._flat_params = flatten(params)
         self._summaries = summaries
@@ -193,15 +191,14 @@ class Run:
         """
         # Checked and claimed under the folder's lock: of two processes resuming one
         # crashed run at once, the second finds it live and is refused.
-        with _locked(run_dir):
+        with folder_lock(run_dir):
             data = read_yaml_mapping(run_dir / layout.RUN_FILE)
             params_path = run_dir / layout.PARAMS_FILE
             params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
             summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
             if not force:
                 _refuse_if_live(run_dir, data, summaries)
-            run = cls(experiment, run_dir, copy.deepcopy(data), params or {}, summaries)
-            run._synced = data
+            run = cls(experiment, run_dir, data, params or {}, summaries)
             run._data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
             run._data.pop("metrics", None)
             run._save_run_yaml_locked()
@@ -277,7 +274,7 @@ class Run:
         incoming = {layout.check_key(k, "param"): plain_param(k, v) for k, v in params.items()}
         new_flat = flatten(incoming)
         within = _clashes_within(incoming, new_flat)
-        with self._lock, self._folder_lock():
+        with self._lock, folder_lock(self.path):
             # Read again under the lock: another process sharing the run may have logged
             # params since, and they must be neither lost nor contradicted.
             on_disk = self._read_params()
@@ -556,6 +553,8 @@ class Run:
                 data.update(ended)
                 if status != "FAILED":  # a resumed run's earlier failure no longer applies
                     data.pop("failure", None)
+                elif self._failure is not None:
+                    data["failure"] = self._failure
 
             # Merged into run.yaml as it is on disk, so another writer's tags survive.
             self._save_run_yaml(finish)
@@ -593,7 +592,7 @@ class Run:
         failure = lifecycle.describe_failure(exc)
         with self._lock:
             if not self._ended:
-                self._data["failure"] = failure
+                self._failure = failure
 
     # -- internals ------------------------------------------------------------------
 
@@ -675,35 +674,33 @@ class Run:
 
         See :meth:`_save_run_yaml_locked`.
         """
-        with self._lock, self._folder_lock():
+        with self._lock, folder_lock(self.path):
             self._save_run_yaml_locked(change)
 
     def _save_run_yaml_locked(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Rewrite run.yaml as it is on disk now, with this process's changes and ``change``.
+        """Rewrite run.yaml as it is on disk now, with this process's keys and ``change``.
 
-        The caller holds the folder lock. Keys changed in memory since the last write
-        (the process keys always) win; other keys keep what is on disk, so another
-        writer's tags or name survive. ``change`` then edits the merged mapping (and may
-        raise: nothing is written). Memory is left holding what was written.
+        The caller holds the folder lock. The process keys come from memory; every other
+        key keeps what is on disk, so another writer's tags or name survive, and is
+        changed only by ``change`` (which may raise: nothing is written). Memory is left
+        holding what was written.
         """
         path = self.path / layout.RUN_FILE
         try:
-            on_disk = read_yaml_mapping(path)
+            on_disk: dict[str, Any] | None = read_yaml_mapping(path)
         except MalformedRunError:  # gone or unreadable: this process's view is all there is
-            on_disk = self._synced
-        merged = _merged_run_data(self._synced, self._data, on_disk)
+            on_disk = None
+        merged = copy.deepcopy(self._data if on_disk is None else on_disk)
+        for key in _PROCESS_KEYS:
+            if key in self._data:
+                merged[key] = copy.deepcopy(self._data[key])
+            else:
+                merged.pop(key, None)
         if change is not None:
             change(merged)
-        if merged != on_disk or not path.exists():
+        if merged != on_disk:
             self._write(path, dump_yaml(merged))
         self._data = merged
-        self._synced = copy.deepcopy(merged)
-
-    @contextlib.contextmanager
-    def _folder_lock(self) -> Iterator[None]:
-        """Hold the run folder's lock (see :mod:`runfolio.store.locking`)."""
-        with _locked(self.path):
-            yield
 
     def _read_params(self) -> dict[str, Any]:
         """params.yaml as it is on disk now (this process's params when unreadable)."""
@@ -741,23 +738,10 @@ class Run:
             raise StoreError(f"cannot write artifacts of run {self.run_id}: {exc}") from exc
 
 
-@contextlib.contextmanager
-def _locked(run_dir: Path) -> Iterator[None]:
-    """Hold a run folder's lock, as a StoreError when the folder cannot be opened."""
-    with contextlib.ExitStack() as stack:
-        try:
-            stack.enter_context(folder_lock(run_dir))
-        except OSError as exc:
-            raise StoreError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
-        yield
-
-
 def _refuse_if_live(
     run_dir: Path, data: dict[str, Any], summaries: dict[str, MetricSummary]
 ) -> None:
     """Raise RunInUseError when run.yaml says RUNNING and the run still shows signs of life."""
-    from runfolio.store.liveness import effective_status
-
     if data.get("status") != "RUNNING":
         return
     process = data.get("process") if isinstance(data.get("process"), dict) else {}
@@ -773,45 +757,6 @@ def _refuse_if_live(
         f"run {run_dir.name} is live ({where}, RUNNING with a recent heartbeat); "
         "end it there first, or pass force=True to log into it from both processes"
     )
-
-
-def _merged_run_data(
-    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
-) -> dict[str, Any]:
-    """Merge run.yaml three ways: what this process changed since ``base`` onto ``theirs``.
-
-    Mappings (tags ...) merge key by key and lists (models) item by item, so two writers
-    adding different tags both keep theirs. The process keys come from ``mine``.
-    """
-    merged = _merged_mapping(base, mine, theirs)
-    for key in _PROCESS_KEYS:
-        if key in mine:
-            merged[key] = copy.deepcopy(mine[key])
-        else:
-            merged.pop(key, None)
-    return merged
-
-
-def _merged_mapping(
-    base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]
-) -> dict[str, Any]:
-    """Apply the keys ``mine`` added, changed or removed relative to ``base`` onto ``theirs``."""
-    merged = copy.deepcopy(theirs)
-    for key in base.keys() | mine.keys():
-        old, new, other = base.get(key, _ABSENT), mine.get(key, _ABSENT), theirs.get(key, _ABSENT)
-        if new == old:
-            continue
-        if new is _ABSENT:
-            merged.pop(key, None)
-        elif isinstance(new, dict) and isinstance(other, dict):
-            merged[key] = _merged_mapping(old if isinstance(old, dict) else {}, new, other)
-        elif isinstance(new, list) and isinstance(other, list):
-            before = old if isinstance(old, list) else []
-            merged[key] = [x for x in other if x in new or x not in before]
-            merged[key] += [x for x in new if x not in merged[key]]
-        else:
-            merged[key] = copy.deepcopy(new)
-    return merged
 
 
 def _tags_of(data: dict[str, Any]) -> dict[str, Any]:
