@@ -347,3 +347,13 @@ def test_outside_git_the_model_page_says_why_it_has_no_history(root: Path, tmp_p
     page = (tmp_path / "site" / model_page_path("churn")).read_text(encoding="utf-8")
     assert "not in a git repository, so there is no history" in page
     assert 'class="timeline"' not in page
+
+
+def test_rewriting_the_tags_of_a_run_folder_that_is_gone_is_a_registry_error(
+    tmp_path: Path,
+) -> None:
+    from runfolio.registry import rewrite_run_tags
+
+    gone = tmp_path / "runs" / "exp" / "20260101-000000-0123456789"
+    with pytest.raises(RegistryError, match=r"cannot lock folder .*0123456789"):
+        rewrite_run_tags(gone, {"registry.churn": "1"}, [])

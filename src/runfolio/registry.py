@@ -20,7 +20,6 @@ version 3 meet in a merge: readers report such a conflict and never pick a winne
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -426,7 +425,7 @@ def rewrite_run_tags(
         try:
             stack.enter_context(folder_lock(run_dir))
         except StoreError as exc:
-            raise RegistryError(f"cannot lock run folder {run_dir}: {exc.strerror or exc}") from exc
+            raise RegistryError(str(exc)) from exc  # names the folder and the reason
         data = read_yaml_file(path)
         if not isinstance(data, dict):
             raise RegistryError(f"{path} is not a mapping")
@@ -451,24 +450,15 @@ def registry_lock(root: Path) -> Iterator[None]:
     Raises:
         RegistryError: the store folder cannot be opened or locked.
     """
-    import fcntl
-
-    folder = Path(root)
-    try:
-        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError as exc:
-        raise RegistryError(f"cannot open the store {folder} to lock it: {exc.strerror}") from exc
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as exc:
+    with contextlib.ExitStack() as stack:
+        try:  # only taking the lock: errors of the holder's own writes pass unchanged
+            stack.enter_context(folder_lock(Path(root), required=True))
+        except StoreError as exc:
             raise RegistryError(
-                f"cannot lock the store {folder} for a registry write ({exc.strerror}); "
-                "register from a machine where the store is on a local disk"
+                f"{exc} for a registry write; register from a machine where the store is "
+                "on a local disk"
             ) from exc
         yield
-    finally:
-        os.close(fd)  # closing the last descriptor releases the lock
 
 
 def _drop_alias_elsewhere(registry: Registry, name: str, alias: str, keep: int | None) -> None:

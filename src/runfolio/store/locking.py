@@ -28,15 +28,16 @@ _UNSUPPORTED = frozenset({errno.EBADF, errno.ENOLCK, errno.EOPNOTSUPP, errno.EIN
 
 
 @contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path, *, required: bool = False) -> Iterator[None]:
     """Hold an exclusive lock on ``folder`` (blocking until other holders release it).
 
     The lock excludes other processes and other threads alike (each call opens its own
-    descriptor), and is not re-entrant: a holder must not take it again.
+    descriptor), and is not re-entrant: a holder must not take it again. Where the
+    filesystem cannot lock a folder the holder goes ahead unlocked, unless ``required``.
 
     Raises:
         StoreError: the folder cannot be opened (missing, not a folder, no permission)
-            or locked.
+            or locked (with ``required``, also where folders cannot be locked at all).
     """
     try:
         import fcntl
@@ -51,7 +52,7 @@ def folder_lock(folder: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except OSError as exc:
-            if exc.errno not in _UNSUPPORTED:
+            if required or exc.errno not in _UNSUPPORTED:
                 raise StoreError(f"cannot lock folder {folder}: {exc.strerror or exc}") from exc
         try:
             yield
