@@ -100,9 +100,11 @@ def register(run: Run) -> None:
 
 
 def unregister(run: Run) -> None:
-    """Stop tracking an ended run."""
+    """Stop tracking an ended run; with none left, give SIGTERM back its default."""
     with _live_lock:
         _live.pop(id(run), None)
+        if not _live:
+            _unhook_sigterm()
 
 
 def live_runs() -> list[Run]:
@@ -123,7 +125,7 @@ def _install_hooks() -> None:
     if not _heartbeat_running:
         _heartbeat_running = True
         threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True).start()
-        _hook_sigterm()  # again in a forked child, which starts without it
+    _hook_sigterm()  # again after the last run ended, and in a forked child
     if _installed:
         return
     _installed = True
@@ -147,6 +149,20 @@ def _hook_sigterm() -> None:
                 signal.signal(signal.SIGTERM, _on_sigterm)
         except (ValueError, OSError):  # not allowed here (embedded interpreter)
             pass
+
+
+def _unhook_sigterm() -> None:
+    """Give SIGTERM its default back once no run is live.
+
+    A Python handler runs only when the main thread runs bytecode, and the kernel may
+    deliver the signal to the heartbeat thread: an idle process blocked in a C call
+    (a ``multiprocessing`` worker waiting for a task) would then never end on SIGTERM.
+    With no run to end as KILLED, the default (dying at once) is what callers expect.
+    """
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _heartbeat_loop() -> None:
