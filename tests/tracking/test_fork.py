@@ -143,3 +143,50 @@ def test_a_lock_held_by_another_thread_at_fork_does_not_deadlock_the_child(
         release.set()
         holder.join()
     assert sorted(runfolio.get_run(i).status for i in ids) == ["FINISHED", "FINISHED"]
+
+
+def _blocked_signals(thread: threading.Thread) -> int:
+    """The signal mask of one thread of this process, from /proc (Linux)."""
+    status = Path(f"/proc/self/task/{thread.native_id}/status").read_text(encoding="ascii")
+    [mask] = [line.split()[1] for line in status.splitlines() if line.startswith("SigBlk:")]
+    return int(mask, 16)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_the_heartbeat_thread_leaves_sigterm_to_the_main_thread(fluent_store: Path) -> None:
+    # A process-wide SIGTERM taken by the heartbeat thread while the main thread waits in
+    # a C call (a pool worker reading its next task) would never run the Python handler:
+    # Pool.terminate() hung on such a worker. The heartbeat thread must block it.
+    runfolio.start_run(run_name="live")
+    try:
+        [heartbeat] = [t for t in threading.enumerate() if t.name == "runfolio-heartbeat"]
+        deadline = time.monotonic() + 10
+        while not _blocked_signals(heartbeat) & (1 << (signal.SIGTERM - 1)):
+            assert time.monotonic() < deadline, "the heartbeat thread never blocked SIGTERM"
+            time.sleep(0.001)  # the thread blocks it as its first step
+        assert not _blocked_signals(threading.main_thread()) & (1 << (signal.SIGTERM - 1))
+    finally:
+        runfolio.end_run()
+
+
+def _start_runs_in_one_experiment(count: int) -> int:
+    """In a pool worker: start and end ``count`` runs as fast as possible."""
+    for index in range(count):
+        with runfolio.start_run(run_name=f"r{index}"):
+            pass
+    return count
+
+
+def test_processes_starting_runs_at_once_in_one_experiment_all_succeed(
+    fluent_store: Path,
+) -> None:
+    # Each start makes the experiment's staging folder, and each publish removes it when
+    # empty: a start that looked inside it between another's two steps failed with
+    # "cannot create a run folder ... No such file or directory".
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        counts = pool.map_async(_start_runs_in_one_experiment, [40] * 4).get(
+            timeout=POOL_TIMEOUT
+        )
+    assert counts == [40] * 4
+    assert len(runfolio.search_runs(output_format="list")) == 160

@@ -47,8 +47,6 @@ def stage_run_dir(experiment_dir: Path, run_id: str | None = None) -> Path:
     """
     staging_root = experiment_dir / STAGING_DIR
     try:
-        staging_root.mkdir(exist_ok=True)
-        _remove_leftovers(staging_root)
         if run_id is not None:
             shutil.rmtree(staging_root / run_id, ignore_errors=True)
         for _ in range(20):
@@ -57,9 +55,11 @@ def stage_run_dir(experiment_dir: Path, run_id: str | None = None) -> Path:
                 continue  # the (rare) id clash
             staging = staging_root / candidate
             try:
-                staging.mkdir()
-            except FileNotFoundError:  # another writer just removed the empty staging root
                 staging_root.mkdir(exist_ok=True)
+                staging.mkdir()
+            except FileNotFoundError:
+                # Another writer published its run and removed the then empty staging
+                # root between the two mkdirs: make it again.
                 continue
             except FileExistsError:
                 if run_id is not None:
@@ -69,6 +69,9 @@ def stage_run_dir(experiment_dir: Path, run_id: str | None = None) -> Path:
                         "if no such process runs"
                     ) from None
                 continue  # an id clash with another start
+            # Only now: the root holds our folder, so no other writer can remove it
+            # while we look for leftovers in it.
+            _remove_leftovers(staging_root)
             return staging
     except OSError as exc:
         raise StoreError(

@@ -165,8 +165,23 @@ def _unhook_sigterm() -> None:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+_ASYNC_SIGNALS = frozenset(
+    getattr(signal, name)
+    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
+    if hasattr(signal, name)
+)
+"""Signals a process is sent as a whole; the heartbeat thread blocks them (see below)."""
+
+
 def _heartbeat_loop() -> None:
     """Rewrite each live run's heartbeat every HEARTBEAT_INTERVAL seconds."""
+    # The kernel hands a process-wide signal to any thread that does not block it. A
+    # Python handler (ours for SIGTERM, KeyboardInterrupt for SIGINT) runs only when the
+    # main thread runs bytecode, so a signal taken by this thread while the main thread
+    # waits in a C call (a pool worker reading its next task) would never be handled:
+    # the process would ignore SIGTERM. Blocked here, such signals go to the main thread.
+    if hasattr(signal, "pthread_sigmask"):  # not on Windows
+        signal.pthread_sigmask(signal.SIG_BLOCK, _ASYNC_SIGNALS)
     wakeup = _heartbeat_wakeup  # this process's: a forked child replaces the module's
     # Looked up at each wait, not bound at import, so it can be tuned (tests, long jobs).
     while not wakeup.wait(liveness.HEARTBEAT_INTERVAL):
