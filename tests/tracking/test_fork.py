@@ -185,8 +185,6 @@ def test_processes_starting_runs_at_once_in_one_experiment_all_succeed(
     # "cannot create a run folder ... No such file or directory".
     context = multiprocessing.get_context("fork")
     with context.Pool(4) as pool:
-        counts = pool.map_async(_start_runs_in_one_experiment, [40] * 4).get(
-            timeout=POOL_TIMEOUT
-        )
+        counts = pool.map_async(_start_runs_in_one_experiment, [40] * 4).get(timeout=POOL_TIMEOUT)
     assert counts == [40] * 4
     assert len(runfolio.search_runs(output_format="list")) == 160
