@@ -12,6 +12,7 @@ pydantic, so only code that reads settings does, inside its functions.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -243,21 +244,28 @@ def _experiment_name(value: object) -> str:
 # validator says the rest (and the message).
 
 _SIZE_TEXT = r"^\s*\d+(\.\d+)?\s*([kKmMgG]?[bB]|[kKmMgG][iI][bB])?\s*$"
-_SIZE_SCHEMA: dict[str, Any] = {
-    "anyOf": [
-        {"type": "integer", "minimum": 0},
-        {"type": "string", "pattern": _SIZE_TEXT, "examples": ["5 MB", "512KiB"]},
-    ]
-}
+
+
+def _size_schema(minimum: int) -> dict[str, Any]:
+    """The JSON Schema of a size: a byte count, or a text with a unit."""
+    return {
+        "anyOf": [
+            {"type": "integer", "minimum": minimum},
+            {"type": "string", "pattern": _SIZE_TEXT, "examples": ["5 MB", "512KiB"]},
+        ]
+    }
+
 
 Text = Annotated[str, BeforeValidator(_text)]
-Name = Annotated[str, BeforeValidator(_name), Field(min_length=1)]
-RepositoryUrl = Annotated[str, BeforeValidator(_repository_url), Field(pattern="^[hH][tT][tT][pP]")]
-SiteUrl = Annotated[str, BeforeValidator(_site_url), Field(pattern="^[hH][tT][tT][pP]")]
-EndpointUrl = Annotated[str, BeforeValidator(_endpoint_url), Field(pattern="^[hH][tT][tT][pP]")]
-Size = Annotated[int, BeforeValidator(parse_size), _JsonSchema(_SIZE_SCHEMA)]
-PositiveSize = Annotated[int, BeforeValidator(_positive_size), _JsonSchema(_SIZE_SCHEMA)]
-Count = Annotated[int, BeforeValidator(_count), Field(ge=1)]
+_HTTP_URL = "^[hH][tT][tT][pP][sS]?://[^/?#@]+"
+
+Name = Annotated[str, Field(min_length=1), BeforeValidator(_name)]
+RepositoryUrl = Annotated[str, Field(pattern=_HTTP_URL), BeforeValidator(_repository_url)]
+SiteUrl = Annotated[str, Field(pattern=_HTTP_URL), BeforeValidator(_site_url)]
+EndpointUrl = Annotated[str, Field(pattern=_HTTP_URL), BeforeValidator(_endpoint_url)]
+Size = Annotated[int, BeforeValidator(parse_size), _JsonSchema(_size_schema(0))]
+PositiveSize = Annotated[int, BeforeValidator(_positive_size), _JsonSchema(_size_schema(1))]
+Count = Annotated[int, Field(ge=1), BeforeValidator(_count)]
 Column = Annotated[
     str,
     BeforeValidator(_column),
@@ -278,9 +286,9 @@ Refs = Annotated[
 Direction = Annotated[Literal[DIRECTIONS], BeforeValidator(_one_of(DIRECTIONS))]  # type: ignore[valid-type]
 UntrackedMode = Annotated[Literal[UNTRACKED_MODES], BeforeValidator(_one_of(UNTRACKED_MODES))]  # type: ignore[valid-type]
 ExperimentName = Annotated[str, BeforeValidator(_experiment_name)]
-BucketUri = Annotated[str, BeforeValidator(_bucket_uri), Field(pattern="^[a-zA-Z0-9+.-]+://.")]
-Region = Annotated[str, BeforeValidator(_region), Field(pattern=_REGION_RE.pattern)]
-Profile = Annotated[str, BeforeValidator(_profile), Field(min_length=1)]
+BucketUri = Annotated[str, Field(pattern="^[a-zA-Z0-9+.-]+://."), BeforeValidator(_bucket_uri)]
+Region = Annotated[str, Field(pattern=_REGION_RE.pattern), BeforeValidator(_region)]
+Profile = Annotated[str, Field(min_length=1), BeforeValidator(_profile)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
@@ -339,8 +347,9 @@ class _Section(BaseModel):
             if key not in known
             or (cls.credentials is not None and secret_name(str(key), bare_key=True))
         }
+        # A key that is not text (``3:``) is named as text: pydantic requires text keys.
         return {
-            key: unknown if key in refused else item
+            str(key) if key in refused else key: unknown if key in refused else item
             for key, item in data.items()
             if item is not None or key in refused
         }
@@ -350,7 +359,7 @@ class _Section(BaseModel):
 
 
 class ExperimentSchema(_Section):
-    """Overrides, for the site, of what an experiment's ``experiment.yaml`` declares."""
+    """Overrides, for the site, of what an experiment's experiment.yaml declares."""
 
     expects: ClassVar[str] = "a mapping with primary_metric and direction"
 
@@ -457,7 +466,7 @@ Columns = Annotated[list[Column], BeforeValidator(_list_of("column names"))]
 
 
 class SiteSchema(_Section):
-    """Every key of ``runfolio.yaml`` (docs/configuration.md); each is optional."""
+    """The settings of runfolio (docs/configuration.md); every key is optional."""
 
     model_config = ConfigDict(title=CONFIG_FILE)
 
@@ -552,6 +561,11 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+def render_json_schema() -> str:
+    """The JSON Schema of ``runfolio.yaml`` as text, as ``docs/runfolio.schema.json`` holds it."""
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 def _validate(model: type[_Section], value: object, root: str) -> Any:
     """Validate ``value`` with ``model``; raise every problem, in the order of the input."""
     try:
@@ -577,9 +591,10 @@ def _describe(error: Mapping[str, Any], data: object, root: str) -> tuple[list[i
             node = node[item] if item < len(node) else None
         else:
             path += f".{item}" if path else str(item)
-            keys = list(node) if isinstance(node, dict) else []
-            order.append(keys.index(item) if item in keys else len(keys))
-            node = node.get(item) if isinstance(node, dict) else None
+            keys = [str(key) for key in node] if isinstance(node, dict) else []
+            index = keys.index(str(item)) if str(item) in keys else len(keys)
+            order.append(index)
+            node = list(node.values())[index] if index < len(keys) else None
     if isinstance(error.get("input"), _Unknown):
         message = error["input"].describe(error["loc"][-1], parent)
     elif error["type"] == "value_error":

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runfolio.config_schema import ConfigProblems, validate_artifacts
 from runfolio.objectstore.errors import ManifestError
 from runfolio.objectstore.manifest import (
     RemoteArtifact,
@@ -15,7 +16,6 @@ from runfolio.objectstore.manifest import (
     read_manifest,
     record_artifacts,
 )
-from runfolio.config_schema import ConfigProblems, validate_artifacts
 from runfolio.objectstore.settings import RemoteSettings
 from runfolio.site.config import SiteConfigError, load_site_config, parse_site_config
 
