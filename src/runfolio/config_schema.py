@@ -41,8 +41,6 @@ from runfolio.site.config import (
 )
 from runfolio.store.secrets import secret_name
 
-SCHEMA_ID = "https://runfolio.dev/runfolio.schema.json"
-
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PUBLISHED = "(it is published on every page)"
@@ -553,11 +551,9 @@ def validate_site_url(value: object) -> str:
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of ``runfolio.yaml``, for editors (``runfolio config schema``)."""
-    schema = SiteSchema.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": SCHEMA_ID,
-        **schema,
+        **SiteSchema.model_json_schema(),
     }
 
 
