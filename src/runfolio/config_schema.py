@@ -24,7 +24,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from pydantic import WithJsonSchema as _JsonSchema
 from pydantic_core import core_schema
 
-from runfolio.config import CONFIG_FILE, parse_size
+from runfolio.config import CONFIG_FILE, DEFAULT_STORE_DIR, parse_size
 from runfolio.gitrepo import UNTRACKED_MODES
 from runfolio.objectstore.settings import DEFAULT_THRESHOLD, RemoteSettings, parse_bucket_uri
 from runfolio.site.config import (
@@ -364,11 +364,6 @@ class ExperimentSchema(_Section):
     primary_metric: Name | None = _key("The metric leaderboards are ranked by.")
     direction: Direction | None = _key("Whether a smaller or a larger primary metric is better.")
 
-    @classmethod
-    def _as_mapping(cls, value: object) -> dict[Any, Any]:
-        """An experiment named with no settings (``iris:``) keeps its own."""
-        return {} if value is None else super()._as_mapping(value)
-
     def settings(self) -> ExperimentSettings:
         """The validated overrides."""
         return ExperimentSettings(self.primary_metric, self.direction)
@@ -482,7 +477,7 @@ class SiteSchema(_Section):
         DEFAULT_ARTIFACT_SIZE_LIMIT,
     )
     theme: Name | None = _key("A shipped theme's name or a theme folder.", DEFAULT_THEME)
-    store: Name | None = _key("The run store, relative to the repository root.", "runs")
+    store: Name | None = _key("The run store, relative to the repository root.", DEFAULT_STORE_DIR)
     site_url: SiteUrl | None = _key("Where the site is published, for the 404 page.")
     artifacts: Annotated[ArtifactsSchema, _OrUriText()] | None = _key(
         "Keep large artifacts in an S3 or S3-compatible bucket."
@@ -494,7 +489,10 @@ class SiteSchema(_Section):
     limits: LimitsSchema | None = _key("How much of the store one page renders.")
 
     def site_config(self) -> SiteConfig:
-        """The validated settings; each absent key takes the default of :class:`SiteConfig`."""
+        """The validated settings; each absent key takes the default of :class:`SiteConfig`.
+
+        An experiment named with no settings (``iris:``) keeps its own.
+        """
         values: dict[str, Any] = {
             name: getattr(self, name)
             for name in type(self).model_fields
