@@ -281,8 +281,8 @@ Refs = Annotated[
     BeforeValidator(_refs),
     _JsonSchema({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}),
 ]
-Direction = Annotated[Literal[DIRECTIONS], BeforeValidator(_one_of(DIRECTIONS))]  # type: ignore[valid-type]
-UntrackedMode = Annotated[Literal[UNTRACKED_MODES], BeforeValidator(_one_of(UNTRACKED_MODES))]  # type: ignore[valid-type]
+Direction = Annotated[Literal[DIRECTIONS], BeforeValidator(_one_of(DIRECTIONS))]
+UntrackedMode = Annotated[Literal[UNTRACKED_MODES], BeforeValidator(_one_of(UNTRACKED_MODES))]
 ExperimentName = Annotated[str, BeforeValidator(_experiment_name)]
 BucketUri = Annotated[str, Field(pattern="^[a-zA-Z0-9+.-]+://."), BeforeValidator(_bucket_uri)]
 Region = Annotated[str, Field(pattern=_REGION_RE.pattern), BeforeValidator(_region)]
