@@ -841,3 +841,23 @@ def export_mlflow_command(
 
     report = export_mlflow(_store_root(ctx), tracking_uri, experiments)
     _echo_transfer(report, "Exported", f"to {tracking_uri}")
+
+
+# --------------------------------------------------------------------------- config
+
+
+@main.group("config")
+def config_group() -> None:
+    """Work with runfolio.yaml, the settings file."""
+
+
+@config_group.command("schema")
+def config_schema_command() -> None:
+    """Print the JSON Schema of runfolio.yaml, for editor completion and checks.
+
+    docs/runfolio.schema.json holds the same text (docs/configuration.md shows how to
+    point an editor at it).
+    """
+    from runfolio.config_schema import render_json_schema
+
+    _echo(render_json_schema(), nl=False)

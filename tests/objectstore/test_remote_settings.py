@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from runfolio.config_schema import ConfigProblems, validate_artifacts
 from runfolio.objectstore.errors import ManifestError
 from runfolio.objectstore.manifest import (
     RemoteArtifact,
@@ -15,15 +16,17 @@ from runfolio.objectstore.manifest import (
     read_manifest,
     record_artifacts,
 )
-from runfolio.objectstore.settings import RemoteSettings, check_remote_settings
+from runfolio.objectstore.settings import RemoteSettings
 from runfolio.site.config import SiteConfigError, load_site_config, parse_site_config
 
 SHA = "ab" + "0" * 62
 
 
 def _parse(value: object) -> tuple[RemoteSettings | None, list[str]]:
-    problems: list[str] = []
-    return check_remote_settings(value, "artifacts", problems), problems
+    try:
+        return validate_artifacts(value), []
+    except ConfigProblems as exc:
+        return None, list(exc.problems)
 
 
 def test_a_uri_alone_takes_the_defaults() -> None:
@@ -74,20 +77,20 @@ def test_every_problem_is_reported_at_once_under_its_key() -> None:
         }
     )
     assert settings is None
-    assert problems == [
-        "artifacts.aws_secret_access_key: credentials never go in runfolio.yaml (it is "
-        "committed, and may be published); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
-        "in the environment, or name an AWS profile with 'profile'",
-        "artifacts.endpoint: unknown key; did you mean 'artifacts.endpoint_url'?",
+    assert problems == [  # in the order of the keys
         "artifacts.uri: 'https://bucket/x' must be an s3:// URI (S3 and S3-compatible "
         "servers are supported)",
         "artifacts.endpoint_url: must not contain a user name or password; credentials come "
         "from the environment or an AWS profile",
-        "artifacts.public_url: 'ftp://example.org' must be an http:// or https:// URL",
         "artifacts.region: expected a region name like 'eu-west-1', got 'EU WEST'",
         "artifacts.threshold: '-1 MB' is not a size like '5 MB' (units: B, KB, MB, GB, KiB, "
         "MiB, GiB)",
+        "artifacts.public_url: 'ftp://example.org' must be an http:// or https:// URL",
         "artifacts.previews: expected true or false, got 'yes'",
+        "artifacts.aws_secret_access_key: credentials never go in runfolio.yaml (it is "
+        "committed, and may be published); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+        "in the environment, or name an AWS profile with 'profile'",
+        "artifacts.endpoint: unknown key; did you mean 'artifacts.endpoint_url'?",
     ]
 
 

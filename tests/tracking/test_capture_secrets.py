@@ -392,9 +392,9 @@ def test_url_query_parameters_follow_the_name_rule(url: str, stripped: str) -> N
 
 
 def test_the_object_storage_settings_refuse_credentials_by_the_same_rule() -> None:
-    from runfolio.objectstore.settings import check_remote_settings
+    from runfolio.config_schema import ConfigProblems, validate_artifacts
 
     for key in ("key", "session_token", "aws_secret_access_key", "accessKeyId", "sas_token"):
-        problems: list[str] = []
-        check_remote_settings({"uri": "s3://b/p", key: "x"}, "artifacts", problems)
-        assert any("credentials never go in" in problem for problem in problems), key
+        with pytest.raises(ConfigProblems) as caught:
+            validate_artifacts({"uri": "s3://b/p", key: "x"})
+        assert any("credentials never go in" in problem for problem in caught.value.problems), key

@@ -21,26 +21,20 @@ published. They come from the environment or an AWS profile, as for any AWS tool
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
-from runfolio.config import CONFIG_FILE, ConfigError, parse_size, read_config, store_config_root
-from runfolio.store.secrets import secret_name
+from runfolio.config import CONFIG_FILE, ConfigError, read_config, store_config_root
 
 CONFIG_KEY = "artifacts"
 DEFAULT_THRESHOLD = 1_000_000  # "1 MB": decimal, like the site's size limit
 SCHEME = "s3"
 
-_KEYS = ("uri", "endpoint_url", "region", "profile", "threshold", "public_url", "previews")
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 _CONTROL_CHAR_RE = re.compile(r"[\x00-\x1f\x7f]")
-_REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 
 # Parsed settings by runfolio.yaml path, with the file identity they were read from.
 _loaded: dict[Path, tuple[tuple[int, int, int], RemoteSettings | None]] = {}
@@ -154,11 +148,16 @@ def load_remote_settings(root: Path) -> RemoteSettings | None:
     if cached is not None and cached[0] == signature:
         return cached[1]
     value = read_config(root).get(CONFIG_KEY)
-    problems: list[str] = []
-    settings = None if value is None else check_remote_settings(value, CONFIG_KEY, problems)
-    if problems:
-        lines = "\n".join(f"  - {problem}" for problem in problems)
-        raise ConfigError(f"{path}: bad object storage settings:\n{lines}")
+    settings = None
+    if value is not None:
+        # Only here: a training script without object storage never imports pydantic.
+        from runfolio.config_schema import ConfigProblems, validate_artifacts
+
+        try:
+            settings = validate_artifacts(value)
+        except ConfigProblems as exc:
+            lines = "\n".join(f"  - {problem}" for problem in exc.problems)
+            raise ConfigError(f"{path}: bad object storage settings:\n{lines}") from None
     _loaded[path] = (signature, settings)
     return settings
 
@@ -169,143 +168,34 @@ def _signature(path: Path) -> tuple[int, int, int]:
     return (info.st_ino, info.st_mtime_ns, info.st_size)
 
 
-def check_remote_settings(value: object, path: str, problems: list[str]) -> RemoteSettings | None:
-    """Validate the ``artifacts`` setting, appending each problem under its key path.
+def parse_bucket_uri(value: object) -> tuple[str, str]:
+    """Split ``s3://bucket`` or ``s3://bucket/folder/...`` into bucket and folder.
 
-    Accepts a URI text (``s3://bucket/prefix``) or a mapping with ``uri`` and the
-    optional ``endpoint_url``, ``region``, ``profile``, ``threshold``, ``public_url``
-    and ``previews``. A key set to null counts as absent.
+    This is the one rule for the configured location (``artifacts.uri``), which
+    :mod:`runfolio.config_schema` applies; the folder comes back without leading or
+    trailing ``/``.
 
-    Returns:
-        The settings, or None when there was a problem (then ``problems`` says which).
+    Raises:
+        ValueError: not such a URI; the message says which rule it broke.
     """
-    if isinstance(value, str):
-        value = {"uri": value}
-    if not isinstance(value, Mapping):
-        problems.append(
-            f"{path}: expected an s3://bucket/prefix URI or a mapping with 'uri', "
-            f"got {type(value).__name__}"
-        )
-        return None
-    count = len(problems)
-    values: dict[str, Any] = {}
-    for key, item in value.items():
-        where = f"{path}.{key}"
-        if secret_name(str(key), bare_key=True):  # where people paste credentials
-            problems.append(
-                f"{where}: credentials never go in {CONFIG_FILE} (it is committed, and may be "
-                "published); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the "
-                "environment, or name an AWS profile with 'profile'"
-            )
-        elif key not in _KEYS:
-            close = difflib.get_close_matches(str(key), _KEYS, n=1)
-            hint = (
-                f"; did you mean '{path}.{close[0]}'?" if close else f" (known: {', '.join(_KEYS)})"
-            )
-            problems.append(f"{where}: unknown key{hint}")
-        elif item is not None:
-            values[key] = item
-    if "uri" not in values:
-        problems.append(f"{path}.uri: required (the bucket and folder, s3://bucket/prefix)")
-        return None
-    fields: dict[str, Any] = {}
-    location = _check_uri(values["uri"], f"{path}.uri", problems)
-    if location is not None:
-        fields["bucket"], fields["prefix"] = location
-    for key in ("endpoint_url", "public_url"):
-        if key in values:
-            fields[key] = _check_http_url(values[key], f"{path}.{key}", problems)
-    if "region" in values:
-        fields["region"] = _check_region(values["region"], f"{path}.region", problems)
-    if "profile" in values:
-        fields["profile"] = _check_name(values["profile"], f"{path}.profile", problems)
-    if "threshold" in values:
-        fields["threshold"] = _check_threshold(values["threshold"], f"{path}.threshold", problems)
-    if "previews" in values:
-        if isinstance(values["previews"], bool):
-            fields["previews"] = values["previews"]
-        else:
-            problems.append(f"{path}.previews: expected true or false, got {values['previews']!r}")
-    if len(problems) > count:
-        return None
-    return RemoteSettings(**fields)
-
-
-def _check_uri(value: object, where: str, problems: list[str]) -> tuple[str, str] | None:
-    """Accept ``s3://bucket`` or ``s3://bucket/folder/...``; return bucket and prefix."""
     if not isinstance(value, str) or not value.strip():
-        problems.append(f"{where}: expected an s3://bucket/prefix URI, got {value!r}")
-        return None
+        raise ValueError(f"expected an s3://bucket/prefix URI, got {value!r}")
     text = value.strip()
     scheme, sep, rest = text.partition("://")
     bucket, _, prefix = rest.partition("/")
     prefix = prefix.strip("/")
-    problem = None
     if not sep or scheme.lower() != SCHEME:
-        problem = f"{text!r} must be an s3:// URI (S3 and S3-compatible servers are supported)"
-    elif not bucket:
-        problem = f"{text!r} names no bucket"
-    elif _CONTROL_RE.search(bucket) or _CONTROL_CHAR_RE.search(prefix) or "\\" in prefix:
-        problem = f"{text!r}: no spaces in the bucket, no control characters or backslashes"
-    elif "@" in bucket or ":" in bucket:
-        problem = f"{text!r}: put the server in 'endpoint_url' and credentials in the environment"
-    elif prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
-        problem = f"{text!r}: the folder must not have empty, '.' or '..' parts"
-    if problem:
-        problems.append(f"{where}: {problem}")
-        return None
-    return bucket, prefix
-
-
-def _check_http_url(value: object, where: str, problems: list[str]) -> str | None:
-    """Accept an absolute http(s) URL without credentials; drop a trailing slash."""
-    if not isinstance(value, str) or not value.strip():
-        problems.append(f"{where}: expected an http:// or https:// URL, got {value!r}")
-        return None
-    text = value.strip()
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        problems.append(f"{where}: {text!r} is not a URL ({exc})")
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        problems.append(f"{where}: {text!r} must be an http:// or https:// URL")
-    elif _CONTROL_RE.search(text):
-        problems.append(f"{where}: {text!r} must not contain spaces or control characters")
-    elif parts.username or parts.password:
-        problems.append(
-            f"{where}: must not contain a user name or password; credentials come from the "
-            "environment or an AWS profile"
+        raise ValueError(
+            f"{text!r} must be an s3:// URI (S3 and S3-compatible servers are supported)"
         )
-    elif parts.query or parts.fragment:
-        problems.append(f"{where}: {text!r} must not have a ?query or #fragment")
-    else:
-        return text.rstrip("/")
-    return None
-
-
-def _check_region(value: object, where: str, problems: list[str]) -> str | None:
-    """Accept a region name such as ``eu-west-1`` (or ``auto`` for R2)."""
-    if isinstance(value, str) and _REGION_RE.match(value):
-        return value
-    problems.append(f"{where}: expected a region name like 'eu-west-1', got {value!r}")
-    return None
-
-
-def _check_name(value: object, where: str, problems: list[str]) -> str | None:
-    """Accept non-blank text without control characters."""
-    if isinstance(value, str) and value.strip() and not _CONTROL_RE.search(value.strip()):
-        return value.strip()
-    problems.append(f"{where}: expected a name without spaces, got {value!r}")
-    return None
-
-
-def _check_threshold(value: object, where: str, problems: list[str]) -> int | None:
-    """Accept a byte count or a size text, as ``artifact_size_limit`` does."""
-
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        problems.append(f"{where}: {exc}")
-        return None
+    if not bucket:
+        raise ValueError(f"{text!r} names no bucket")
+    if _CONTROL_RE.search(bucket) or _CONTROL_CHAR_RE.search(prefix) or "\\" in prefix:
+        raise ValueError(f"{text!r}: no spaces in the bucket, no control characters or backslashes")
+    if "@" in bucket or ":" in bucket:
+        raise ValueError(
+            f"{text!r}: put the server in 'endpoint_url' and credentials in the environment"
+        )
+    if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
+        raise ValueError(f"{text!r}: the folder must not have empty, '.' or '..' parts")
+    return bucket, prefix

@@ -2,21 +2,21 @@
 
 Every problem in the file is collected, each under its key path, and reported in one
 :class:`SiteConfigError`, so that a user fixes them all in one go instead of one per build.
+The rules live in :mod:`runfolio.config_schema`; this module holds the validated values
+(plain frozen dataclasses, light to import) and loads them.
 """
 
 from __future__ import annotations
 
-import difflib
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
-from urllib.parse import urlsplit
 
-from runfolio.config import CONFIG_FILE, ConfigError, parse_size, read_config
-from runfolio.objectstore.settings import RemoteSettings, check_remote_settings
+from runfolio.config import CONFIG_FILE, ConfigError, read_config
+from runfolio.config import parse_size as parse_size  # re-exported: sizes are site settings
+from runfolio.objectstore.settings import RemoteSettings
 
 DIRECTIONS = ("minimize", "maximize")
 DEFAULT_TITLE = "runfolio"
@@ -38,8 +38,6 @@ RUN_COLUMNS = (
     "parent_run_id",
 )
 COLUMN_GROUPS = ("metrics", "params", "tags")
-
-_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 
 
 class SiteConfigError(ConfigError):
@@ -140,24 +138,18 @@ def load_site_config(root: Path) -> SiteConfig:
 def parse_site_config(data: Mapping[str, Any], source: str = CONFIG_FILE) -> SiteConfig:
     """Validate a mapping of settings (as read from ``runfolio.yaml``) into a :class:`SiteConfig`.
 
-    A key set to null counts as absent.
+    A key set to null counts as absent. The rules are those of
+    :mod:`runfolio.config_schema`, the one schema of the file.
 
     Raises:
         SiteConfigError: listing every problem; ``source`` names the file in the message.
     """
-    problems: list[str] = []
-    values: dict[str, Any] = {}
-    known = [f.name for f in fields(SiteConfig)]
-    for key, value in data.items():
-        if key not in known:
-            problems.append(_unknown_key(key, known, ""))
-        elif value is not None:
-            checked = _CHECKS[key](value, key, problems)
-            if checked is not None:
-                values[key] = checked
-    if problems:
-        raise SiteConfigError(source, problems)
-    return SiteConfig(**values)
+    from runfolio.config_schema import ConfigProblems, validate_site
+
+    try:
+        return validate_site(data)
+    except ConfigProblems as exc:
+        raise SiteConfigError(source, list(exc.problems)) from None
 
 
 def parse_site_url(value: object, source: str = "--site-url") -> str:
@@ -171,246 +163,9 @@ def parse_site_url(value: object, source: str = "--site-url") -> str:
     Raises:
         SiteConfigError: not such a URL (the problem is listed under ``site_url``).
     """
-    problems: list[str] = []
-    url = _check_site_url(value, "site_url", problems)
-    if url is None:
-        raise SiteConfigError(source, problems)
-    return url
+    from runfolio.config_schema import ConfigProblems, validate_site_url
 
-
-def _unknown_key(key: object, known: list[str], prefix: str) -> str:
-    """Describe an unknown key, suggesting the closest known one."""
-    path = f"{prefix}{key}"
-    close = difflib.get_close_matches(str(key), known, n=1)
-    hint = f"; did you mean '{prefix}{close[0]}'?" if close else f" (known: {', '.join(known)})"
-    return f"{path}: unknown key{hint}"
-
-
-def _type_name(value: object) -> str:
-    """Name a YAML value's type the way a user wrote it."""
-    return {dict: "a mapping", list: "a list", str: "text", bool: "true/false"}.get(
-        type(value), type(value).__name__
-    )
-
-
-def _check_text(value: object, path: str, problems: list[str]) -> str | None:
-    """Accept any text."""
-    if isinstance(value, str):
-        return value
-    problems.append(f"{path}: expected text, got {_type_name(value)} {value!r}")
-    return None
-
-
-def _check_name(value: object, path: str, problems: list[str]) -> str | None:
-    """Accept non-blank text."""
-    text = _check_text(value, path, problems)
-    if text is not None and not text.strip():
-        problems.append(f"{path}: must not be empty")
-        return None
-    return text
-
-
-def _check_http_url(value: object, path: str, problems: list[str], what: str) -> str | None:
-    """Accept an absolute http(s) URL without credentials, spaces or control characters."""
-    text = _check_name(value, path, problems)
-    if text is None:
-        return None
-    text = text.strip()
-    problem = None
     try:
-        parts = urlsplit(text)
-    except ValueError as exc:
-        parts, problem = None, f"{text!r} is not a URL ({exc})"
-    if parts is None:
-        pass
-    elif parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        problem = f"{text!r} must be an http:// or https:// URL of {what}"
-    elif _CONTROL_RE.search(text):
-        problem = f"{text!r} must not contain spaces or control characters"
-    elif parts.username or parts.password:
-        # The URL is published on every page: a token pasted into it would leak.
-        problem = "must not contain a user name or password (it is published on every page)"
-    if problem:
-        problems.append(f"{path}: {problem}")
-        return None
-    return text
-
-
-def _check_url(value: object, path: str, problems: list[str]) -> str | None:
-    """Accept the repository's web page; drop a trailing slash."""
-    text = _check_http_url(value, path, problems, "the repository's web page")
-    return None if text is None else text.rstrip("/")
-
-
-def _check_site_url(value: object, path: str, problems: list[str]) -> str | None:
-    """Accept the URL of the published site's root; end it with a slash."""
-    text = _check_http_url(
-        value, path, problems, "the published site's root, such as https://org.github.io/repo/"
-    )
-    if text is None:
-        return None
-    parts = urlsplit(text)
-    if parts.query or parts.fragment or text.endswith(("?", "#")):
-        problems.append(f"{path}: {text!r} must not have a ?query or a #fragment")
-        return None
-    # The 404 page's <base href> must name a folder: without the slash, relative links
-    # would resolve against the site's parent (https://org.github.io/ for /repo).
-    return text if text.endswith("/") else f"{text}/"
-
-
-def _check_experiments(
-    value: object, path: str, problems: list[str]
-) -> Mapping[str, ExperimentSettings] | None:
-    """Accept ``{experiment name: {primary_metric, direction}}``."""
-    if not isinstance(value, dict):
-        problems.append(f"{path}: expected a mapping of experiment names, got {_type_name(value)}")
-        return None
-    known = [f.name for f in fields(ExperimentSettings)]
-    result: dict[str, ExperimentSettings] = {}
-    ok = True
-    for name, settings in value.items():
-        where = f"{path}.{name}"
-        if not isinstance(name, str):
-            problems.append(f"{where}: experiment names must be text, got {_type_name(name)}")
-            ok = False
-            continue
-        if settings is None:
-            settings = {}
-        if not isinstance(settings, dict):
-            problems.append(
-                f"{where}: expected a mapping with primary_metric and direction, "
-                f"got {_type_name(settings)}"
-            )
-            ok = False
-            continue
-        count = len(problems)
-        entry: dict[str, str | None] = {}
-        for key, item in settings.items():
-            if key not in known:
-                problems.append(_unknown_key(key, known, f"{where}."))
-            elif item is None:
-                continue
-            elif key == "direction":
-                if item in DIRECTIONS:
-                    entry[key] = item
-                else:
-                    problems.append(
-                        f"{where}.direction: {item!r} is not one of {', '.join(DIRECTIONS)}"
-                    )
-            else:
-                entry[key] = _check_name(item, f"{where}.{key}", problems)
-        if len(problems) > count:
-            ok = False
-        else:
-            result[name] = ExperimentSettings(**entry)
-    return MappingProxyType(result) if ok else None
-
-
-def _check_columns(value: object, path: str, problems: list[str]) -> tuple[str, ...] | None:
-    """Accept a list of run columns and ``metrics.X``/``params.X``/``tags.X`` names."""
-    if not isinstance(value, list):
-        problems.append(f"{path}: expected a list of column names, got {_type_name(value)}")
-        return None
-    count = len(problems)
-    for index, column in enumerate(value):
-        where = f"{path}[{index}]"
-        if not isinstance(column, str):
-            problems.append(f"{where}: expected a column name, got {_type_name(column)} {column!r}")
-            continue
-        group, dot, key = column.partition(".")
-        if dot and group in COLUMN_GROUPS:
-            if not key:
-                problems.append(f"{where}: {column!r} needs a key after '{group}.'")
-            continue
-        if column not in RUN_COLUMNS:
-            choices = [*RUN_COLUMNS, *(f"{g}.<key>" for g in COLUMN_GROUPS)]
-            close = difflib.get_close_matches(column, choices, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            problems.append(
-                f"{where}: unknown column {column!r}{hint} "
-                f"(use {', '.join(RUN_COLUMNS)} or metrics.<key>, params.<key>, tags.<key>)"
-            )
-    return tuple(value) if len(problems) == count else None
-
-
-def _check_size(value: object, path: str, problems: list[str]) -> int | None:
-    """Accept a byte count or a size text."""
-    try:
-        return parse_size(value)
-    except ValueError as exc:
-        problems.append(f"{path}: {exc}")
-        return None
-
-
-def _check_refs(value: object, path: str, problems: list[str]) -> tuple[str, ...] | None:
-    """Accept branch names or patterns: a list, or one text with commas (``main,exp/*``)."""
-    items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
-        problems.append(
-            f"{path}: expected a list of branch names or patterns, like [main, 'exp/*']"
-        )
-        return None
-    refs = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
-    bad = [ref for ref in refs if ref.startswith("-") or _CONTROL_RE.search(ref)]
-    if bad:
-        problems.append(f"{path}: {bad[0]!r} is not a branch name or pattern")
-        return None
-    return refs
-
-
-def _check_untracked(value: object, path: str, problems: list[str]) -> str | None:
-    """Accept which untracked files a run's patch holds (read by the tracking API)."""
-    from runfolio.gitrepo import UNTRACKED_MODES
-
-    if value not in UNTRACKED_MODES:
-        problems.append(f"{path}: {value!r} is not one of {', '.join(UNTRACKED_MODES)}")
-        return None
-    return str(value)
-
-
-# The limits given as sizes (a byte count or a text with a unit); the others are counts.
-_SIZE_LIMITS = frozenset({"preview_size", "page_preview_size"})
-
-
-def _check_limits(value: object, path: str, problems: list[str]) -> SiteLimits | None:
-    """Accept ``{limit name: positive number}``; sizes may be written with a unit."""
-    if not isinstance(value, dict):
-        problems.append(f"{path}: expected a mapping of limit names, got {_type_name(value)}")
-        return None
-    known = [f.name for f in fields(SiteLimits)]
-    count = len(problems)
-    checked: dict[str, int] = {}
-    for key, item in value.items():
-        where = f"{path}.{key}"
-        if key not in known:
-            problems.append(_unknown_key(key, known, f"{path}."))
-        elif item is None:
-            continue
-        elif key in _SIZE_LIMITS:
-            size = _check_size(item, where, problems)
-            if size is not None and size < 1:
-                problems.append(f"{where}: must be at least 1 byte")
-            elif size is not None:
-                checked[key] = size
-        elif isinstance(item, bool) or not isinstance(item, int) or item < 1:
-            problems.append(f"{where}: expected a whole number of at least 1, got {item!r}")
-        else:
-            checked[key] = item
-    return SiteLimits(**checked) if len(problems) == count else None
-
-
-_CHECKS = {
-    "title": _check_name,
-    "description": _check_text,
-    "repository_url": _check_url,
-    "experiments": _check_experiments,
-    "default_columns": _check_columns,
-    "refs": _check_refs,
-    "artifact_size_limit": _check_size,
-    "theme": _check_name,
-    "store": _check_name,
-    "site_url": _check_site_url,
-    "artifacts": check_remote_settings,
-    "capture_untracked": _check_untracked,
-    "limits": _check_limits,
-}
+        return validate_site_url(value)
+    except ConfigProblems as exc:
+        raise SiteConfigError(source, list(exc.problems)) from None
