@@ -11,7 +11,8 @@ import pytest
 
 from runfolio import gitrunner
 from runfolio.errors import GitError, GitNotFoundError, GitTimeoutError
-from runfolio.gitrepo import capture_git
+from runfolio.gitobjects import list_store_tree, resolve_commit
+from runfolio.gitrepo import capture_git, file_history
 from runfolio.gitrunner import run_git
 
 POSIX = os.name == "posix"
@@ -65,6 +66,31 @@ def test_user_quotepath_setting_does_not_change_a_patch(git_repo: Path) -> None:
     assert default is not None and unquoted_by_user is not None
     assert unquoted_by_user.patch == default.patch
     assert "na\\303\\257ve.py" in default.patch  # git's own default spelling
+
+
+@pytest.mark.parametrize("quote_path", ["true", "false"])
+def test_non_ascii_paths_read_the_same_whatever_the_locale_and_config(
+    git_repo: Path, monkeypatch: pytest.MonkeyPatch, quote_path: str
+) -> None:
+    run = git_repo / "runs" / "expérience" / "naïve-run"
+    run.mkdir(parents=True)
+    (run / "run.yaml").write_text("run_id: naïve\n", encoding="utf-8")
+    git(git_repo, "add", "--all")
+    git(git_repo, "commit", "--quiet", "--message", "données")
+    git(git_repo, "config", "core.quotePath", quote_path)
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    monkeypatch.setenv("LC_ALL", "de_DE.UTF-8")
+
+    commit = resolve_commit(git_repo, "HEAD")
+    tree = list_store_tree(git_repo, commit, "runs")
+    history = file_history(git_repo / "runs", "*/*/run.yaml")
+
+    assert list(tree.files) == ["expérience/naïve-run/run.yaml"]
+    assert history is not None
+    assert [change.path for change in history.commits[-1].changes] == [
+        "expérience/naïve-run/run.yaml"
+    ]
+    assert history.commits[-1].subject == "données"
 
 
 @pytest.mark.skipif(not POSIX, reason="process groups are POSIX")

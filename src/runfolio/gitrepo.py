@@ -2,9 +2,9 @@
 
 Every command goes through :func:`runfolio.gitrunner.run_git` (one environment, one
 timeout); :mod:`runfolio.gitobjects` reads snapshots of a store from git's objects.
-:func:`capture_git` records where a run's code came from: the commit,
-the branch, the remote and a patch that recreates the uncommitted working tree on top of the
-commit. It never writes to the user's index or object database: the patch is built in a
+:func:`capture_git` records where a run's code came from: the commit, the branch, the
+remote and a patch that recreates the uncommitted working tree on top of the commit.
+It never writes to the user's index or object database: the patch is built in a
 temporary index whose new blobs go to a temporary object directory.
 """
 
