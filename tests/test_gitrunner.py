@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -187,3 +188,14 @@ def test_no_prompt_waits_for_a_keyboard(git_repo: Path) -> None:
     result = run_git(git_repo, ["hash-object", "--stdin"])
 
     assert result.stdout.strip() == git(git_repo, "hash-object", "/dev/null").strip().encode()
+
+
+def test_capturing_in_a_repository_loads_no_git_library(git_repo: Path) -> None:
+    (git_repo / "train.py").write_text("print('changed')\n", encoding="utf-8")
+    code = (
+        "import sys; from pathlib import Path; from runfolio.gitrepo import capture_git; "
+        "snapshot = capture_git(Path(sys.argv[1])); "
+        "assert snapshot is not None and snapshot.dirty and snapshot.patch; "
+        "assert 'git' not in sys.modules, 'a git library was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code, str(git_repo)], check=True)
