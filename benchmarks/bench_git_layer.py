@@ -34,7 +34,7 @@ from runfolio.gitrunner import GIT_TIMEOUT_S, run_git
 
 
 def make_blob_repo(path: Path, count: int) -> list[str]:
-    """A repository with one commit of ``count`` run-like files; their blob ids."""
+    """A repository with one commit of ``count`` run-like files, packed; their blob ids."""
     env = common.git_env()
     path.mkdir(parents=True)
     for index in range(count):
@@ -49,6 +49,7 @@ def make_blob_repo(path: Path, count: int) -> list[str]:
         ["init", "--quiet", "--initial-branch=main"],
         ["add", "--all"],
         ["commit", "--quiet", "--no-gpg-sign", "--message", "runs"],
+        ["gc", "--quiet"],  # packed, as in a clone (CI's report and build --refs)
     ):
         subprocess.run(["git", *args], cwd=path, check=True, capture_output=True, env=env)
     listing = subprocess.run(
