@@ -27,6 +27,7 @@ SCRIPTS = (
     "bench_durability.py",
     "bench_search.py",
     "bench_report.py",
+    "bench_git_layer.py",
     "bench_site.py",
     "bench_leaderboard_browser.py",
 )

@@ -21,8 +21,10 @@ SCRIPTS = [
     "bench_durability.py",
     "bench_search.py",
     "bench_report.py",
+    "bench_git_layer.py",
 ]
-NO_MLFLOW_ROW = {"bench_report.py"}  # MLflow has no pull-request report to compare with
+# MLflow has no pull-request report and no git layer to compare with.
+NO_MLFLOW_ROW = {"bench_report.py", "bench_git_layer.py"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

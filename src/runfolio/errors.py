@@ -37,3 +37,11 @@ class FilterError(RunfolioError, ValueError):
 
 class GitError(RunfolioError):
     """A git operation failed (not a repository, missing commit, ...)."""
+
+
+class GitNotFoundError(GitError):
+    """No git program could be started (git is not installed, or not on PATH)."""
+
+
+class GitTimeoutError(GitError):
+    """A git command ran longer than ``runfolio.gitrunner.GIT_TIMEOUT_S`` and was stopped."""

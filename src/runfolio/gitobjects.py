@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import git_command, git_pipe
+from runfolio.gitrunner import run_git
 from runfolio.store import layout
 from runfolio.store.atomic import atomic_writer, write_text_atomic
 
@@ -116,7 +116,7 @@ def resolve_commit(repo_root: Path, ref: str) -> str:
     """
     if not ref or ref.startswith("-") or "\0" in ref:
         raise RevisionNotFoundError(f"{ref!r} is not a git revision")
-    status, out, _ = git_command(
+    status, out, _ = run_git(
         repo_root,
         ["rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"],
         check=False,
@@ -136,7 +136,7 @@ def merge_base(repo_root: Path, a: str, b: str) -> str | None:
     A shallow clone often stops short of the fork point: callers fall back to comparing
     the two commits directly.
     """
-    status, out, _ = git_command(repo_root, ["merge-base", a, b], check=False)
+    status, out, _ = run_git(repo_root, ["merge-base", a, b], check=False)
     sha = out.decode("ascii", "replace").strip()
     return sha if status == 0 and re.fullmatch(r"[0-9a-f]{40,64}", sha) else None
 
@@ -151,7 +151,7 @@ def list_store_tree(repo_root: Path, commit: str, store_path: str) -> StoreTree:
     args = ["ls-tree", "-r", "-z", "--long", "--full-tree", commit]
     if prefix:
         args += ["--", prefix]
-    out = git_command(repo_root, args)[1]
+    out = run_git(repo_root, args).stdout
     for record in out.split(b"\0"):
         if not record:
             continue
@@ -183,7 +183,8 @@ def read_blobs(repo_root: Path, blobs: Iterable[str]) -> dict[str, bytes]:
     wanted = list(dict.fromkeys(blobs))
     if not wanted:
         return {}
-    out = git_pipe(repo_root, ["cat-file", "--batch"], "".join(f"{b}\n" for b in wanted).encode())
+    requests = "".join(f"{b}\n" for b in wanted).encode()
+    out = run_git(repo_root, ["cat-file", "--batch"], stdin=requests).stdout
     found: dict[str, bytes] = {}
     position = 0
     for blob in wanted:
@@ -265,7 +266,7 @@ def _stream_large(repo_root: Path, entries: list[TreeFile], target: Path) -> Non
     """Write large blobs straight from git to disk, one ``cat-file`` each."""
     for entry in entries:
         with _placed(target, entry) as handle:
-            git_pipe(repo_root, ["cat-file", "blob", entry.blob], b"", stdout=handle)
+            run_git(repo_root, ["cat-file", "blob", entry.blob], stdout=handle)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,10 @@
-"""The module of runfolio that talks to git (with :mod:`runfolio.gitobjects` for snapshots).
+"""What runfolio asks of a git working tree: a run's code, a folder's revision, file history.
 
-gitpython is imported inside the functions that need it, so ``import runfolio`` stays light
-(a test enforces this). :func:`capture_git` records where a run's code came from: the commit,
-the branch, the remote and a patch that recreates the uncommitted working tree on top of the
-commit. It never writes to the user's index or object database: the patch is built in a
+Every command goes through :func:`runfolio.gitrunner.run_git` (one environment, one
+timeout); :mod:`runfolio.gitobjects` reads snapshots of a store from git's objects.
+:func:`capture_git` records where a run's code came from: the commit, the branch, the
+remote and a patch that recreates the uncommitted working tree on top of the commit.
+It never writes to the user's index or object database: the patch is built in a
 temporary index whose new blobs go to a temporary object directory.
 """
 
@@ -12,34 +13,15 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
-from runfolio.errors import GitError
+from runfolio.errors import GitError, GitNotFoundError
+from runfolio.gitrunner import run_git
 from runfolio.store.secrets import credential_reason, strip_credentials
 
 __all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
-
-# Generous: status on a very large monorepo takes seconds, but a stuck filesystem must not
-# freeze a training job forever. Everything killed at this point only ever wrote to temp files.
-_TIMEOUT_S = 120.0
-
-# Applied to every git call: no prompts, no pager, and no opportunistic write of the user's
-# index by `git status` (GIT_OPTIONAL_LOCKS=0). The pathspec variables are reset because
-# pathspec magic (":(exclude,literal)...") is how excluded paths are expressed.
-_BASE_ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_PAGER": "cat",
-    "PAGER": "cat",
-    "GIT_OPTIONAL_LOCKS": "0",
-    "GIT_LITERAL_PATHSPECS": "0",
-    "GIT_GLOB_PATHSPECS": "0",
-    "GIT_NOGLOB_PATHSPECS": "0",
-    "GIT_ICASE_PATHSPECS": "0",
-}
 
 # Each option pins down a setting that user config could change and that would make the patch
 # unusable by `git apply`: prefixes (diff.noprefix), external/textconv drivers, submodule log
@@ -192,25 +174,16 @@ def capture_git(
             message names the repository and carries git's own explanation.
     """
     start = _nearest_existing_dir(Path(path).expanduser().absolute())
-    # Skip importing gitpython (tens of milliseconds) when plainly not in a repository.
+    # Skip starting git at all when plainly not in a repository.
     if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
         return None
     try:
-        import git
-    except ModuleNotFoundError:
-        raise  # gitpython is a dependency of runfolio: its absence is a broken install.
-    except ImportError:
-        # gitpython refuses to import when it cannot run the git executable.
-        return None
-
-    try:
-        return _capture(git, start, exclude, max_untracked_bytes, exclude_subfolders_of, untracked)
-    except git.GitCommandNotFound:
+        return _capture(start, exclude, max_untracked_bytes, exclude_subfolders_of, untracked)
+    except GitNotFoundError:
         return None
 
 
 def _capture(
-    git: Any,
     start: Path,
     exclude: Sequence[Path],
     max_bytes: int,
@@ -220,8 +193,7 @@ def _capture(
     """Run the git commands of :func:`capture_git` from the existing directory ``start``."""
     if untracked_mode not in UNTRACKED_MODES:
         raise ValueError(f"untracked must be one of {', '.join(UNTRACKED_MODES)}")
-    status, out, err = _run(
-        git,
+    status, out, err = run_git(
         start,
         ["rev-parse", "--show-toplevel", "--git-path", "index", "--git-path", "objects"],
         check=False,
@@ -234,7 +206,7 @@ def _capture(
     root, index_path, objects_dir = (start / os.fsdecode(p) for p in out.splitlines()[:3])
     pathspec = _pathspec(root, exclude, exclude_subfolders_of)
 
-    out = _run(git, root, [*_STATUS_ARGS, "--", *pathspec])[1]
+    out = run_git(root, [*_STATUS_ARGS, "--", *pathspec]).stdout
     commit, branch, changed, untracked = _parse_status(out)
     outputs = _output_folders(root, changed + untracked)
     changed = [rel for rel in changed if not _is_output(rel, outputs)]
@@ -263,7 +235,7 @@ def _capture(
             # it, so only an exclusion keeps its changes out of the diff.
             diff_spec = pathspec + [f":(exclude,literal){path}" for path in secret]
             paths = kept + selected
-            patch = _build_patch(git, root, commit, diff_spec, paths, index_path, objects_dir)
+            patch = _build_patch(root, commit, diff_spec, paths, index_path, objects_dir)
             patch, holding_secrets = _without_secret_sections(patch)
             secret = sorted({*secret, *holding_secrets})
 
@@ -272,7 +244,7 @@ def _capture(
         commit=commit,
         branch=branch,
         dirty=bool(changed or untracked),
-        remote_url=_remote_url(git, root),
+        remote_url=_remote_url(root),
         patch=patch,
         skipped_untracked=tuple(skipped),
         skipped_credentials=tuple(secret),
@@ -391,7 +363,6 @@ def _looks_secret(rel: bytes) -> bool:
 
 
 def _build_patch(
-    git: Any,
     root: Path,
     commit: str | None,
     pathspec: list[str],
@@ -422,9 +393,9 @@ def _build_patch(
         list_file = tmp_dir / "paths"
         list_file.write_bytes(b"".join(p + b"\0" for p in paths))
         with list_file.open("rb") as stdin:
-            _run(git, root, _UPDATE_INDEX_ARGS, env=env, stdin=stdin)
+            run_git(root, _UPDATE_INDEX_ARGS, env=env, stdin=stdin)
         diff_args = [*_DIFF_ARGS, *([commit] if commit else []), "--", *pathspec]
-        raw = _run(git, root, diff_args, env=env)[1]
+        raw = run_git(root, diff_args, env=env).stdout
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -433,7 +404,7 @@ def _build_patch(
         # unless the repository's own attributes insist on text.
         attributes = tmp_dir / "attributes"
         attributes.write_text("* -diff\n", encoding="utf-8")
-        raw = _run(git, root, ["-c", f"core.attributesFile={attributes}", *diff_args], env=env)[1]
+        raw = run_git(root, ["-c", f"core.attributesFile={attributes}", *diff_args], env=env).stdout
         return raw.decode("utf-8", "surrogateescape")
 
 
@@ -479,20 +450,19 @@ def repository_remote(folder: Path) -> str | None:
     Raises:
         GitError: git failed on an existing repository.
     """
-    found = _git_at(folder)
-    if found is None:
+    start = _start_in_repo(folder)
+    if start is None:
         return None
-    git, start = found
     try:
-        return _remote_url(git, start)
-    except git.GitCommandNotFound:
+        return _remote_url(start)
+    except GitNotFoundError:
         return None
 
 
-def _remote_url(git: Any, root: Path) -> str | None:
+def _remote_url(root: Path) -> str | None:
     """Return the credential-free URL of origin, else of the first remote, else None."""
-    status, out, _ = _run(
-        git, root, ["config", "-z", "--get-regexp", r"^remote\..*\.url$"], check=False
+    status, out, _ = run_git(
+        root, ["config", "-z", "--get-regexp", r"^remote\..*\.url$"], check=False
     )
     if status != 0:  # 1 means no remote at all
         return None
@@ -544,84 +514,6 @@ def _glob_escape(text: str) -> str:
     return re.sub(r"([*?\[\]\\])", r"\\\1", text)
 
 
-def _run(
-    git: Any,
-    cwd: Path,
-    args: list[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    stdin: Any = None,
-    check: bool = True,
-) -> tuple[int, bytes, str]:
-    """Run one git command in ``cwd``; return (status, stdout bytes, stderr text)."""
-    status, out, err = git.Git(str(cwd)).execute(
-        ["git", *args],
-        istream=stdin,
-        with_extended_output=True,
-        with_exceptions=False,
-        stdout_as_string=False,
-        strip_newline_in_stdout=False,
-        kill_after_timeout=None if sys.platform == "win32" else _TIMEOUT_S,
-        env={**_BASE_ENV, **(env or {})},
-    )
-    if check and status != 0:
-        subcommand = next(
-            a for i, a in enumerate(args) if a != "-c" and (i == 0 or args[i - 1] != "-c")
-        )
-        raise GitError(f"git {subcommand} failed in {cwd} (exit {status}): {err.strip()}")
-    return status, out, err
-
-
-def git_command(cwd: Path, args: list[str], *, check: bool = True) -> tuple[int, bytes, str]:
-    """Run ``git ARGS`` in ``cwd`` with runfolio's fixed environment (no prompts, no pager).
-
-    Returns:
-        The exit status, stdout as bytes and stderr as text.
-
-    Raises:
-        GitError: ``check`` and git failed, or git is not installed.
-    """
-    import git
-
-    try:
-        return _run(git, cwd, args, check=check)
-    except git.GitCommandNotFound as exc:
-        raise GitError("git is not installed (or not on PATH)") from exc
-
-
-def git_pipe(cwd: Path, args: list[str], stdin: bytes, stdout: BinaryIO | None = None) -> bytes:
-    """Run ``git ARGS`` in ``cwd`` feeding it ``stdin``; return its whole stdout.
-
-    For batch commands (``cat-file --batch``) that answer many requests in one process.
-    With ``stdout`` (an open file) the output goes there instead, never held in memory,
-    and nothing is returned.
-
-    Raises:
-        GitError: git failed or is not installed.
-    """
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["git", *args],
-            cwd=cwd,
-            input=stdin,
-            stdout=stdout if stdout is not None else subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **_BASE_ENV},
-            timeout=_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise GitError("git is not installed (or not on PATH)") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise GitError(f"git {args[0]} took over {_TIMEOUT_S:.0f} s in {cwd}") from exc
-    if done.returncode != 0:
-        err = done.stderr.decode("utf-8", "replace").strip()
-        raise GitError(f"git {args[0]} failed in {cwd} (exit {done.returncode}): {err}")
-    return done.stdout or b""
-
-
 def _alternates(objects_dir: Path) -> str:
     """Return GIT_ALTERNATE_OBJECT_DIRECTORIES with ``objects_dir`` added, quoted if needed."""
     entry = str(objects_dir)
@@ -646,21 +538,12 @@ def _has_git_marker(directory: Path) -> bool:
     return False
 
 
-def _git_at(folder: Path) -> tuple[Any, Path] | None:
-    """GitPython and the nearest existing folder of ``folder``; None outside git or without it.
-
-    GitPython raises ImportError (not ModuleNotFoundError) when it finds no git program.
-    """
+def _start_in_repo(folder: Path) -> Path | None:
+    """The nearest existing folder of ``folder``; None when plainly outside any repository."""
     start = _nearest_existing_dir(Path(folder).expanduser().absolute())
     if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
         return None
-    try:
-        import git
-    except ModuleNotFoundError:
-        raise
-    except ImportError:
-        return None
-    return git, start
+    return start
 
 
 def _nearest_existing_dir(path: Path) -> Path:
@@ -708,27 +591,24 @@ def folder_revision(folder: Path) -> FolderRevision | None:
     Raises:
         GitError: git failed on an existing repository.
     """
-    found = _git_at(folder)
-    if found is None:
+    start = _start_in_repo(folder)
+    if start is None:
         return None
-    git, start = found
     try:
-        status, out, err = _run(git, start, ["rev-parse", "--show-toplevel"], check=False)
+        status, out, err = run_git(start, ["rev-parse", "--show-toplevel"], check=False)
         if status != 0:
             if "not a git repository" in err or "must be run in a work tree" in err:
                 return None
             raise GitError(f"git could not read the repository holding {start}: {err.strip()}")
         root = Path(os.fsdecode(out.splitlines()[0]))
-        status, head, _ = _run(git, root, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False)
+        status, head, _ = run_git(root, ["rev-parse", "--verify", "--quiet", "HEAD"], check=False)
         commit = head.decode().strip() if status == 0 and head.strip() else None
         relative = os.path.relpath(start.resolve(), root.resolve())
         relative = "" if relative == "." else relative.replace(os.sep, "/")
-        changes = _run(
-            git,
-            root,
-            ["status", "--porcelain", "--untracked-files=normal", "--", relative or "."],
-        )[1]
-    except git.GitCommandNotFound:
+        changes = run_git(
+            root, ["status", "--porcelain", "--untracked-files=normal", "--", relative or "."]
+        ).stdout
+    except GitNotFoundError:
         return None
     return FolderRevision(root=root, commit=commit, dirty=bool(changes.strip()), relative=relative)
 
@@ -809,15 +689,10 @@ def file_history(folder: Path, glob: str) -> FileHistory | None:
         return None
     if revision.commit is None:
         return FileHistory(revision.root, [])
-    import git
-
     prefix = _glob_escape(revision.relative) + "/" if revision.relative else ""
-    out = _run(
-        git,
+    out = run_git(
         revision.root,
         [
-            "-c",
-            "log.showSignature=false",
             "log",
             "--reverse",
             "--root",  # a root (or shallow boundary) commit lists what it added
@@ -830,8 +705,8 @@ def file_history(folder: Path, glob: str) -> FileHistory | None:
             "--",
             f":(glob){prefix}{glob}",
         ],
-    )[1]
-    shallow = _shallow_commits(git, revision.root)
+    ).stdout
+    shallow = _shallow_commits(revision.root)
     inside = f"{revision.relative}/" if revision.relative else ""
     return FileHistory(revision.root, _parse_raw_log(out, inside, shallow))
 
@@ -865,9 +740,9 @@ def _blob(mode: str, blob: str) -> str | None:
     return blob if mode in _REGULAR_FILE_MODES and not _NO_BLOB.fullmatch(blob) else None
 
 
-def _shallow_commits(git: Any, root: Path) -> frozenset[str]:
+def _shallow_commits(root: Path) -> frozenset[str]:
     """The boundary commits of a shallow clone (none in a complete repository)."""
-    out = _run(git, root, ["rev-parse", "--git-path", "shallow"])[1]
+    out = run_git(root, ["rev-parse", "--git-path", "shallow"]).stdout
     path = root / os.fsdecode(out.strip())
     try:
         return frozenset(path.read_text(encoding="ascii").split())
@@ -877,12 +752,9 @@ def _shallow_commits(git: Any, root: Path) -> frozenset[str]:
 
 def has_commit(repo_root: Path, sha: str) -> bool:
     """Whether the repository at ``repo_root`` holds commit ``sha``."""
-    import git
-
     if not re.fullmatch(r"[0-9a-f]{7,64}", sha or ""):
         return False
-    status, _, _ = _run(git, repo_root, ["cat-file", "-e", f"{sha}^{{commit}}"], check=False)
-    return status == 0
+    return run_git(repo_root, ["cat-file", "-e", f"{sha}^{{commit}}"], check=False).status == 0
 
 
 def add_worktree(repo_root: Path, sha: str, target: Path) -> None:
@@ -894,9 +766,7 @@ def add_worktree(repo_root: Path, sha: str, target: Path) -> None:
     Raises:
         GitError: git refused (the folder exists and is not empty, say).
     """
-    import git
-
-    _run(git, repo_root, ["worktree", "add", "--detach", "--quiet", str(target), sha])
+    run_git(repo_root, ["worktree", "add", "--detach", "--quiet", str(target), sha])
 
 
 def apply_patch(worktree: Path, patch: Path) -> None:
@@ -905,6 +775,4 @@ def apply_patch(worktree: Path, patch: Path) -> None:
     Raises:
         GitError: the patch does not apply.
     """
-    import git
-
-    _run(git, worktree, ["apply", "--binary", "--whitespace=nowarn", str(patch)])
+    run_git(worktree, ["apply", "--binary", "--whitespace=nowarn", str(patch)])

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from runfolio import __version__
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import find_repo_root, git_command
+from runfolio.gitrepo import find_repo_root
+from runfolio.gitrunner import run_git
 
 WORKFLOW_PATH = ".github/workflows/runfolio.yml"
 """Where the workflow goes, relative to the repository root."""
@@ -250,7 +251,7 @@ def _yaml_quote(text: str) -> str:
 def _git_text(repo_root: Path, args: list[str]) -> str | None:
     """The first line git prints for ``args``, or None when it fails or is not installed."""
     try:
-        status, out, _ = git_command(repo_root, args, check=False)
+        status, out, _ = run_git(repo_root, args, check=False)
     except GitError:
         return None
     lines = out.decode("utf-8", "replace").splitlines()

@@ -34,7 +34,7 @@ from runfolio.gitobjects import (
     materialize,
     resolve_commit,
 )
-from runfolio.gitrepo import git_command
+from runfolio.gitrunner import run_git
 from runfolio.store import layout
 from runfolio.store.cache import cache_dir
 
@@ -222,7 +222,7 @@ def _misnamed_run_file(path: str) -> bool:
 
 def _branches(repo_root: Path) -> dict[str, str]:
     """Branch name → commit, local branches over remote-tracking ones."""
-    out = git_command(
+    out = run_git(
         repo_root,
         [
             "for-each-ref",
@@ -230,7 +230,7 @@ def _branches(repo_root: Path) -> dict[str, str]:
             "refs/heads",
             "refs/remotes",
         ],
-    )[1].decode("utf-8", "surrogateescape")
+    ).stdout.decode("utf-8", "surrogateescape")
     local: dict[str, str] = {}
     remote: dict[str, str] = {}
     for line in out.splitlines():
