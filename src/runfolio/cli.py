@@ -33,7 +33,8 @@ class _CommandError(click.ClickException):
         from runfolio.console.safe import terminal_text
 
         super().__init__(terminal_text(message))
-        self.exit_code = exit_code
+        # click types exit_code as a ClassVar, yet documents setting it per exception.
+        self.exit_code = exit_code  # type: ignore[misc]
 
 
 def _echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:

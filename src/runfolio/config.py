@@ -5,9 +5,13 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runfolio.errors import RunfolioError
 from runfolio.gitrepo import find_repo_root
+
+if TYPE_CHECKING:
+    from decimal import Decimal
 
 CONFIG_FILE = "runfolio.yaml"
 STORE_ENV = "RUNFOLIO_STORE"
@@ -102,6 +106,7 @@ def parse_size(value: object) -> int:
     """
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected a byte count like 5000000 or '5 MB', got {value!r}")
+    number: int | Decimal
     if isinstance(value, int):
         number, unit = value, 1
     else:

@@ -16,13 +16,13 @@ import subprocess
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from html_helpers import Element, parse_html
 from runfolio import Store
 from runfolio.errors import InvalidInputError
 from runfolio.site.build import build_site
@@ -290,48 +290,20 @@ def test_no_artifact_write_goes_through_a_symlink(
 # ---------------------------------------------------------------------- accepted, then published
 
 
-class _ArtifactPage(HTMLParser):
-    """The artifact articles of a run page: name, links (href/src) and notes of each."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.articles: list[dict[str, Any]] = []
-        self._depth = 0
-        self._in: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        classes = (attributes.get("class") or "").split()
-        if tag == "article" and "artifact" in classes:
-            self.articles.append({"name": "", "links": [], "notes": []})
-            self._depth = 1
-            return
-        if not self._depth:
-            return
-        if tag == "article":
-            self._depth += 1
-        article = self.articles[-1]
-        if tag == "a" and attributes.get("href"):
-            article["links"].append(attributes["href"])
-        if tag == "img" and not (attributes.get("src") or "").startswith("data:"):
-            article["links"].append(attributes["src"])
-        if tag == "code" and not article["name"]:
-            self._in = "name"
-        elif tag == "p" and "note" in classes:
-            self._in = "note"
-            article["notes"].append("")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "article" and self._depth:
-            self._depth -= 1
-        if tag in ("code", "p"):
-            self._in = None
-
-    def handle_data(self, data: str) -> None:
-        if self._in == "name":
-            self.articles[-1]["name"] += data
-        elif self._in == "note":
-            self.articles[-1]["notes"][-1] += data
+def _article(article: Element) -> dict[str, Any]:
+    """One artifact article of a run page: its name, links (href/src) and notes."""
+    links = [
+        e.attr("href") if e.tag == "a" else e.attr("src")
+        for e in article.elements
+        if (e.tag == "a" and e.attr("href"))
+        or (e.tag == "img" and not e.attr("src").startswith("data:"))
+    ]
+    codes = article.find("code")
+    return {
+        "name": codes[0].text if codes else "",
+        "links": links,
+        "notes": [p.text for p in article.find("p", class_="note")],
+    }
 
 
 @dataclass
@@ -350,11 +322,11 @@ def build_and_read(store: Path, run: Run, site: Path) -> tuple[Published, list[s
     report = build_site(store, site, config_root=store.parent)
     experiment = run.path.parent.name
     page = site / "experiments" / experiment / "runs" / f"{run.run_id}.html"
-    parser = _ArtifactPage()
-    parser.feed(page.read_bytes().decode("utf-8"))  # no newline translation: names keep \r
+    # No newline translation: names keep \r.
+    articles = parse_html(page.read_bytes().decode("utf-8")).find("article", class_="artifact")
     run_dir = f"experiments/{experiment}/runs/{run.run_id}"
     published = Published(site, page, run_dir)
-    for article in parser.articles:
+    for article in map(_article, articles):
         published.articles[article["name"]] = article
     root = site / run_dir
     for current, _dirs, names in os.walk(root):

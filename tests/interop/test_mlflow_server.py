@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ from mlflow_logging import MODEL, MlflowSource
 
 from runfolio.interop.mlflow_import import import_mlflow
 from runfolio.registry import read_registry
+from waiting import wait_until
 
 _STARTUP_LIMIT = 180  # seconds; a busy 2-core machine starts it in 5 to 20
 
@@ -45,17 +45,26 @@ def tracking_server(mlflow_source: MlflowSource, tmp_path: Path) -> Iterator[str
         start_new_session=True,  # its workers form one process group, stopped together
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+
+    def server_log() -> str:
+        log.flush()
+        return _tail(tmp_path / "server.log")
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return True
+        except OSError:
+            assert server.poll() is None, f"mlflow server exited:\n{server_log()}"
+            return False
+
     try:
-        deadline = time.monotonic() + _STARTUP_LIMIT
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    pytest.fail(f"mlflow server did not start:\n{_tail(tmp_path / 'server.log')}")
-                time.sleep(0.25)
+        wait_until(
+            answers,
+            lambda: f"the mlflow server to start; its log:\n{server_log()}",
+            _STARTUP_LIMIT,
+            interval=0.25,
+        )
         yield url
     finally:
         os.killpg(server.pid, signal.SIGTERM)

@@ -1,20 +1,20 @@
 """Run pages list remote artifacts, link them, preview small ones, and survive failures.
 
 Sites are built from stores written through the tracking API against the moto server,
-and the run page is read back with :mod:`html.parser`.
+and the run page is read back with ``html_helpers``.
 """
 
 from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from objectstore_helpers import Project, big_file, s3fs_for
 
 import runfolio
+from html_helpers import parse_file
 from runfolio.objectstore.cache import objects_dir
 from runfolio.objectstore.manifest import read_manifest
 from runfolio.site.build import build_site
@@ -37,60 +37,27 @@ class Artifact:
     text: str = ""
 
 
-class _ArtifactParser(HTMLParser):
-    """Collect the ``article.artifact`` blocks of a page."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.found: list[Artifact] = []
-        self._depth = 0
-        self._link: str | None = None
-        self._in: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "article" and "artifact" in (values.get("class") or "").split():
-            self.found.append(Artifact())
-            self._depth = 1
-            return
-        if not self._depth:
-            return
-        if tag == "article":
-            self._depth += 1
-        self._in.append(tag)
-        if tag == "a":
-            self._link = values.get("href") or ""
-        elif tag == "img":
-            self.found[-1].images.append(values.get("src") or "")
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self._depth:
-            return
-        if tag == "article":
-            self._depth -= 1
-            return
-        if self._in and self._in[-1] == tag:
-            self._in.pop()
-
-    def handle_data(self, data: str) -> None:
-        if not self._depth:
-            return
-        current = self.found[-1]
-        current.text += data
-        if "h3" in self._in and "code" in self._in:
-            current.name += data
-        if self._in and self._in[-1] == "a" and self._link is not None:
-            current.links.append((self._link, data.strip()))
-            self._link = None
-        if self._in and self._in[-1] == "td":
-            current.cells.append(data)
+def _listed(page: Path) -> list[Artifact]:
+    """The page's artifacts in page order (captured files left out)."""
+    shown = []
+    for article in parse_file(page).find("article", class_="artifact"):
+        name = "".join(code.text for h3 in article.find("h3") for code in h3.find("code"))
+        if not name.startswith("captured/"):
+            shown.append(
+                Artifact(
+                    name=name,
+                    links=[(a.attr("href"), a.text.strip()) for a in article.find("a")],
+                    images=[img.attr("src") for img in article.find("img")],
+                    cells=[td.text for td in article.find("td")],
+                    text=article.text,
+                )
+            )
+    return shown
 
 
 def _artifacts(page: Path) -> dict[str, Artifact]:
     """The page's artifacts by name, in page order (captured files left out)."""
-    parser = _ArtifactParser()
-    parser.feed(page.read_text(encoding="utf-8"))
-    return {a.name: a for a in parser.found if not a.name.startswith("captured/")}
+    return {a.name: a for a in _listed(page)}
 
 
 def _page(site: Path, run: runfolio.Run) -> Path:
@@ -241,11 +208,9 @@ def test_a_pulled_copy_is_listed_once(project: Project, tmp_path: Path) -> None:
     pull_run(run.path)
     site = tmp_path / "site"
     build_site(project.store, site, config_root=project.root)
-    parser = _ArtifactParser()
-    parser.feed(_page(site, run).read_text(encoding="utf-8"))
-    names = [a.name for a in parser.found if not a.name.startswith("captured/")]
-    assert names == ["huge.bin", "plot.png", "readme.txt", "tables/scores.csv"]
-    assert "In object storage" in parser.found[0].text
+    listed = _listed(_page(site, run))
+    assert [a.name for a in listed] == ["huge.bin", "plot.png", "readme.txt", "tables/scores.csv"]
+    assert "In object storage" in listed[0].text
 
 
 def test_without_settings_remote_artifacts_are_listed_but_not_fetched(

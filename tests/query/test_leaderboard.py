@@ -122,7 +122,7 @@ def test_children_are_grouped_under_their_parent(tmp_path: Path) -> None:
     store = runfolio.Store(tmp_path / "runs")
     with store.start_run("exp", run_name="parent") as parent:
         for name in ("one", "two"):
-            time.sleep(0.002)
+            time.sleep(0.002)  # start times are in ms: keep the logging order unambiguous
             with store.start_run("exp", run_name=name, parent_run_id=parent.run_id):
                 pass
     grouped = children_by_parent(scan_store(store.root).runs)

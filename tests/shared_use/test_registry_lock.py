@@ -10,18 +10,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from runfolio.registry import read_registry, register_model, set_model_alias
 from runfolio.store.reader import read_yaml_file
 from store_helpers import log_model_runs
+from waiting import wait_until
 
 _WRITER = """
 import os, sys, time
 from pathlib import Path
 from runfolio import registry
 go, deadline = Path(sys.argv[2]), time.monotonic() + 60
+Path(sys.argv[5]).touch()  # imported and at the start line
 while not go.exists():  # the start line; give up if the test died before opening it
     if time.monotonic() > deadline:
         sys.exit("never started")
@@ -37,8 +38,9 @@ else:
 def _race(root: Path, tmp_path: Path, action: str, args: list[str]) -> list[str]:
     """Start one writer process per argument, each with its own cache folder, at once."""
     go = tmp_path / "go"
-    procs = []
+    procs, ready = [], []
     for index, arg in enumerate(args):
+        ready.append(tmp_path / f"ready-{index}")
         env = {
             **os.environ,
             "RUNFOLIO_CACHE_DIR": str(tmp_path / f"cache-{index}"),
@@ -46,17 +48,23 @@ def _race(root: Path, tmp_path: Path, action: str, args: list[str]) -> list[str]
         }
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-c", _WRITER, str(root), str(go), action, arg],
+                [sys.executable, "-c", _WRITER, str(root), str(go), action, arg, str(ready[-1])],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
         )
-    time.sleep(0.5)  # let every writer import runfolio and wait at the start line
-    go.touch()
     outputs = []
     try:
+        # Every writer has imported runfolio and waits at the start line: they go at once.
+        def all_ready() -> bool:
+            for proc in procs:
+                assert proc.poll() is None, proc.communicate()[1]
+            return all(path.exists() for path in ready)
+
+        wait_until(all_ready, "every writer to be ready")
+        go.touch()
         for proc in procs:
             out, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err
@@ -126,9 +134,7 @@ def test_registry_writes_keep_tags_another_process_sets_meanwhile(tmp_path: Path
         text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while not ready.exists() and tagger.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_until(lambda: ready.exists() or tagger.poll() is not None, "the tagger to start")
         assert ready.exists(), tagger.communicate(timeout=60)[1]
         for index in range(40):  # each alias move rewrites the run's run.yaml
             set_model_alias(root, "churn", f"a{index}", 1)

@@ -116,7 +116,7 @@ def _within_one_second(attempt: Callable[[], Any]) -> Any:
     ``attempt`` returns None when its writes did not all land in one second.
     """
     for _ in range(5):
-        time.sleep(1.02 - time.time() % 1)
+        time.sleep(1.02 - time.time() % 1)  # time itself is awaited: the next second
         result = attempt()
         if result is not None:
             return result

@@ -1,7 +1,7 @@
 """``runfolio build`` from Python and the command line, asserting on the parsed output.
 
 Stores are written through runfolio's own tracking API (plus hand-made damage), built
-with :func:`build_site`, and the pages read back with :mod:`html.parser`: the layout,
+with :func:`build_site`, and the pages read back with ``html_helpers``: the layout,
 relative links, incremental builds equal to clean ones, problems, untrusted strings,
 links and files that must not leak, and the CSV download.
 """
@@ -15,8 +15,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
@@ -25,6 +24,7 @@ import yaml
 from click.testing import CliRunner
 from tools.link_checker import check_links
 
+from html_helpers import parse_file
 from runfolio import Store
 from runfolio.cli import main
 from runfolio.site.build import BuildError, BuildReport, build_site
@@ -42,91 +42,6 @@ RUNS_JS = re.compile(
     r"^\(window\.runfolioRuns = window\.runfolioRuns \|\| \{\}\)\[(.*?)\] = "
     r"JSON\.parse\((.*)\);\n$"
 )
-
-
-# ---------------------------------------------------------------------- parsing helpers
-
-
-@dataclass
-class Element:
-    """One start tag, and for a <script> its text."""
-
-    tag: str
-    attrs: dict[str, str | None]
-    text: str = ""
-
-
-@dataclass
-class Page:
-    """A parsed HTML page: its start tags in order and all its text outside scripts."""
-
-    elements: list[Element] = field(default_factory=list)
-    text: str = ""
-
-    def find(self, tag: str, **attrs: str) -> list[Element]:
-        """Elements of ``tag`` whose attributes include ``attrs``."""
-        return [
-            e
-            for e in self.elements
-            if e.tag == tag and all(e.attrs.get(k) == v for k, v in attrs.items())
-        ]
-
-    def json_block(self, block_id: str) -> object:
-        """The parsed content of ``<script type="application/json" id=block_id>``."""
-        (block,) = self.find("script", id=block_id)
-        assert block.attrs.get("type") == "application/json"
-        return json.loads(block.text)
-
-
-class _Parser(HTMLParser):
-    """Collect start tags, each script's text, and the rest of the text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.page = Page()
-        self._script: Element | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        element = Element(tag, dict(attrs))
-        self.page.elements.append(element)
-        if tag == "script":
-            self._script = element
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "script":
-            self._script = None
-
-    def handle_data(self, data: str) -> None:
-        if self._script is not None:
-            self._script.text += data
-        else:
-            self._text.append(data)
-
-    def close(self) -> None:
-        super().close()
-        self.page.text = "".join(self._text)
-
-
-def parse(path: Path) -> Page:
-    """Parse one HTML file as a browser would split it into tags."""
-    parser = _Parser()
-    parser.feed(path.read_text(encoding="utf-8"))
-    parser.close()
-    return parser.page
-
-
-def text_of(path: Path, tag: str) -> list[str]:
-    """The text inside every ``<tag>`` of a page (tags inside it dropped)."""
-    html = path.read_text(encoding="utf-8")
-    parts = re.findall(rf"<{tag}\b[^>]*>(.*?)</{tag}>", html, flags=re.S)
-    out = []
-    for part in parts:
-        parser = _Parser()
-        parser.feed(part)
-        parser.close()
-        out.append(parser.page.text.strip())
-    return out
 
 
 def tree(site: Path) -> dict[str, bytes]:
@@ -278,13 +193,13 @@ def test_a_clean_build_writes_the_whole_layout(built: Built) -> None:
     ],
 )
 def test_every_page_knows_its_way_to_the_root(built: Built, page: str, root: str) -> None:
-    (html,) = parse(built.site / page).find("html")
+    (html,) = parse_file(built.site / page).find("html")
     assert html.attrs["data-root"] == root
 
 
 def test_run_pages_know_their_way_to_the_root(built: Built) -> None:
     for page in built.site.glob("experiments/*/runs/*.html"):
-        (html,) = parse(page).find("html")
+        (html,) = parse_file(page).find("html")
         assert html.attrs["data-root"] == "../../.."
 
 
@@ -293,7 +208,7 @@ def test_scripts_load_vendor_then_site_then_the_page_script(built: Built) -> Non
         (f"experiments/{SLUG}/index.html", "leaderboard.js"),
         ("compare.html", "compare.js"),
     ):
-        scripts = [e for e in parse(built.site / page).find("script") if "src" in e.attrs]
+        scripts = [e for e in parse_file(built.site / page).find("script") if "src" in e.attrs]
         prefix = "../../assets/" if page.startswith("experiments/") else "assets/"
         names = [*(f"vendor/{name}" for name in VENDOR), "site.js", own]
         assert [s.attrs["src"] for s in scripts] == [prefix + name for name in names]
@@ -302,7 +217,7 @@ def test_scripts_load_vendor_then_site_then_the_page_script(built: Built) -> Non
 
 def test_every_link_is_relative_and_resolves(built: Built) -> None:
     for page in built.site.rglob("*.html"):
-        for element in parse(page).elements:
+        for element in parse_file(page).elements:
             for name in URL_ATTRIBUTES & set(element.attrs):
                 value = element.attrs[name] or ""
                 assert not value.startswith(("/", "file:", "\\")), (page, value)
@@ -313,11 +228,11 @@ def test_every_link_is_relative_and_resolves(built: Built) -> None:
 def test_folder_names_are_percent_encoded_in_links(built: Built) -> None:
     encoded = quote(SLUG)
     assert encoded == "Iris%20sweep%20%231%20%C3%BC"
-    hrefs = {a.attrs["href"] for a in parse(built.site / "index.html").find("a")}
+    hrefs = {a.attrs["href"] for a in parse_file(built.site / "index.html").find("a")}
     assert f"experiments/{encoded}/index.html" in hrefs
     alpha = built.demo.runs["alpha"].name
     assert f"experiments/{encoded}/runs/{alpha}.html" in hrefs
-    run_page = parse(built.site / f"experiments/{SLUG}/runs/{alpha}.html")
+    run_page = parse_file(built.site / f"experiments/{SLUG}/runs/{alpha}.html")
     run_hrefs = {a.attrs["href"] for a in run_page.find("a")}
     assert f"{alpha}/artifacts/notes.txt" in run_hrefs
     assert "../index.html" in run_hrefs
@@ -345,7 +260,7 @@ def test_a_ranked_experiment_without_params_has_a_primary_chart_only(tmp_path: P
 
 def test_leaderboard_data_points_at_the_built_run_pages(built: Built) -> None:
     folder = built.site / "experiments" / SLUG
-    data = parse(folder / "index.html").json_block("leaderboard-data")
+    data = parse_file(folder / "index.html").json_block("leaderboard-data")
     assert isinstance(data, dict)
     assert data["experiment"] == "Iris sweep"
     assert data["primary"] == {"key": "metrics.accuracy", "direction": "maximize"}
@@ -398,7 +313,7 @@ def test_incremental_builds_equal_clean_builds(tmp_path: Path) -> None:
     assert report.files_removed >= 3  # gamma's page, data and notes.txt
     assert untouched.stat().st_mtime_ns == before
     beta = site / f"experiments/{SLUG}/runs/{demo.runs['beta'].name}.html"
-    assert "changed by hand" in parse(beta).text
+    assert "changed by hand" in parse_file(beta).text
     assert (site / f"experiments/{SLUG}/runs/{delta.name}.html").is_file()
     assert not any(demo.runs["gamma"].name in path for path in tree(site))
 
@@ -435,7 +350,7 @@ def test_a_theme_template_change_renders_every_run_again(tmp_path: Path) -> None
     (theme / "run.html").write_text(override.replace("VERSION", "v2"), encoding="utf-8")
     report = build(demo.store, site, theme=theme.parent)
     assert report.runs_reused == 0 and report.pages_rendered == 4 + 2 + 3
-    titles = [text_of(page, "title")[0] for page in site.glob("experiments/*/runs/*.html")]
+    titles = [parse_file(page).texts("title")[0] for page in site.glob("experiments/*/runs/*.html")]
     assert len(titles) == 4 and all(title.startswith("v2 · ") for title in titles)
 
 
@@ -473,7 +388,7 @@ def test_unreadable_runs_are_reported_and_the_rest_builds(tmp_path: Path) -> Non
     for name in ("good-1", "good-2"):
         assert (site / f"experiments/exp/runs/{runs[name].name}.html").is_file()
     # The home page says what it left out, by the path inside the store only.
-    home = parse(site / "index.html").text
+    home = parse_file(site / "index.html").text
     assert f"exp/{runs['bad-yaml'].name}" in home and f"exp/{runs['no-yaml'].name}" in home
     assert str(tmp_path) not in (site / "index.html").read_text(encoding="utf-8")
 
@@ -554,7 +469,7 @@ def test_the_command_builds_the_configured_store(
     result = CliRunner().invoke(main, ["build", "-o", "out", "-q"])
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert "env-run" in parse(tmp_path / "out" / "index.html").text
+    assert "env-run" in parse_file(tmp_path / "out" / "index.html").text
 
 
 # ---------------------------------------------------------------------- untrusted strings
@@ -620,7 +535,7 @@ def test_hostile_strings_add_no_markup(hostile: Built) -> None:
     pages = _rendered_pages(hostile.site)
     assert len(pages) == 3 + 1 + 3
     for path in pages:
-        page = parse(path)
+        page = parse_file(path)
         for element in page.elements:
             assert element.tag not in FORBIDDEN_TAGS, (path, element)
             for name, value in element.attrs.items():
@@ -642,21 +557,21 @@ def test_hostile_strings_show_as_written(hostile: Built) -> None:
     site = hostile.site
     for name, run_dir in hostile.demo.runs.items():
         page = site / "experiments" / run_dir.parent.name / "runs" / f"{run_dir.name}.html"
-        assert text_of(page, "h1") == [name]
-        text = parse(page).text
+        assert parse_file(page).texts("h1") == [name]
+        text = parse_file(page).text
         for key in KEY_PAYLOADS:
             assert key in text  # param, tag and metric keys
         assert f"{END}<script>alert(" in text  # a param value
         assert "{{ 7*7 }} {% raw %}" in text  # notes: template syntax stays literal
     home = site / "index.html"
-    assert EXPERIMENT in parse(home).text
+    assert EXPERIMENT in parse_file(home).text
     (experiment,) = site.glob("experiments/*/index.html")
-    assert text_of(experiment, "h1") == [EXPERIMENT]
+    assert parse_file(experiment).texts("h1") == [EXPERIMENT]
 
 
 def test_hostile_notes_lose_their_active_parts(hostile: Built) -> None:
     run_dir = next(iter(hostile.demo.runs.values()))
-    page = parse(
+    page = parse_file(
         hostile.site / "experiments" / run_dir.parent.name / "runs" / f"{run_dir.name}.html"
     )
     images = [e for e in page.find("img") if e.attrs.get("src") == "x"]
@@ -669,7 +584,7 @@ def test_hostile_notes_lose_their_active_parts(hostile: Built) -> None:
 def test_hostile_strings_survive_the_json_blocks(hostile: Built) -> None:
     site = hostile.site
     (experiment,) = site.glob("experiments/*/index.html")
-    data = parse(experiment).json_block("leaderboard-data")
+    data = parse_file(experiment).json_block("leaderboard-data")
     assert isinstance(data, dict)
     assert data["experiment"] == EXPERIMENT
     keys = [c["key"] for c in data["columns"]]
@@ -721,7 +636,7 @@ def _spec_code(spec: object) -> Iterator[str]:
 def test_hostile_strings_are_only_data_in_charts(hostile: Built) -> None:
     charts = 0
     for path in _rendered_pages(hostile.site):
-        page = parse(path)
+        page = parse_file(path)
         for holder in page.elements:
             chart_id = holder.attrs.get("data-chart")
             if not chart_id:
@@ -782,10 +697,10 @@ def test_links_out_of_the_store_and_big_files_are_not_published(tmp_path: Path) 
     assert (run_site / "artifacts/small.txt").read_text(encoding="utf-8") == "small and fine"
     published = {p.relative_to(run_site).as_posix() for p in run_site.rglob("*") if p.is_file()}
     assert published == {"artifacts/small.txt"}
-    listed = text_of(run_site.with_suffix(".html"), "code")
+    listed = parse_file(run_site.with_suffix(".html")).texts("code")
     for name in ("small.txt", "big.txt", "plots/big.png", "link.txt", "hard.txt"):
         assert name in listed, name
-    page_text = parse(run_site.with_suffix(".html")).text
+    page_text = parse_file(run_site.with_suffix(".html")).text
     assert "symlink, not published" in page_text and "hardlinked, not published" in page_text
     assert "larger than the 1 kB limit, not published" in page_text
     assert report.runs == 1 and report.runs_skipped == 0

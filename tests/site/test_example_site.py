@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
@@ -23,6 +22,7 @@ from tools.harness import unavailable
 from tools.html_validator import find_vnu_jar, validate_html
 from tools.link_checker import check_links
 
+from html_helpers import parse_file
 from runfolio.site.build import build_site
 from runfolio.store.records import RunRecord
 from runfolio.store.scan import scan_store
@@ -295,43 +295,26 @@ class _Outline:
     label_for: set[str] = field(default_factory=set)
 
 
-class _OutlineParser(HTMLParser):
-    """Collect headings, landmarks, breadcrumbs, images and form controls of a page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.outline = _Outline()
-        self._label_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "h1":
-            self.outline.h1 += 1
-        if tag in LANDMARKS:
-            self.outline.landmarks[tag] = self.outline.landmarks.get(tag, 0) + 1
-        if tag == "nav" and "breadcrumbs" in values.get("class", "").split():
-            self.outline.breadcrumbs.append(values)
-        if tag == "img" and "alt" not in values:
-            self.outline.images_without_alt.append(values.get("src", "?"))
-        if tag == "label":
-            self._label_depth += 1
-            if values.get("for"):
-                self.outline.label_for.add(values["for"])
-        if tag in FORM_CONTROLS and values.get("type") != "hidden":
-            wrapped = str(self._label_depth > 0)
-            self.outline.controls.append({**values, "_tag": tag, "_wrapped": wrapped})
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "label" and self._label_depth:
-            self._label_depth -= 1
-
-
 def _outline(path: Path) -> _Outline:
     """Parse one page into its outline."""
-    parser = _OutlineParser()
-    parser.feed(path.read_text(encoding="utf-8"))
-    parser.close()
-    return parser.outline
+    page = parse_file(path)
+    outline = _Outline()
+    for element in page.elements:
+        values = {name: value or "" for name, value in element.attrs.items()}
+        if element.tag == "h1":
+            outline.h1 += 1
+        if element.tag in LANDMARKS:
+            outline.landmarks[element.tag] = outline.landmarks.get(element.tag, 0) + 1
+        if element.tag == "nav" and "breadcrumbs" in element.classes:
+            outline.breadcrumbs.append(values)
+        if element.tag == "img" and "alt" not in values:
+            outline.images_without_alt.append(values.get("src", "?"))
+        if element.tag == "label" and values.get("for"):
+            outline.label_for.add(values["for"])
+        if element.tag in FORM_CONTROLS and values.get("type") != "hidden":
+            wrapped = str(any(a.tag == "label" for a in element.ancestors()))
+            outline.controls.append({**values, "_tag": element.tag, "_wrapped": wrapped})
+    return outline
 
 
 def _labelled(control: dict[str, str], outline: _Outline) -> bool:

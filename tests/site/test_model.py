@@ -22,7 +22,7 @@ def store(tmp_path: Path) -> runfolio.Store:
     store.set_experiment("bare")
     with store.start_run("Iris sweep", run_name="parent") as parent:
         for lr, acc in ((0.1, 0.8), (0.01, 0.9)):
-            time.sleep(0.002)
+            time.sleep(0.002)  # start times are in ms: keep the logging order unambiguous
             with store.start_run(
                 "Iris sweep", run_name=f"lr={lr}", parent_run_id=parent.run_id
             ) as child:

@@ -6,10 +6,10 @@ import csv
 import io
 import json
 import re
-from html.parser import HTMLParser
 
 import pytest
 
+from html_helpers import parse_html
 from runfolio.site.sanitize import (
     json_for_script,
     neutralize_csv_cell,
@@ -18,22 +18,9 @@ from runfolio.site.sanitize import (
 )
 
 
-class _Collector(HTMLParser):
-    """Record every start tag with its attributes, as a browser would parse them."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-
 def _tags(html: str) -> list[tuple[str, dict[str, str | None]]]:
-    parser = _Collector()
-    parser.feed(html)
-    parser.close()
-    return parser.tags
+    """Every start tag with its attributes, as a browser would parse them."""
+    return [(e.tag, e.attrs) for e in parse_html(html).elements]
 
 
 def _assert_inert(html: str) -> None:

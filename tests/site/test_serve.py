@@ -15,14 +15,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 from runfolio.site.serve import LiveSite, ServeError, SiteWatcher
+from waiting import wait_until
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "example_runs"
 DEADLINE = 30.0  # seconds; a loaded CI machine is slow, a broken watcher never gets there
@@ -55,15 +55,6 @@ def _get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
-
-
-def _wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll ``condition`` until it holds; fail after a generous deadline."""
-    deadline = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _copy_run(store: Path, new_id: str) -> Path:
@@ -220,7 +211,9 @@ def test_rebuilds_on_changes_and_keeps_the_last_good_site(
     assert _get(site.url, page)[0] == 404
 
     _copy_run(store, NEW_ID)
-    _wait_for(lambda: _get(site.url, page)[0] == 200, "the new run's page")
+    wait_until(
+        lambda: _get(site.url, page)[0] == 200, "the new run's page", DEADLINE, interval=0.05
+    )
     assert NEW_ID.encode() in _get(site.url, page)[2]
 
     # A malformed run is reported, left out, and the rest is served.
@@ -228,7 +221,9 @@ def test_rebuilds_on_changes_and_keeps_the_last_good_site(
     broken_run = store / "digits-mlp" / "20261127-235959-00000000ff"
     broken_run.mkdir()
     (broken_run / "run.yaml").write_text("id: [unclosed\n", encoding="utf-8")
-    _wait_for(lambda: site.builds > builds, "the rebuild after a malformed run")
+    wait_until(
+        lambda: site.builds > builds, "the rebuild after a malformed run", DEADLINE, interval=0.05
+    )
     assert any(broken_run.name in line for line in messages.errors())
     status, _headers, home = _get(site.url, "/index.html")
     assert status == 200 and broken_run.name.encode() in home
@@ -237,7 +232,7 @@ def test_rebuilds_on_changes_and_keeps_the_last_good_site(
     # A template that does not parse fails the rebuild; the last good site stays.
     (theme / "templates").mkdir()
     (theme / "templates" / "home.html").write_text("{% if %}\n", encoding="utf-8")
-    _wait_for(lambda: site.failures == 1, "the failed rebuild")
+    wait_until(lambda: site.failures == 1, "the failed rebuild", DEADLINE, interval=0.05)
     assert any("Rebuild failed" in line for line in messages.errors())
     status, _headers, body = _get(site.url, "/index.html")
     assert (status, body) == (200, home)
@@ -249,7 +244,7 @@ def test_rebuilds_on_changes_and_keeps_the_last_good_site(
         '{% extends "default:home.html" %}{% block title %}FIXED-THEME{% endblock %}\n',
         encoding="utf-8",
     )
-    _wait_for(lambda: site.builds > builds, "the rebuild after the fix")
+    wait_until(lambda: site.builds > builds, "the rebuild after the fix", DEADLINE, interval=0.05)
     assert b"FIXED-THEME" in _get(site.url, "/index.html")[2]
 
 
@@ -279,7 +274,12 @@ def test_cli_serves_until_sigint_and_exits_0(store: Path, tmp_path: Path) -> Non
             daemon=True,
         )
         reader.start()
-        _wait_for(lambda: any(line.startswith("Serving ") for line in lines), "Serving <url>")
+        wait_until(
+            lambda: any(line.startswith("Serving ") for line in lines),
+            "Serving <url>",
+            DEADLINE,
+            interval=0.05,
+        )
         match = re.search(r"Serving (http://127\.0\.0\.1:\d+/) \(Ctrl-C to stop\)", "".join(lines))
         assert match, lines
         built_in = re.search(r"Building the site of .* in (.+)", lines[0])

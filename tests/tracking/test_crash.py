@@ -39,6 +39,7 @@ from runfolio.store.metrics import HEADER, MetricRow, read_metrics
 from runfolio.store.reader import read_yaml_file
 from runfolio.store.scan import scan_store
 from runfolio.tracking.capture import capture_environment, installed_packages
+from waiting import wait_until
 
 WORKERS = Path(__file__).parent / "workers"
 KILL_ROUNDS = int(os.environ.get("RUNFOLIO_KILL_ROUNDS", "30"))
@@ -79,12 +80,13 @@ def _kill_at_random(store: Path, delay: float, work: Path, env: dict[str, str]) 
             cwd=work,
         )
     try:
-        give_up = time.monotonic() + 60
-        while not out.read_bytes().startswith(b"run "):
+
+        def started() -> bool:
             assert proc.poll() is None, err.read_text()
-            assert time.monotonic() < give_up, "the worker never started its run"
-            time.sleep(0.002)
-        time.sleep(delay)
+            return out.read_bytes().startswith(b"run ")
+
+        wait_until(started, "the worker to start its run")
+        time.sleep(delay)  # the point of the test: a kill at a random moment of the run
         proc.send_signal(signal.SIGKILL)
     finally:
         # Reaped before anything reads the run: a zombie's pid still looks alive.
@@ -309,7 +311,7 @@ def _fork_and_kill(works: list[Path], delays: list[float]) -> list[Killed]:
                 if when <= now:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
-            time.sleep(0.001)
+            time.sleep(0.001)  # not a wait for one event: this loop also times the kills
     finally:
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):

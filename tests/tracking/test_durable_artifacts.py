@@ -25,6 +25,7 @@ from runfolio.query.details import list_artifacts
 from runfolio.store import layout
 from runfolio.tracking.capture import capture_environment, installed_packages
 from runfolio.tracking.models import load_model_dir, read_descriptor, save_model
+from waiting import wait_until
 
 ROUNDS = 12
 MAX_KILL_DELAY = 0.12
@@ -52,12 +53,13 @@ def _fork_until_killed(store: Path, relog: Callable[[Run], None], delay: float) 
         finally:
             os._exit(3)
     try:
-        give_up = time.monotonic() + 60
-        while not ready.exists():
+
+        def is_ready() -> bool:
             assert os.waitpid(pid, os.WNOHANG) == (0, 0), "the worker died before it was ready"
-            assert time.monotonic() < give_up, "the worker never became ready"
-            time.sleep(0.001)
-        time.sleep(delay)
+            return ready.exists()
+
+        wait_until(is_ready, "the worker to become ready", interval=0.001)
+        time.sleep(delay)  # the point of the test: a kill at a random moment of the writes
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

@@ -22,6 +22,7 @@ import runfolio
 from runfolio.store import layout, liveness
 from runfolio.store.reader import read_yaml_file
 from runfolio.tracking import lifecycle
+from waiting import wait_until
 
 POOL_TIMEOUT = 60  # seconds: a deadlocked child fails the test instead of hanging it
 
@@ -160,10 +161,12 @@ def test_the_heartbeat_thread_leaves_sigterm_to_the_main_thread(fluent_store: Pa
     runfolio.start_run(run_name="live")
     try:
         [heartbeat] = [t for t in threading.enumerate() if t.name == "runfolio-heartbeat"]
-        deadline = time.monotonic() + 10
-        while not _blocked_signals(heartbeat) & (1 << (signal.SIGTERM - 1)):
-            assert time.monotonic() < deadline, "the heartbeat thread never blocked SIGTERM"
-            time.sleep(0.001)  # the thread blocks it as its first step
+        wait_until(  # the thread blocks it as its first step
+            lambda: _blocked_signals(heartbeat) & (1 << (signal.SIGTERM - 1)),
+            "the heartbeat thread to block SIGTERM",
+            10,
+            interval=0.001,
+        )
         assert not _blocked_signals(threading.main_thread()) & (1 << (signal.SIGTERM - 1))
     finally:
         runfolio.end_run()

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from runfolio.store.reader import read_yaml_file
 from runfolio.store.records import CRASHED, iso_to_ms, ms_to_iso
 from runfolio.store.scan import scan_store
 from runfolio.store.serialize import dump_yaml
+from waiting import wait_until
 
 WORKER = Path(__file__).parent / "workers" / "lifecycle_worker.py"
 TRACEBACK = "Traceback (most recent call last)"
@@ -128,14 +128,6 @@ def test_sigterm_ends_the_run_as_killed(
     _assert_ended(store, run_id, "KILLED")
 
 
-def _wait_until(condition: Callable[[], bool], what: str, seconds: float = 30.0) -> None:
-    """Poll ``condition()`` until it holds; fail (not time out silently) after ``seconds``."""
-    give_up = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < give_up, f"gave up waiting: {what}"
-        time.sleep(0.005)
-
-
 def test_heartbeat_is_written_while_running_and_removed_at_end(
     tmp_path: Path, worker_env: dict[str, str]
 ) -> None:
@@ -145,12 +137,12 @@ def test_heartbeat_is_written_while_running_and_removed_at_end(
         assert proc.stdout is not None
         run_id = _run_id(proc.stdout.readline())
         heartbeat = store / "life" / run_id / layout.HEARTBEAT_FILE
-        _wait_until(heartbeat.exists, "the first heartbeat")
+        wait_until(heartbeat.exists, "the first heartbeat", 30)
         first = heartbeat.read_text(encoding="utf-8")
         assert first.endswith("\n")
         iso_to_ms(first.strip())
         # It keeps beating: the file is rewritten with a later time.
-        _wait_until(lambda: heartbeat.read_text(encoding="utf-8") != first, "a second heartbeat")
+        wait_until(lambda: heartbeat.read_text(encoding="utf-8") != first, "a second heartbeat", 30)
         assert iso_to_ms(heartbeat.read_text(encoding="utf-8").strip()) >= iso_to_ms(first.strip())
         [record] = scan_store(store).runs
         assert (record.status, record.stored_status) == ("RUNNING", "RUNNING")

@@ -116,7 +116,7 @@ def import_dvclive(
     for key, file in histories:
         merge.add_metric_rows(_read_tsv(file, key, start_ms))
     plotted = {key for key, _ in histories}
-    step = summary.get("step") if type(summary.get("step")) is int else 0
+    step = logged if type(logged := summary.get("step")) is int else 0
     extra_rows, tags = [], {SOURCE_TAG: str(folder)}
     for key, value in _flatten_summary(summary):
         if key in plotted or key == "step":

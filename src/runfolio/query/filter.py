@@ -30,13 +30,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from runfolio.errors import FilterError
 
 __all__ = ["OrderKey", "RunFilter", "parse_filter", "parse_order_by", "sort_records"]
 
 Record = Mapping[str, Any]
+_R = TypeVar("_R", bound=Record)
 _Predicate = Callable[[Record], bool]
 
 METRICS = "metrics"
@@ -507,7 +508,7 @@ def _as_float(value: Any) -> float | None:
 def _param_number(value: Any) -> int | float | None:
     """Return a param value as a number when it is one (bools are not), else None."""
     kind = value.__class__
-    if kind is int or kind is float:
+    if type(value) is int or type(value) is float:  # type(): bools are not numbers
         return value
     if kind is str:
         # Params imported from MLflow are all strings; '10' should still compare as 10.
@@ -546,7 +547,7 @@ def _metric_literal(ident: _Identifier, literal: _Literal, error: _ErrorFactory)
 def _time_literal(ident: _Identifier, literal: _Literal, error: _ErrorFactory) -> int | float:
     """Convert a literal compared with start_time/end_time to milliseconds since the epoch."""
     if literal.kind == "number":
-        return literal.value
+        return cast("int | float", literal.value)
     text = literal.value.strip()
     try:
         if _NUMBER_RE.fullmatch(text):
@@ -839,10 +840,10 @@ def _sort_value(order_key: OrderKey, record: Record) -> Any:
 
 
 def sort_records(
-    records: Iterable[Record],
+    records: Iterable[_R],
     order_by: Sequence[str] | None,
     default: Sequence[str] = _DEFAULT_ORDER,
-) -> list[Record]:
+) -> list[_R]:
     """Return ``records`` sorted as MLflow's ``search_runs`` would sort them.
 
     Records that lack a key, or hold NaN for it, sort last whichever the direction.
@@ -865,8 +866,8 @@ def sort_records(
     # One stable pass per key, least significant first, leaves the most significant
     # key in charge; splitting off missing values per pass keeps them last either way.
     for order_key in reversed(keys):
-        present: list[tuple[Any, Record]] = []
-        missing: list[Record] = []
+        present: list[tuple[Any, _R]] = []
+        missing: list[_R] = []
         for record in result:
             value = _sort_value(order_key, record)
             if value is None:

@@ -334,7 +334,9 @@ def _place(
     params = tuple(_param_differences(best.run, run)) if best else ()
     if value is None or primary is None:
         return AddedRun(run, None, None, len(ranked), None, None, params)
-    rank = 1 + sum(1 for entry in ranked if primary.better(entry.value, value))  # type: ignore[arg-type]
+    rank = 1 + sum(
+        1 for entry in ranked if entry.value is not None and primary.better(entry.value, value)
+    )
     if best is None or best.value is None:
         return AddedRun(run, value, rank, len(ranked) + 1, None, None, params)
     delta = value - best.value

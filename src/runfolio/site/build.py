@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from runfolio import __version__
 from runfolio.config import store_config_root
@@ -209,13 +209,13 @@ def build_site(
             report.runs_reused += 1
         else:
             found = len(report.problems)
-            written = _render_run(renderer, model, commit, page, experiment, files, report)
+            rendered = _render_run(renderer, model, commit, page, experiment, files, report)
             # Named inside the store, as kept ones are: the manifest is published.
             report.problems[found:] = [_inside_store(p, store) for p in report.problems[found:]]
             run_state[run_id] = {
                 "key": key,
                 "digested": _digested(folder),
-                "files": sorted(written),
+                "files": sorted(rendered),
                 "problems": report.problems[found:],
             }
         if progress is not None:
@@ -224,8 +224,8 @@ def build_site(
     if strict and len(report.problems) > len(scan.problems):
         raise BuildError(_strict_message(report.problems[len(scan.problems) :]))
 
-    for page in model.experiments:
-        _render_experiment(renderer, model, commit, page, files, run_keys)
+    for experiment_page in model.experiments:
+        _render_experiment(renderer, model, commit, experiment_page, files, run_keys)
         report.pages_rendered += 1
     home = {
         "model": model,
@@ -276,7 +276,7 @@ def build_site(
     return report
 
 
-def _reusable(old: Any) -> bool:
+def _reusable(old: Any) -> TypeGuard[dict[str, Any]]:
     """Whether a previous build's record of a run is intact."""
     return (
         isinstance(old, dict)

@@ -143,7 +143,8 @@ def _history_skeleton(metric: str, legend: bool, points: bool) -> dict[str, Any]
     in their data. Callers deep-copy the result and set ``data``.
     """
     chart = (
-        alt.Chart(alt.Data(values=[]))
+        # Altair leaves Data.__init__ unannotated (*args, **kwds).
+        alt.Chart(alt.Data(values=[]))  # type: ignore[no-untyped-call]
         .mark_line(point=points, interpolate="linear")
         .encode(
             x=alt.X("step:Q", title="step", axis=alt.Axis(format="~d", tickMinStep=1)),
@@ -157,7 +158,7 @@ def _history_skeleton(metric: str, legend: bool, points: bool) -> dict[str, Any]
         )
         .properties(width="container", height=HEIGHT)
     )
-    spec = chart.to_dict()
+    spec: dict[str, Any] = chart.to_dict()
     spec.pop("data", None)
     return spec
 
@@ -315,7 +316,8 @@ def parallel_coordinates_spec(
     lines = (
         alt.Chart(_slot("data"))
         .transform_window(index="row_number()")
-        .transform_fold(fields, as_=["key", "y"])
+        # Altair asks for a list[str | FieldName], which (list being invariant) no list[str] is.
+        .transform_fold(fields, as_=["key", "y"])  # type: ignore[arg-type]
         .transform_lookup(
             lookup="key",
             from_=alt.LookupData(_slot("axes"), key="key", fields=["axis", "order"]),
@@ -376,7 +378,7 @@ _SLOT_KEY = "@runfolio-slot"
 
 def _slot(name: str) -> alt.Data:
     """Placeholder inline data, swapped for the real rows after ``to_dict``."""
-    return alt.Data(values=[{_SLOT_KEY: name}])
+    return alt.Data(values=[{_SLOT_KEY: name}])  # type: ignore[no-untyped-call]  # see above
 
 
 def _to_dict_with_data(chart: Any, data: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -403,10 +405,11 @@ def _to_dict_with_data(chart: Any, data: Mapping[str, list[dict[str, Any]]]) -> 
             return [fill(item) for item in node]
         return node
 
-    return fill(spec)
+    filled: dict[str, Any] = fill(spec)
+    return filled
 
 
-def spec_to_json(spec: Mapping[str, Any]) -> str:
+def spec_to_json(spec: Mapping[str, Any] | str) -> str:
     """Serialise a spec for embedding in an HTML page, inside or outside ``<script>``.
 
     ``<``, ``>``, ``&`` and the JavaScript line separators are written as ``\\u`` escapes,

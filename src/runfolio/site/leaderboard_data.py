@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeGuard
 
 from runfolio.site.model import ExperimentPage
 from runfolio.site.run_content import json_value, run_ref
@@ -327,7 +327,7 @@ def _csv_cells(values: list[Any], kinds: list[str]) -> str:
     return buffer.getvalue()
 
 
-def _valid_fragments(fragments: Any) -> bool:
+def _valid_fragments(fragments: Any) -> TypeGuard[list[str]]:
     """Whether a cached row is two texts, as :func:`encode_leaderboard` keeps it."""
     return (
         isinstance(fragments, list)

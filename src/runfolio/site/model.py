@@ -136,8 +136,8 @@ def build_site_model(
     if branches is not None:
         for page in experiments:
             page.branches = branches
-        for run_id, page in runs.items():
-            page.branches = branches.get(run_id, ())
+        for run_id, run_page in runs.items():
+            run_page.branches = branches.get(run_id, ())
     recent = sorted(scan.runs, key=lambda r: (r.start_time, r.run_id), reverse=True)
     return SiteModel(
         config=config,

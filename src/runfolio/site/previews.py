@@ -404,9 +404,9 @@ def _indent_cost(value: object, stop_above: int) -> int:
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack and cost <= stop_above:
         item, depth = stack.pop()
-        children = item.values() if isinstance(item, dict) else item
-        if not isinstance(item, dict | list) or not children:
+        if not isinstance(item, dict | list) or not item:
             continue
+        children = list(item.values()) if isinstance(item, dict) else item
         cost += len(children) * (2 * depth + 1) + 2 * (depth - 1) + 1
         stack.extend((child, depth + 1) for child in children)
     return cost

@@ -65,7 +65,7 @@ a watched path that is missing."""
 class Echo(Protocol):
     """Prints a message, to stderr when ``err`` (``click.echo`` fits)."""
 
-    def __call__(self, message: str, err: bool = False) -> None: ...
+    def __call__(self, message: str, *, err: bool = False) -> None: ...
 
 
 class ServeError(RunfolioError):
@@ -194,7 +194,9 @@ class _SiteHandler(SimpleHTTPRequestHandler):
 
     def send_head(self) -> Any:
         """Refuse other hosts, dot-named files, and anything not a file inside the site."""
-        problem = _host_problem(self.headers.get("Host"), self.server.server_address[1])
+        address = self.server.server_address
+        assert isinstance(address, tuple)  # an IP socket's (host, port)
+        problem = _host_problem(self.headers.get("Host"), address[1])
         if problem is not None:
             self.send_error(*problem)
             return None
@@ -382,7 +384,7 @@ class LiveSite:
         handler = partial(
             _SiteHandler, directory=str(self.output), log=self._echo if self.verbose else None
         )
-        server.RequestHandlerClass = handler  # type: ignore[assignment]
+        server.RequestHandlerClass = handler
         self._spawn(server.serve_forever, "runfolio-serve-http")
         if self._watch:
             self._spawn(self._watch_loop, "runfolio-serve-watch")
@@ -584,4 +586,8 @@ def _stop_on_sigterm() -> Callable[[], None]:
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, interrupt)
-    return lambda: signal.signal(signal.SIGTERM, previous)
+
+    def restore() -> None:
+        signal.signal(signal.SIGTERM, previous)
+
+    return restore

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -376,7 +376,7 @@ def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) ->
     return [*metrics_file.problems, *missing_rows(metrics_file, summaries, str(path))]
 
 
-def _usable_summaries(metrics: Any) -> bool:
+def _usable_summaries(metrics: Any) -> TypeGuard[dict[Any, Any]]:
     """Tell whether run.yaml's ``metrics`` has the documented shape (numbers where due)."""
     if not isinstance(metrics, dict):
         return False

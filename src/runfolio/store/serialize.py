@@ -245,7 +245,7 @@ def _same(a: Any, b: Any) -> bool:
     if type(a) is not type(b):
         return False
     if isinstance(a, float) and a != a:
-        return b != b
+        return bool(b != b)
     if isinstance(a, dict):
         return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     if isinstance(a, list):
@@ -314,10 +314,15 @@ def store_loader(base: type[yaml.SafeLoader]) -> type[yaml.SafeLoader]:
     Raises nothing itself; the returned class refuses what :func:`load_yaml` describes.
     """
     loader: type[yaml.SafeLoader] = type("StoreLoader", (_StoreRules, base), {})
+    # The stubs cannot see that `loader` mixes _StoreRules into a SafeLoader: [type-var].
     if not issubclass(base, getattr(yaml, "CParser", ())):
         # libyaml refuses an escape of a lone surrogate itself; PyYAML's parser builds it.
-        loader.add_constructor("tag:yaml.org,2002:str", _StoreRules.construct_store_str)
-    loader.add_constructor("tag:yaml.org,2002:timestamp", _StoreRules.construct_store_timestamp)
+        loader.add_constructor(  # type: ignore[type-var]
+            "tag:yaml.org,2002:str", _StoreRules.construct_store_str
+        )
+    loader.add_constructor(  # type: ignore[type-var]
+        "tag:yaml.org,2002:timestamp", _StoreRules.construct_store_timestamp
+    )
     # Explicit tags only (never resolved implicitly, never written): they would build sets
     # and tuples, which no store field holds. Without a constructor, they are refused.
     for name in ("set", "omap", "pairs"):
@@ -383,7 +388,7 @@ def _children(node: Node) -> list[Node]:
     """The nodes directly inside a collection node (keys and values of a mapping)."""
     if isinstance(node, MappingNode):
         return [part for pair in node.value for part in pair]
-    return node.value if isinstance(node, SequenceNode) else []  # type: ignore[no-any-return]
+    return node.value if isinstance(node, SequenceNode) else []
 
 
 def _check_graph(root: Node) -> None:

@@ -201,5 +201,7 @@ def _plain_ok(text: str) -> bool:
         return False
     import yaml
 
-    resolved = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
+    resolver = yaml.resolver.Resolver()
+    # types-PyYAML leaves Resolver.resolve unannotated.
+    resolved = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return bool(resolved == "tag:yaml.org,2002:str")

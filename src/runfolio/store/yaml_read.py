@@ -166,5 +166,7 @@ def _plain_is_text(text: str) -> bool:
     """Tell whether YAML 1.1 resolves this plain scalar to a string (not a number, date...)."""
     import yaml
 
-    resolved = yaml.resolver.Resolver().resolve(yaml.ScalarNode, text, (True, False))
+    resolver = yaml.resolver.Resolver()
+    # types-PyYAML leaves Resolver.resolve unannotated.
+    resolved = resolver.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     return bool(resolved == "tag:yaml.org,2002:str")

@@ -12,7 +12,7 @@ import os
 import stat
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runfolio.errors import InvalidInputError
 from runfolio.store.atomic import atomic_writer, copy_file_atomic, make_dir, write_text_atomic
@@ -220,7 +220,7 @@ def write_figure(artifact_dir: Path, figure: Any, artifact_file: str) -> Path:
 class _TextOrBytes:
     """A binary handle that also takes text (UTF-8): Altair writes either, by format."""
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
 
     def write(self, data: str | bytes) -> int:

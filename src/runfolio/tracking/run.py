@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from runfolio.errors import (
     InvalidInputError,
@@ -64,6 +64,8 @@ _PROCESS_KEYS = ("status", "end_time", "process", "metrics")
 """Keys of run.yaml that describe the writing process's life of the run: each write takes
 them from that process's memory. Every other key is kept as it is on disk, and changed
 only by the write's own edit (a tag set, the name ...)."""
+
+_T = TypeVar("_T")
 
 
 class RunEndedError(RunfolioError):
@@ -730,7 +732,7 @@ class Run:
             write_bytes_atomic(captured / layout.GIT_PATCH_FILE, git_patch)
             self._data["git"]["patch"] = _relative(layout.GIT_PATCH_FILE)
 
-    def _storing(self, action: Any) -> Any:
+    def _storing(self, action: Callable[[], _T]) -> _T:
         """Run an artifact write, turning OS failures into StoreError."""
         try:
             return action()
@@ -744,7 +746,7 @@ def _refuse_if_live(
     """Raise RunInUseError when run.yaml says RUNNING and the run still shows signs of life."""
     if data.get("status") != "RUNNING":
         return
-    process = data.get("process") if isinstance(data.get("process"), dict) else {}
+    process = found if isinstance(found := data.get("process"), dict) else {}
     try:
         started = iso_to_ms(str(data.get("start_time")))
     except ValueError:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from html_helpers import parse_html
 
 # Attributes that load or link to a URL, by element ("*" = any element).
 _URL_ATTRIBUTES = {
@@ -60,47 +61,6 @@ class _Page:
 
     ids: set[str]
     links: list[tuple[int, str]]
-
-
-class _PageParser(HTMLParser):
-    """Collect element ids, URL attributes and inline ``<style>`` URLs of one page."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.ids: set[str] = set()
-        self.links: list[tuple[int, str]] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        line = self.getpos()[0]
-        values = {name: value for name, value in attrs if value is not None}
-        if "id" in values:
-            self.ids.add(values["id"])
-        if tag == "a" and "name" in values:
-            self.ids.add(values["name"])
-        for name in _URL_ATTRIBUTES.get(tag, ()):
-            if name not in values:
-                continue
-            if name == "srcset":
-                self.links.extend((line, url) for url in _srcset_urls(values[name]))
-            else:
-                self.links.append((line, values[name]))
-        if "style" in values:
-            self.links.extend((line, url) for url in _css_urls(values["style"]))
-        self._in_style = tag == "style"
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        self._in_style = False
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            line = self.getpos()[0]
-            self.links.extend((line, url) for url in _css_urls(data))
 
 
 def check_links(site: Path, *, allowed_external: Iterable[str] = ()) -> list[LinkProblem]:
@@ -170,12 +130,26 @@ def _check_one(
 
 
 def _page(path: Path, pages: dict[Path, _Page]) -> _Page:
-    """Parse ``path`` once and remember the result."""
+    """Parse ``path`` once and remember its element ids and URLs."""
     if path not in pages:
-        parser = _PageParser()
-        parser.feed(path.read_text(encoding="utf-8", errors="replace"))
-        parser.close()
-        pages[path] = _Page(parser.ids, parser.links)
+        tree = parse_html(path.read_text(encoding="utf-8", errors="replace"))
+        page = _Page(set(), [])
+        for element in tree.elements:
+            values = {name: value for name, value in element.attrs.items() if value is not None}
+            if "id" in values:
+                page.ids.add(values["id"])
+            if element.tag == "a" and "name" in values:
+                page.ids.add(values["name"])
+            for name in _URL_ATTRIBUTES.get(element.tag, ()):
+                if name not in values:
+                    continue
+                urls = _srcset_urls(values[name]) if name == "srcset" else [values[name]]
+                page.links.extend((element.line, url) for url in urls)
+            css = [values.get("style", "")]
+            if element.tag == "style":
+                css.append(element.text)
+            page.links.extend((element.line, url) for text in css for url in _css_urls(text))
+        pages[path] = page
     return pages[path]
 
 

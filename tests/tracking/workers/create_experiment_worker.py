@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
+
+from worker_common import wait_for_file  # the workers folder is sys.path[0]
 
 
 def main() -> None:
@@ -20,11 +21,7 @@ def main() -> None:
 
     runfolio.set_store(store)
     print("ready", flush=True)
-    give_up = time.monotonic() + 60
-    while not start_file.exists():
-        if time.monotonic() > give_up:
-            sys.exit(f"start file {start_file} never appeared")
-        time.sleep(0.001)
+    wait_for_file(start_file)
     experiment = runfolio.set_experiment(name)
     record = {
         "name": experiment.name,

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from worker_common import wait_for_file  # the workers folder is sys.path[0]
+
 import runfolio
 
 MAX_SECONDS = 30.0  # never outlive a parent that failed to signal us
@@ -22,15 +24,6 @@ MAX_SECONDS = 30.0  # never outlive a parent that failed to signal us
 def _announce(run: runfolio.Run) -> None:
     """Tell the parent which run this is."""
     print(f"run {run.run_id}", flush=True)
-
-
-def _wait_for(path: Path) -> None:
-    """Sleep until ``path`` exists (or give up, failing loudly)."""
-    give_up = time.monotonic() + MAX_SECONDS
-    while not path.exists():
-        if time.monotonic() > give_up:
-            sys.exit(f"{path} never appeared")
-        time.sleep(0.005)
 
 
 def scenario_with_ok() -> None:
@@ -101,7 +94,7 @@ def scenario_heartbeat() -> None:
     liveness.HEARTBEAT_INTERVAL = 0.02  # patched before the run (and its heartbeat) starts
     with runfolio.start_run() as run:
         _announce(run)
-        _wait_for(Path(sys.argv[3]))
+        wait_for_file(Path(sys.argv[3]), MAX_SECONDS)
 
 
 def main() -> None:

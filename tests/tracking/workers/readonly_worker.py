@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
-from worker_common import attempt  # the workers folder is sys.path[0]
+from worker_common import attempt, wait_for_file  # the workers folder is sys.path[0]
 
 
 def main() -> None:
@@ -29,11 +28,7 @@ def main() -> None:
         run.log_metric("m", step / 4, step=step)
     untouched = store.start_run("ro", run_name="no-metrics-yet")
     print(f"ready {run.run_id} {untouched.run_id}", flush=True)
-    give_up = time.monotonic() + 60
-    while not go.exists():
-        if time.monotonic() > give_up:
-            sys.exit("go file never appeared")
-        time.sleep(0.005)
+    wait_for_file(go)
     results = {
         "log_param": attempt(lambda: run.log_param("c", 3)),
         "set_tag": attempt(lambda: run.set_tag("t", "2")),

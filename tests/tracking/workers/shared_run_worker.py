@@ -11,22 +11,14 @@ Usage: ``shared_run_worker.py STORE RUN_ID MODE INDEX START_FILE STOP_FILE``
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
+
+from worker_common import wait_for_file  # the workers folder is sys.path[0]
 
 import runfolio
 
 MAX_SECONDS = 60.0  # never outlive a parent that failed to signal us
 WRITES = 40
-
-
-def _wait_for(path: Path) -> None:
-    """Sleep until ``path`` exists (or give up, failing loudly)."""
-    give_up = time.monotonic() + MAX_SECONDS
-    while not path.exists():
-        if time.monotonic() > give_up:
-            sys.exit(f"{path} never appeared")
-        time.sleep(0.001)
 
 
 def main() -> None:
@@ -35,19 +27,19 @@ def main() -> None:
     start, stop = Path(sys.argv[5]), Path(sys.argv[6])
     runfolio.set_store(store)
     if mode == "resume":
-        _wait_for(start)
+        wait_for_file(start, MAX_SECONDS)
         try:
             run = runfolio.start_run(run_id=run_id)
         except runfolio.RunInUseError as exc:
             print(f"in-use {exc}", flush=True)
             return
         print("ok", flush=True)
-        _wait_for(stop)
+        wait_for_file(stop, MAX_SECONDS)
         run.end()
         return
     runfolio.start_run(run_id=run_id, force=True)
     print("ready", flush=True)
-    _wait_for(start)
+    wait_for_file(start, MAX_SECONDS)
     for number in range(WRITES):
         runfolio.log_param(f"w{index}.p{number}", number)
         runfolio.set_tag(f"w{index}-t{number}", str(number))

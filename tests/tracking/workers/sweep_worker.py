@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 KEYS = ("loss", "accuracy", "lr", "grad_norm")
@@ -38,15 +37,6 @@ def expected_params(worker: int) -> dict[str, object]:
     }
 
 
-def _wait_for(path: Path, deadline_s: float = 60.0) -> None:
-    """Block until ``path`` exists (the start signal), or exit when it never comes."""
-    give_up = time.monotonic() + deadline_s
-    while not path.exists():
-        if time.monotonic() > give_up:
-            sys.exit(f"start file {path} never appeared")
-        time.sleep(0.001)
-
-
 def main() -> None:
     """Log one run of the sweep."""
     store, start_file, worker, steps, scratch = (
@@ -62,7 +52,9 @@ def main() -> None:
     artifact = scratch / f"report-{worker}.txt"
     artifact.write_text(f"report of worker {worker}\n", encoding="utf-8")
     print("ready", flush=True)
-    _wait_for(start_file)
+    from worker_common import wait_for_file  # the workers folder is sys.path[0]
+
+    wait_for_file(start_file)
 
     experiment = runfolio.set_experiment("sweep")
     with runfolio.start_run(run_name=f"worker-{worker}", tags={"worker": str(worker)}) as run:

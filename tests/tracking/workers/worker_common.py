@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 WORKERS = Path(__file__).resolve().parent
+if str(WORKERS.parents[1]) not in sys.path:  # run as a worker script: tests/ has waiting.py
+    sys.path.append(str(WORKERS.parents[1]))
+
+from waiting import wait_until  # noqa: E402 - needs tests/ on sys.path
+
+
+def wait_for_file(path: Path, seconds: float = 60.0) -> None:
+    """Block until ``path`` exists (a start or stop signal from the parent), or fail."""
+    wait_until(path.exists, f"{path} to appear", seconds, interval=0.001)
 
 
 def attempt(action: Callable[[], Any]) -> dict[str, Any] | None:
