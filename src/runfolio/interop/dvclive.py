@@ -128,13 +128,14 @@ def import_dvclive(
     merge.add_metric_rows(extra_rows)
     for relative, file in _artifact_files(folder):
         merge.add_artifact(relative, file)
+    earlier = merge.existing
     merge.finish(
         RunFields(
-            name=run_name or merge.existing.get("name") or folder.name,
+            name=run_name or (earlier.name if earlier else None) or folder.name,
             status="FINISHED",
             start_ms=start_ms,
             end_ms=end_ms,
-            user=merge.existing.get("user"),
+            user=earlier.user if earlier else None,
             tags=tags,
         )
     )
