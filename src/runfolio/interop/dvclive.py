@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runfolio.errors import InvalidInputError
+from runfolio.errors import InvalidInputError, MalformedRunError
 from runfolio.interop.report import TransferReport
 from runfolio.interop.store_writer import (
     RunFields,
@@ -237,14 +237,16 @@ def _earlier_import(record: ExperimentRecord, folder: Path) -> tuple[str, int] |
     """The id and start of the run an earlier import made from ``folder``, if any."""
     from runfolio.store.reader import iter_run_dirs, read_yaml_file
     from runfolio.store.records import iso_to_ms
+    from runfolio.store.run_document import RunDocument
 
     for run_dir, problem in iter_run_dirs(record.path):
         if problem:
             continue
-        with contextlib.suppress(Exception):
-            data = read_yaml_file(run_dir / layout.RUN_FILE)
-            if (data.get("tags") or {}).get(SOURCE_TAG) == str(folder):
-                return run_dir.name, iso_to_ms(str(data["start_time"]))
+        path = run_dir / layout.RUN_FILE
+        with contextlib.suppress(MalformedRunError):
+            document = RunDocument.from_yaml_dict(read_yaml_file(path), path)
+            if document.tags.get(SOURCE_TAG) == str(folder):
+                return run_dir.name, iso_to_ms(document.start_time)
     return None
 
 
