@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -335,7 +335,7 @@ def iter_run_dirs(
             yield path, NO_RUN_FILE
 
 
-def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) -> list[str]:
+def _history_problems(path: Path, summaries: Mapping[str, Any], read_rows: bool) -> list[str]:
     """What is wrong with an ended run's metrics.csv, measured against its summaries."""
     if not os.path.lexists(path):
         # The summary survives, but every logged value behind it is gone.
