@@ -10,7 +10,7 @@ types of its fields are checked. The contract is docs/store-format.md (``run.yam
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -48,25 +48,6 @@ _SECTION_FIELDS: dict[str, dict[str, str]] = {
     "process": {"host": "text", "pid": "int"},
     "failure": {"type": "text", "message": "text", "traceback": "text"},
 }
-
-_KNOWN_KEYS = frozenset(
-    (
-        "format",
-        "id",
-        "name",
-        "experiment",
-        "status",
-        "start_time",
-        "end_time",
-        "user",
-        "description",
-        "parent_run_id",
-        "tags",
-        "metrics",
-        "models",
-        *_SECTION_FIELDS,
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -175,25 +156,24 @@ class RunDocument:
         end_time = _time(data, "end_time", path)
         tags = _mapping(data, "tags", path)
         sections = {key: _mapping(data, key, path) for key in _SECTION_FIELDS}
-        fields = FieldReader(path)
+        reader = FieldReader(path)
         metrics = data.get("metrics")
         if not _usable_summaries(metrics):
             if metrics is not None and status != "RUNNING":
-                fields.problems.append(
+                reader.problems.append(
                     f"{path}: 'metrics' summary is malformed; read metrics.csv instead"
                 )
             metrics = None
-        # Checked in this order so that problems are listed as the file's fields are.
-        name = fields.text(data, "name")
-        user = fields.text(data, "user")
-        description = fields.text(data, "description") or ""
-        parent_run_id = fields.text(data, "parent_run_id")
-        checked_tags = fields.texts(tags, "tags")
+        name = reader.text(data, "name")
+        user = reader.text(data, "user")
+        description = reader.text(data, "description") or ""
+        parent_run_id = reader.text(data, "parent_run_id")
+        checked_tags = reader.texts(tags, "tags")
         checked = {
-            key: fields.section(sections[key], key, kinds) for key, kinds in _SECTION_FIELDS.items()
+            key: reader.section(sections[key], key, kinds) for key, kinds in _SECTION_FIELDS.items()
         }
-        experiment = fields.text(data, "experiment")
-        models = fields.text_list(data, "models")
+        experiment = reader.text(data, "experiment")
+        models = reader.text_list(data, "models")
         return cls(
             id=run_id,
             status=status,
@@ -213,8 +193,12 @@ class RunDocument:
             metrics=metrics,
             models=tuple(models) if models is not None else None,
             extra={key: value for key, value in data.items() if key not in _KNOWN_KEYS},
-            problems=tuple(fields.problems),
+            problems=tuple(reader.problems),
         )
+
+
+_KNOWN_KEYS = frozenset({f.name for f in fields(RunDocument)} - {"extra", "problems"} | {"format"})
+"""The keys of run.yaml that RunDocument types; every other key goes to ``extra``."""
 
 
 def tags_from_yaml_dict(data: Any, path: Path) -> dict[str, str]:
