@@ -183,6 +183,11 @@ class RunMerge:
     renamed into place by :meth:`finish`: an interrupted import leaves no run folder
     without ``run.yaml``, and the next import starts that run over. ``path`` is where
     the run is being written (its final folder after :meth:`finish`).
+
+    Raises (on creation):
+        MalformedRunError: the run's ``run.yaml`` or ``params.yaml`` cannot be read, or
+            a field of ``run.yaml`` that identifies the run has the wrong type; the
+            file is then left as it is.
     """
 
     def __init__(self, experiment: ExperimentRecord, run_dir: Path) -> None:

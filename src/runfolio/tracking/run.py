@@ -188,7 +188,8 @@ class Run:
         Raises:
             RunInUseError: the run is live (its process runs on this host, or its
                 heartbeat is fresh) and ``force`` is False; nothing is written.
-            MalformedRunError: its files cannot be read.
+            MalformedRunError: its files cannot be read, or a field of its run.yaml that
+                identifies it has the wrong type (the message names it).
             StoreError: the store is not writable.
         """
         # Checked and claimed under the folder's lock: of two processes resuming one
