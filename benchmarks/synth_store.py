@@ -2,12 +2,12 @@
 
 The files are written directly with the store's own serializers (``dump_yaml`` for
 ``experiment.yaml``, ``run.yaml`` and ``params.yaml``; ``HEADER``, ``csv_field`` and
-``format_float`` for ``metrics.csv``; ``MetricSummary`` for run.yaml's summaries), not
-through the tracking API, which would take minutes for 10,000 runs. Every run is
-FINISHED, has 20 params (numbers, text, booleans, a list, some nested), 10 metrics
-logged at each of 100 steps, 3 tags, a git block and a captured package list; run.yaml's
-metric summaries agree with metrics.csv. Optionally the first run logs its first metric
-at 1,000,000 steps instead (a per-batch loss), the heavy case for a run page.
+``format_float`` for ``metrics.csv``; ``RunDocument`` and ``MetricSummary`` for
+``run.yaml``), not through the tracking API, which would take minutes for 10,000 runs.
+Every run is FINISHED, has 20 params (numbers, text, booleans, a list, some nested), 10
+metrics logged at each of 100 steps, 3 tags, a git block and a captured package list;
+run.yaml's metric summaries agree with metrics.csv. Optionally the first run logs its
+first metric at 1,000,000 steps instead (a per-batch loss), the heavy case for a run page.
 
 Everything is derived from a seed, so the same spec gives the same bytes (run ids
 included). :func:`cached_store` keeps each generated store under ``benchmarks/.data/``
@@ -37,6 +37,7 @@ from typing import Any
 from runfolio.store import layout
 from runfolio.store.metrics import HEADER, MetricSummary, csv_field
 from runfolio.store.records import ms_to_iso
+from runfolio.store.run_document import RunDocument
 from runfolio.store.serialize import dump_yaml, format_float
 
 DATA_DIR = Path(__file__).resolve().parent / ".data"
@@ -193,9 +194,11 @@ def write_run(exp_dir: Path, experiment: str, spec: SynthSpec, number: int, inde
     csv_text, summaries = _metrics(rng, spec, start_ms, duration_ms, long_steps)
     _write_text(run_dir / layout.METRICS_FILE, csv_text)
     _write_text(run_dir / layout.PARAMS_FILE, dump_yaml(_params(rng)))
-    run = _run_data(rng, run_id, experiment, index, start_ms, duration_ms)
-    run["metrics"] = {key: summary.to_dict() for key, summary in summaries.items()}
-    _write_text(run_dir / layout.RUN_FILE, dump_yaml(run))
+    run = _run_document(rng, run_id, experiment, index, start_ms, duration_ms)
+    run = dataclasses.replace(
+        run, metrics={key: summary.to_dict() for key, summary in summaries.items()}
+    )
+    _write_text(run_dir / layout.RUN_FILE, dump_yaml(run.to_yaml_dict()))
     return run_id
 
 
@@ -252,16 +255,22 @@ def _params(rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _run_data(
+def _run_document(
     rng: random.Random, run_id: str, experiment: str, index: int, start_ms: int, duration_ms: int
-) -> dict[str, Any]:
+) -> RunDocument:
     """What run.yaml holds, but for the metric summaries."""
     # One commit per 50 runs, as a sweep re-launched after code changes would show.
     commit = hashlib.sha1(f"commit {index // 50}".encode()).hexdigest()
-    return {
-        "description": "" if index % 10 else f"Run {index}: a checkpoint worth a look.\n",
-        "end_time": ms_to_iso(start_ms + duration_ms),
-        "environment": {
+    # Keyword order is the order rng is drawn from (pid, team, user): keep it.
+    return RunDocument(
+        id=run_id,
+        status="FINISHED",
+        start_time=ms_to_iso(start_ms),
+        end_time=ms_to_iso(start_ms + duration_ms),
+        name=f"sweep-{index:05d}",
+        experiment=experiment,
+        description="" if index % 10 else f"Run {index}: a checkpoint worth a look.\n",
+        environment={
             "executable": "python",
             "implementation": "CPython",
             "machine": "x86_64",
@@ -269,24 +278,17 @@ def _run_data(
             "platform": "Linux-6.1.0-x86_64-with-glibc2.36",
             "python": "3.11.7",
         },
-        "experiment": experiment,
-        "format": 1,
-        "git": {
+        git={
             "branch": "main",
             "commit": commit,
             "dirty": False,
             "remote_url": "https://github.com/example/synthetic.git",
         },
-        "id": run_id,
-        "name": f"sweep-{index:05d}",
-        "parent_run_id": None,
-        "process": {"host": "trainer-01", "pid": 1000 + rng.randrange(60_000)},
-        "source": {"argv": ["--trial", str(index)], "entry_point": "train.py"},
-        "start_time": ms_to_iso(start_ms),
-        "status": "FINISHED",
-        "tags": {"seed": str(index), "stage": "sweep", "team": rng.choice(TEAMS)},
-        "user": rng.choice(USERS),
-    }
+        process={"host": "trainer-01", "pid": 1000 + rng.randrange(60_000)},
+        source={"argv": ["--trial", str(index)], "entry_point": "train.py"},
+        tags={"seed": str(index), "stage": "sweep", "team": rng.choice(TEAMS)},
+        user=rng.choice(USERS),
+    )
 
 
 def _metrics(

@@ -20,18 +20,20 @@ version 3 meet in a merge: readers report such a conflict and never pick a winne
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runfolio.errors import RunfolioError, StoreError
+from runfolio.errors import MalformedRunError, RunfolioError, StoreError
 from runfolio.store import layout
 from runfolio.store.atomic import write_text_atomic
 from runfolio.store.locking import folder_lock
 from runfolio.store.reader import read_yaml_file
 from runfolio.store.records import RunRecord
+from runfolio.store.run_document import RunDocument
 from runfolio.store.scan import scan_store
 from runfolio.store.serialize import dump_yaml
 
@@ -418,7 +420,8 @@ def rewrite_run_tags(
     keys another process writes meanwhile (a resumed run setting tags) are kept.
 
     Raises:
-        RegistryError: the run folder cannot be locked, or its run.yaml is not a mapping.
+        RegistryError: the run folder cannot be locked, or its run.yaml cannot be read
+            (a field of the wrong type, say: the message names it).
     """
     path = run_dir / layout.RUN_FILE
     with contextlib.ExitStack() as stack:
@@ -426,15 +429,15 @@ def rewrite_run_tags(
             stack.enter_context(folder_lock(run_dir))
         except StoreError as exc:
             raise RegistryError(str(exc)) from exc  # names the folder and the reason
-        data = read_yaml_file(path)
-        if not isinstance(data, dict):
-            raise RegistryError(f"{path} is not a mapping")
-        tags = dict(data.get("tags") or {})
-        tags.update(set_tags)
+        try:
+            document = RunDocument.from_yaml_dict(read_yaml_file(path), path)
+        except MalformedRunError as exc:
+            raise RegistryError(str(exc)) from exc
+        tags = {**document.tags, **set_tags}
         for key in delete:
             tags.pop(key, None)
-        data["tags"] = tags
-        write_text_atomic(path, dump_yaml(data))
+        document = dataclasses.replace(document, tags=tags)
+        write_text_atomic(path, dump_yaml(document.to_yaml_dict()))
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ import yaml
 from click.testing import CliRunner
 
 from runfolio.cli import main
-from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
+from runfolio.store.run_document import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 
 IN_A_WITH_BLOCK = """\
 import runfolio

@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from runfolio.errors import InvalidInputError
+from runfolio.errors import InvalidInputError, MalformedRunError
 from runfolio.interop.report import TransferReport
 from runfolio.interop.store_writer import (
     RunFields,
@@ -128,13 +128,14 @@ def import_dvclive(
     merge.add_metric_rows(extra_rows)
     for relative, file in _artifact_files(folder):
         merge.add_artifact(relative, file)
+    earlier = merge.existing
     merge.finish(
         RunFields(
-            name=run_name or merge.existing.get("name") or folder.name,
+            name=run_name or (earlier.name if earlier else None) or folder.name,
             status="FINISHED",
             start_ms=start_ms,
             end_ms=end_ms,
-            user=merge.existing.get("user"),
+            user=earlier.user if earlier else None,
             tags=tags,
         )
     )
@@ -236,14 +237,16 @@ def _earlier_import(record: ExperimentRecord, folder: Path) -> tuple[str, int] |
     """The id and start of the run an earlier import made from ``folder``, if any."""
     from runfolio.store.reader import iter_run_dirs, read_yaml_file
     from runfolio.store.records import iso_to_ms
+    from runfolio.store.run_document import RunDocument
 
     for run_dir, problem in iter_run_dirs(record.path):
         if problem:
             continue
-        with contextlib.suppress(Exception):
-            data = read_yaml_file(run_dir / layout.RUN_FILE)
-            if (data.get("tags") or {}).get(SOURCE_TAG) == str(folder):
-                return run_dir.name, iso_to_ms(str(data["start_time"]))
+        path = run_dir / layout.RUN_FILE
+        with contextlib.suppress(MalformedRunError):
+            document = RunDocument.from_yaml_dict(read_yaml_file(path), path)
+            if document.tags.get(SOURCE_TAG) == str(folder):
+                return run_dir.name, iso_to_ms(document.start_time)
     return None
 
 

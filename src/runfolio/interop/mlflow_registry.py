@@ -20,6 +20,7 @@ from runfolio.interop import mlflow_source as mlsource
 from runfolio.interop.report import TransferReport
 from runfolio.store import layout
 from runfolio.store.reader import read_yaml_file
+from runfolio.store.run_document import tags_from_yaml_dict
 
 if TYPE_CHECKING:
     from runfolio.interop.mlflow_import import ImportedRun
@@ -101,7 +102,8 @@ def _tag_versions(
                 "already is that version"
             )
             continue
-        tags = read_yaml_file(target.path / layout.RUN_FILE).get("tags") or {}
+        run_file = target.path / layout.RUN_FILE
+        tags = tags_from_yaml_dict(read_yaml_file(run_file), run_file)
         registered = tags.get(reg.MODEL_TAG)
         if registered and registered != name:
             report.problems.append(

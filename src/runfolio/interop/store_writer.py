@@ -18,6 +18,7 @@ refused, with a problem naming them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -51,6 +52,7 @@ from runfolio.store.reader import (
     read_yaml_file,
 )
 from runfolio.store.records import ExperimentRecord, flatten, ms_to_iso, now_iso, same_value
+from runfolio.store.run_document import RunDocument
 from runfolio.store.serialize import dump_yaml
 from runfolio.store.staging import publish_run_dir, stage_run_dir
 
@@ -181,6 +183,11 @@ class RunMerge:
     renamed into place by :meth:`finish`: an interrupted import leaves no run folder
     without ``run.yaml``, and the next import starts that run over. ``path`` is where
     the run is being written (its final folder after :meth:`finish`).
+
+    Raises (on creation):
+        MalformedRunError: the run's ``run.yaml`` or ``params.yaml`` cannot be read, or
+            a field of ``run.yaml`` that identifies the run has the wrong type; the
+            file is then left as it is.
     """
 
     def __init__(self, experiment: ExperimentRecord, run_dir: Path) -> None:
@@ -196,12 +203,12 @@ class RunMerge:
         self.params_written = 0
         self.files_written = 0
         run_file = run_dir / layout.RUN_FILE
-        self._existing: dict[str, Any] = {}
+        # As read, to tell whether finish() changes the file, and as checked, to merge into.
+        self._existing_data: dict[str, Any] | None = None
+        self._existing: RunDocument | None = None
         if run_file.exists():
-            data = read_yaml_file(run_file)
-            if not isinstance(data, dict):
-                raise MalformedRunError(f"{run_file}: expected a mapping at the top level")
-            self._existing = data
+            self._existing_data = read_yaml_file(run_file)
+            self._existing = RunDocument.from_yaml_dict(self._existing_data, run_file)
         params_file = run_dir / layout.PARAMS_FILE
         params = read_yaml_file(params_file) if params_file.exists() else {}
         if params is not None and not isinstance(params, dict):
@@ -216,8 +223,8 @@ class RunMerge:
         return self.path.name
 
     @property
-    def existing(self) -> dict[str, Any]:
-        """What ``run.yaml`` held before this import (empty for a new run)."""
+    def existing(self) -> RunDocument | None:
+        """What ``run.yaml`` held before this import (None for a new run)."""
         return self._existing
 
     def holds(self, status: str, end_ms: int | None, latest: Mapping[str, float]) -> bool:
@@ -226,17 +233,16 @@ class RunMerge:
         A run that ended in the store with the same end time and the same latest value
         of every metric needs no metric history fetched again.
         """
-        data = self._existing
-        metrics = data.get("metrics")
-        if not data or data.get("status") != status or status == "RUNNING":
+        document = self._existing
+        if document is None or document.status != status or status == "RUNNING":
             return False
-        if data.get("end_time") != (ms_to_iso(end_ms) if end_ms is not None else None):
+        if document.end_time != (ms_to_iso(end_ms) if end_ms is not None else None):
             return False
-        if not isinstance(metrics, dict) or set(metrics) != set(latest):
+        metrics = document.metrics
+        if metrics is None or set(metrics) != set(latest):
             return False
         return all(
-            isinstance(metrics[key], dict) and same_value(metrics[key].get("last"), float(value))
-            for key, value in latest.items()
+            same_value(metrics[key].get("last"), float(value)) for key, value in latest.items()
         )
 
     # -- params -----------------------------------------------------------------------
@@ -431,40 +437,37 @@ class RunMerge:
         The file is written only when something changed.
         """
         old = self._existing
-        data = dict(old)
-        tags = {**(old.get("tags") or {}), **dict(fields.tags or {})}
-        data.update(
-            {
-                "format": old.get("format", FORMAT_VERSION),
-                "id": self.run_id,
-                "name": fields.name,
-                "experiment": old.get("experiment") or self.experiment.name,
-                "status": fields.status,
-                "start_time": ms_to_iso(fields.start_ms),
-                "end_time": ms_to_iso(fields.end_ms) if fields.end_ms is not None else None,
-                "user": fields.user,
-                "description": fields.description or "",
-                "parent_run_id": fields.parent_run_id,
-                "tags": tags,
-                "source": dict(fields.source or old.get("source") or {}),
-                "git": dict(fields.git or old.get("git") or {}),
-                "environment": old.get("environment") or {},
-                "process": old.get("process") or {},
-            }
-        )
+        changes: dict[str, Any] = {
+            "name": fields.name,
+            "status": fields.status,
+            "start_time": ms_to_iso(fields.start_ms),
+            "end_time": ms_to_iso(fields.end_ms) if fields.end_ms is not None else None,
+            "user": fields.user,
+            "description": fields.description or "",
+            "parent_run_id": fields.parent_run_id,
+            "tags": {**(old.tags if old else {}), **dict(fields.tags or {})},
+            "source": dict(fields.source or (old.source if old else {})),
+            "git": dict(fields.git or (old.git if old else {})),
+        }
         models = self.model_folders()
         if models:
-            data["models"] = models
+            changes["models"] = tuple(models)
         if fields.status == "RUNNING":
-            data.pop("metrics", None)
-        elif self._summaries is not None or not _usable(old.get("metrics")):
+            changes["metrics"] = None
+        elif self._summaries is not None or old is None or old.metrics is None:
             self._load_metrics(need_seen=False)
             assert self._summaries is not None
-            data["metrics"] = {k: s.to_dict() for k, s in sorted(self._summaries.items())}
-        if data != old:
+            changes["metrics"] = {k: s.to_dict() for k, s in sorted(self._summaries.items())}
+        if old is None:
+            document = RunDocument(id=self.run_id, experiment=self.experiment.name, **changes)
+        else:
+            changes["experiment"] = old.experiment or self.experiment.name
+            document = dataclasses.replace(old, **changes)
+        data = document.to_yaml_dict()
+        if data != self._existing_data:
             self._write(self.path / layout.RUN_FILE, dump_yaml(data))
             self.changed = True
-            self._existing = data
+            self._existing, self._existing_data = document, data
         for leftover in self.path.glob(f"{STAGING_PREFIX}*"):
             shutil.rmtree(leftover, ignore_errors=True)
         if self._final is not None:
@@ -493,11 +496,6 @@ def _merge_missing(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, 
         elif isinstance(merged[key], dict) and isinstance(value, Mapping):
             merged[key] = _merge_missing(merged[key], value)
     return merged
-
-
-def _usable(metrics: Any) -> bool:
-    """Tell whether a stored metric summary can be kept as it is."""
-    return isinstance(metrics, dict) and all(isinstance(v, dict) for v in metrics.values())
 
 
 def _through_symlink(base: Path, relative: PurePosixPath) -> bool:

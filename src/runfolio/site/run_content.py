@@ -33,9 +33,9 @@ from runfolio.site.previews import (
 )
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
-from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 from runfolio.store.metrics import missing_rows, problems_of_run, read_metrics
 from runfolio.store.records import RunRecord
+from runfolio.store.run_document import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 
 if TYPE_CHECKING:
     from runfolio.objectstore.bucket import Bucket

@@ -1,10 +1,14 @@
-"""The fields of run.yaml and experiment.yaml: their types checked, problems described.
+"""Checking the fields of run.yaml and experiment.yaml, and describing their problems.
 
-Fields that identify a run or experiment (``id``, ``status``, times, ``format``, a section
-that is not a mapping) raise :class:`~runfolio.errors.MalformedRunError`: the run cannot be
-shown. A descriptive field of the wrong type (a list where text is due) is left out and
-described by :class:`FieldReader`, and the rest is read. Every message names the file
-and the key (``'git.commit' must be text, got list``), as docs/store-format.md promises.
+The checks every structured store file shares: its ``format``, a mapping at the top
+level, and :class:`FieldReader` for descriptive fields. Which fields a file has, and of
+which kinds, is said by its reader: :mod:`runfolio.store.run_document` for run.yaml,
+:func:`runfolio.store.reader.read_experiment` for experiment.yaml. A field that
+identifies a run or experiment raises :class:`~runfolio.errors.MalformedRunError`: it
+cannot be shown. A descriptive field of the wrong type (a list where text is due) is
+left out and described by :class:`FieldReader`, and the rest is read. Every message
+names the file and the key (``'git.commit' must be text, got list``), as
+docs/store-format.md promises.
 """
 
 from __future__ import annotations
@@ -14,39 +18,6 @@ from typing import Any
 
 from runfolio.errors import MalformedRunError
 from runfolio.store import FORMAT_VERSION
-from runfolio.store.records import MAX_TIME_MS, iso_to_ms
-
-SECTIONS = ("source", "git", "environment", "process", "failure")
-"""The mappings of run.yaml that describe where and how a run ran."""
-
-# The documented fields of run.yaml's sections and their types: "text" (a scalar, kept as
-# text), "texts" (a list of scalars), "bool" or "int". Other keys are kept as they are.
-_SECTION_FIELDS: dict[str, dict[str, str]] = {
-    "source": {"argv": "texts", "entry_point": "text"},
-    "git": {
-        "branch": "text",
-        "commit": "text",
-        "dirty": "bool",
-        "patch": "text",
-        "remote_url": "text",
-        "patch_not_captured": "text",
-        "untracked_not_captured": "texts",
-        "credentials_not_captured": "texts",
-        "untracked_not_captured_count": "int",
-        "credentials_not_captured_count": "int",
-    },
-    "environment": dict.fromkeys(
-        ("executable", "implementation", "machine", "packages", "platform", "python"), "text"
-    ),
-    "process": {"host": "text", "pid": "int"},
-    "failure": {"type": "text", "message": "text", "traceback": "text"},
-}
-MAX_FAILURE_MESSAGE = 2_000
-"""Characters of an exception's message kept in run.yaml's ``failure.message``."""
-MAX_TRACEBACK_LINES = 20
-"""Last lines of the traceback kept in ``failure.traceback``."""
-MAX_TRACEBACK_LINE = 300
-"""Characters kept of each of those lines."""
 
 _SCALARS = (str, int, float, bool)
 _EXPECTED = {
@@ -88,9 +59,24 @@ class FieldReader:
                 self._left_out(f"{section}.{key}", value, "text")
         return found
 
-    def section(self, data: dict[str, Any], section: str) -> dict[str, Any]:
-        """A section of run.yaml, with its documented fields checked (see _SECTION_FIELDS)."""
-        kinds = _SECTION_FIELDS[section]
+    def text_list(
+        self, data: dict[str, Any], key: str, name: str | None = None
+    ) -> list[str] | None:
+        """A list of text (numbers and booleans become text); None if absent or left out."""
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, list) and all(isinstance(item, _SCALARS) for item in value):
+            return [str(item) for item in value]
+        self._left_out(name or key, value, _EXPECTED["texts"])
+        return None
+
+    def section(self, data: dict[str, Any], section: str, kinds: dict[str, str]) -> dict[str, Any]:
+        """A mapping whose documented fields (``kinds``: key to kind) are checked.
+
+        A kind is ``text`` (a scalar, kept as text), ``texts`` (a list of scalars),
+        ``bool`` or ``int``. Other keys, and null values, are kept as they are.
+        """
         checked: dict[str, Any] = {}
         for key, value in data.items():
             kind = kinds.get(key)
@@ -98,11 +84,10 @@ class FieldReader:
                 checked[key] = value
             elif kind == "text" and isinstance(value, _SCALARS):
                 checked[key] = str(value)
-            elif kind == "texts" and isinstance(value, list):
-                if all(isinstance(item, _SCALARS) for item in value):
-                    checked[key] = [str(item) for item in value]
-                else:
-                    self._left_out(f"{section}.{key}", value, _EXPECTED[kind])
+            elif kind == "texts":
+                items = self.text_list(data, key, f"{section}.{key}")
+                if items is not None:
+                    checked[key] = items
             elif (kind == "bool" and type(value) is bool) or (kind == "int" and type(value) is int):
                 checked[key] = value
             else:
@@ -149,39 +134,3 @@ def expect_mapping(data: Any, path: Path, *, required: bool = False) -> dict[str
             f"{path}: expected a mapping at the top level, got {type(data).__name__}"
         )
     return data
-
-
-def mapping_field(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
-    """Return ``data[key]`` as a dict ({} when absent).
-
-    Raises:
-        MalformedRunError: the field is there but is not a mapping.
-    """
-    value = data.get(key)
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise MalformedRunError(f"{path}: '{key}' must be a mapping, got {type(value).__name__}")
-    return value
-
-
-def time_field(data: dict[str, Any], key: str, path: Path, *, required: bool) -> str | None:
-    """Return an ISO 8601 time field (None when absent and not ``required``).
-
-    Raises:
-        MalformedRunError: missing when required, not a time, or outside 1970-2262.
-    """
-    value = data.get(key)
-    if value is None or value == "":
-        if required:
-            raise MalformedRunError(f"{path}: '{key}' is missing")
-        return None
-    try:
-        ms = iso_to_ms(str(value))
-    except (ValueError, OverflowError) as exc:
-        raise MalformedRunError(f"{path}: '{key}' is not an ISO 8601 time: {value!r}") from exc
-    if not 0 <= ms <= MAX_TIME_MS:
-        raise MalformedRunError(
-            f"{path}: '{key}' is {value!r}, outside the years 1970 to 2262 that runfolio handles"
-        )
-    return str(value)

@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import yaml
 
 from runfolio.errors import MalformedRunError, StoreError
 from runfolio.store import layout
-from runfolio.store.fields import (
-    SECTIONS,
-    FieldReader,
-    check_format,
-    expect_mapping,
-    mapping_field,
-    time_field,
-)
+from runfolio.store.fields import FieldReader, check_format, expect_mapping
 from runfolio.store.files import SYMLINK_PROBLEM, read_store_file
 from runfolio.store.liveness import effective_status
 from runfolio.store.metrics import missing_rows, parse_metrics_bytes, read_metrics, summarize
-from runfolio.store.records import (
-    DIRECTIONS,
-    RUN_STATUSES,
-    ExperimentRecord,
-    RunRecord,
-)
+from runfolio.store.records import DIRECTIONS, ExperimentRecord, RunRecord
+from runfolio.store.run_document import RunDocument, tags_from_yaml_dict
 from runfolio.store.serialize import load_yaml
 
 
@@ -207,33 +196,15 @@ def read_run_files(
     run_bytes = read(layout.RUN_FILE)
     if run_bytes is None:
         raise MalformedRunError(f"{run_path}: file is missing")
-    data = expect_mapping(read_yaml_bytes(run_bytes, run_path), run_path, required=True)
-    check_format(data, run_path)
-    status = data.get("status")
-    if status not in RUN_STATUSES:
-        raise MalformedRunError(
-            f"{run_path}: 'status' is {status!r}; expected one of {', '.join(RUN_STATUSES)}"
-        )
-    run_id = data.get("id")
-    if run_id != run_dir.name:
-        raise MalformedRunError(
-            f"{run_path}: 'id' is {run_id!r} but the folder is named {run_dir.name!r}"
-        )
-    start_time = time_field(data, "start_time", run_path, required=True)
+    document = RunDocument.from_yaml_dict(read_yaml_bytes(run_bytes, run_path), run_path)
     params_path = run_dir / layout.PARAMS_FILE
     params_bytes = read(layout.PARAMS_FILE)
     params = read_yaml_bytes(params_bytes, params_path) if params_bytes is not None else {}
     params = expect_mapping(params if params is not None else {}, params_path)
-    end_time = time_field(data, "end_time", run_path, required=False)
-    tags = mapping_field(data, "tags", run_path)
-    sections = {key: mapping_field(data, key, run_path) for key in SECTIONS}
-    fields = FieldReader(run_path)
-    problems = fields.problems
-    metrics = data.get("metrics")
+    problems = list(document.problems)
+    metrics = document.metrics
     metrics_path = run_dir / layout.METRICS_FILE
-    if status == "RUNNING" or not _usable_summaries(metrics):
-        if metrics is not None and status != "RUNNING":
-            problems.append(f"{run_path}: 'metrics' summary is malformed; read metrics.csv instead")
+    if document.status == "RUNNING" or metrics is None:
         if files is None:
             metrics_file = read_metrics(metrics_path)
         else:
@@ -243,22 +214,26 @@ def read_run_files(
     elif metrics and files is None:
         problems.extend(_history_problems(metrics_path, metrics, check_history))
     return RunRecord(
-        run_id=run_id,
+        run_id=document.id,
         experiment=experiment.name,
         experiment_slug=experiment.slug,
         path=run_dir,
-        name=fields.text(data, "name") or run_id,
-        status=status,
-        stored_status=status,
-        start_time=start_time or "",
-        end_time=end_time,
-        user=fields.text(data, "user"),
-        description=fields.text(data, "description") or "",
-        parent_run_id=fields.text(data, "parent_run_id"),
-        tags=fields.texts(tags, "tags"),
+        name=document.name or document.id,
+        status=document.status,
+        stored_status=document.status,
+        start_time=document.start_time,
+        end_time=document.end_time,
+        user=document.user,
+        description=document.description,
+        parent_run_id=document.parent_run_id,
+        tags=dict(document.tags),
         params=params,
-        metrics={str(k): v for k, v in metrics.items() if isinstance(v, dict)},
-        **{key: fields.section(section, key) for key, section in sections.items()},
+        metrics={k: dict(v) for k, v in metrics.items()},
+        source=dict(document.source),
+        git=dict(document.git),
+        environment=dict(document.environment),
+        process=dict(document.process),
+        failure=dict(document.failure or {}),
         problems=problems,
     )
 
@@ -272,9 +247,7 @@ def read_run_tags(run_bytes: bytes, run_path: Path) -> dict[str, str]:
     Raises:
         MalformedRunError: the bytes are not a run.yaml this reader can read.
     """
-    data = expect_mapping(read_yaml_bytes(run_bytes, run_path), run_path, required=True)
-    check_format(data, run_path)
-    return FieldReader(run_path).texts(mapping_field(data, "tags", run_path), "tags")
+    return tags_from_yaml_dict(read_yaml_bytes(run_bytes, run_path), run_path)
 
 
 def refresh_status(record: RunRecord) -> None:
@@ -362,7 +335,7 @@ def iter_run_dirs(
             yield path, NO_RUN_FILE
 
 
-def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) -> list[str]:
+def _history_problems(path: Path, summaries: Mapping[str, Any], read_rows: bool) -> list[str]:
     """What is wrong with an ended run's metrics.csv, measured against its summaries."""
     if not os.path.lexists(path):
         # The summary survives, but every logged value behind it is gone.
@@ -374,22 +347,6 @@ def _history_problems(path: Path, summaries: dict[str, Any], read_rows: bool) ->
         return []
     metrics_file = read_metrics(path)
     return [*metrics_file.problems, *missing_rows(metrics_file, summaries, str(path))]
-
-
-def _usable_summaries(metrics: Any) -> TypeGuard[dict[Any, Any]]:
-    """Tell whether run.yaml's ``metrics`` has the documented shape (numbers where due)."""
-    if not isinstance(metrics, dict):
-        return False
-    for summary in metrics.values():
-        if not isinstance(summary, dict):
-            return False
-        if any(type(summary.get(k)) is not int for k in ("count", "step", "timestamp")):
-            return False
-        extremes = [summary.get("min"), summary.get("max")]  # None when every value was NaN
-        numbers = [summary.get("last"), *(n for n in extremes if n is not None)]
-        if any(type(n) not in (int, float) for n in numbers):
-            return False
-    return True
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:

@@ -13,7 +13,7 @@ change and replaces the file under the run folder's lock (:mod:`runfolio.store.l
 from __future__ import annotations
 
 import contextlib
-import copy
+import dataclasses
 import os
 import shutil
 import threading
@@ -31,7 +31,7 @@ from runfolio.errors import (
     RunfolioError,
     StoreError,
 )
-from runfolio.store import FORMAT_VERSION, layout
+from runfolio.store import layout
 from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
 from runfolio.store.liveness import effective_status
 from runfolio.store.locking import folder_lock
@@ -46,6 +46,7 @@ from runfolio.store.metrics import (
 )
 from runfolio.store.reader import read_yaml_mapping
 from runfolio.store.records import ExperimentRecord, flatten, iso_to_ms, now_iso, same_value
+from runfolio.store.run_document import RunDocument
 from runfolio.store.serialize import dump_yaml
 from runfolio.store.staging import publish_run_dir, stage_run_dir
 from runfolio.tracking import lifecycle
@@ -60,12 +61,15 @@ from runfolio.tracking.values import (
 
 _ENDED_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
-_PROCESS_KEYS = ("status", "end_time", "process", "metrics")
-"""Keys of run.yaml that describe the writing process's life of the run: each write takes
-them from that process's memory. Every other key is kept as it is on disk, and changed
+_PROCESS_FIELDS = ("status", "end_time", "process", "metrics")
+"""Fields of run.yaml that describe the writing process's life of the run: each write takes
+them from that process's memory. Every other field is kept as it is on disk, and changed
 only by the write's own edit (a tag set, the name ...)."""
 
 _T = TypeVar("_T")
+
+RunChange = Callable[[RunDocument], RunDocument]
+"""An edit of run.yaml: the document as it is on disk in, the document to write out."""
 
 
 class RunEndedError(RunfolioError):
@@ -88,13 +92,13 @@ class Run:
         self,
         experiment: ExperimentRecord,
         run_dir: Path,
-        data: dict[str, Any],
+        document: RunDocument,
         params: dict[str, Any],
         summaries: dict[str, MetricSummary],
     ) -> None:
         self.experiment = experiment
         self.path = run_dir
-        self._data = data
+        self._document = document
         self._failure: dict[str, str] | None = None  # noted by record_failure, written by end
         self._params = params
         self._flat_params = flatten(params)
@@ -142,24 +146,22 @@ class Run:
         context = capture_context(store_root) if capture else None
         staging = stage_run_dir(experiment.path)
         run_id = staging.name
-        data: dict[str, Any] = {
-            "format": FORMAT_VERSION,
-            "id": run_id,
-            "name": name or random_run_name(),
-            "experiment": experiment.name,
-            "status": "RUNNING",
-            "start_time": now_iso(),
-            "end_time": None,
-            "user": context.user if context else None,
-            "description": description or "",
-            "parent_run_id": parent_run_id,
-            "tags": checked_tags,
-            "source": context.source if context else {},
-            "git": dict(context.git) if context else {},
-            "environment": context.environment if context else {},
-            "process": lifecycle.process_info(),
-        }
-        run = cls(experiment, staging, data, {}, {})
+        document = RunDocument(
+            id=run_id,
+            name=name or random_run_name(),
+            experiment=experiment.name,
+            status="RUNNING",
+            start_time=now_iso(),
+            user=context.user if context else None,
+            description=description or "",
+            parent_run_id=parent_run_id,
+            tags=checked_tags,
+            source=context.source if context else {},
+            git=context.git if context else {},
+            environment=context.environment if context else {},
+            process=lifecycle.process_info(),
+        )
+        run = cls(experiment, staging, document, {}, {})
         try:
             if context:
                 try:
@@ -188,21 +190,28 @@ class Run:
         Raises:
             RunInUseError: the run is live (its process runs on this host, or its
                 heartbeat is fresh) and ``force`` is False; nothing is written.
-            MalformedRunError: its files cannot be read.
+            MalformedRunError: its files cannot be read, or a field of its run.yaml that
+                identifies it has the wrong type (the message names it).
             StoreError: the store is not writable.
         """
         # Checked and claimed under the folder's lock: of two processes resuming one
         # crashed run at once, the second finds it live and is refused.
         with folder_lock(run_dir):
-            data = read_yaml_mapping(run_dir / layout.RUN_FILE)
+            run_file = run_dir / layout.RUN_FILE
+            document = RunDocument.from_yaml_dict(read_yaml_mapping(run_file), run_file)
             params_path = run_dir / layout.PARAMS_FILE
             params = read_yaml_mapping(params_path, empty_ok=True) if params_path.exists() else {}
             summaries = summarize(read_metrics(run_dir / layout.METRICS_FILE).rows)
             if not force:
-                _refuse_if_live(run_dir, data, summaries)
-            run = cls(experiment, run_dir, data, params or {}, summaries)
-            run._data.update(status="RUNNING", end_time=None, process=lifecycle.process_info())
-            run._data.pop("metrics", None)
+                _refuse_if_live(run_dir, document, summaries)
+            document = dataclasses.replace(
+                document,
+                status="RUNNING",
+                end_time=None,
+                process=lifecycle.process_info(),
+                metrics=None,
+            )
+            run = cls(experiment, run_dir, document, params or {}, summaries)
             run._save_run_yaml_locked()
         lifecycle.register(run)
         return run
@@ -212,17 +221,17 @@ class Run:
     @property
     def run_id(self) -> str:
         """The run's id (also its folder name)."""
-        return str(self._data["id"])
+        return self._document.id
 
     @property
     def name(self) -> str:
         """The run's display name."""
-        return str(self._data["name"])
+        return self._document.name or self._document.id
 
     @property
     def status(self) -> str:
         """RUNNING until the run ends, then FINISHED, FAILED or KILLED."""
-        return str(self._data["status"])
+        return self._document.status
 
     @property
     def ended(self) -> bool:
@@ -237,7 +246,7 @@ class Run:
     @property
     def data(self) -> dict[str, Any]:
         """A copy of what run.yaml holds now."""
-        return dict(self._data)
+        return self._document.to_yaml_dict()
 
     @property
     def params(self) -> dict[str, Any]:
@@ -396,8 +405,8 @@ class Run:
         """Set several tags in one write."""
         checked = _checked_tags(tags)
 
-        def change(data: dict[str, Any]) -> None:
-            data["tags"] = {**_tags_of(data), **checked}
+        def change(document: RunDocument) -> RunDocument:
+            return dataclasses.replace(document, tags={**document.tags, **checked})
 
         with self._lock:
             self._check_open()
@@ -410,11 +419,11 @@ class Run:
             InvalidInputError: the run has no such tag (as MLflow raises).
         """
 
-        def change(data: dict[str, Any]) -> None:
-            tags = _tags_of(data)
+        def change(document: RunDocument) -> RunDocument:
+            tags = document.tags
             if key not in tags:
                 raise InvalidInputError(f"run {self.run_id} has no tag {key!r} to delete")
-            data["tags"] = {k: v for k, v in tags.items() if k != key}
+            return dataclasses.replace(document, tags={k: v for k, v in tags.items() if k != key})
 
         with self._lock:
             self._check_open()
@@ -425,7 +434,7 @@ class Run:
         layout.check_text(name, "run name")
         with self._lock:
             self._check_open()
-            self._save_run_yaml(lambda data: data.__setitem__("name", name))
+            self._save_run_yaml(lambda document: dataclasses.replace(document, name=name))
 
     def set_description(self, text: str) -> None:
         """Replace the run's description (markdown notes shown on its page)."""
@@ -434,7 +443,7 @@ class Run:
         layout.check_utf8(text, "description")
         with self._lock:
             self._check_open()
-            self._save_run_yaml(lambda data: data.__setitem__("description", text))
+            self._save_run_yaml(lambda document: dataclasses.replace(document, description=text))
 
     # -- artifacts and models -------------------------------------------------------
 
@@ -506,10 +515,9 @@ class Run:
         )
         name = str(models.model_folder_name(artifact_path))  # "model/" is "model"
 
-        def change(data: dict[str, Any]) -> None:
-            logged = data.get("models")
-            logged = [m for m in logged if m != name] if isinstance(logged, list) else []
-            data["models"] = sorted([*logged, name])
+        def change(document: RunDocument) -> RunDocument:
+            logged = [m for m in document.models or () if m != name]
+            return dataclasses.replace(document, models=tuple(sorted([*logged, name])))
 
         with self._lock:
             self._save_run_yaml(change)
@@ -545,18 +553,18 @@ class Run:
             except OSError as exc:
                 raise self._metrics_write_error(exc) from exc
             summaries = summarize(read_metrics(metrics_path).rows)
-            ended = {
-                "status": status,
-                "end_time": now_iso(),
-                "metrics": {k: s.to_dict() for k, s in summaries.items()},
-            }
+            end_time = now_iso()
+            metrics = {k: s.to_dict() for k, s in summaries.items()}
 
-            def finish(data: dict[str, Any]) -> None:
-                data.update(ended)
+            def finish(document: RunDocument) -> RunDocument:
+                failure = document.failure
                 if status != "FAILED":  # a resumed run's earlier failure no longer applies
-                    data.pop("failure", None)
+                    failure = None
                 elif self._failure is not None:
-                    data["failure"] = self._failure
+                    failure = self._failure
+                return dataclasses.replace(
+                    document, status=status, end_time=end_time, metrics=metrics, failure=failure
+                )
 
             # Merged into run.yaml as it is on disk, so another writer's tags survive.
             self._save_run_yaml(finish)
@@ -671,7 +679,7 @@ class Run:
                 f"run {self.run_id} has ended ({self.status}); resume it with start_run(run_id=...)"
             )
 
-    def _save_run_yaml(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
+    def _save_run_yaml(self, change: RunChange | None = None) -> None:
         """Merge this process's changes (and ``change``) into run.yaml, under the folder lock.
 
         See :meth:`_save_run_yaml_locked`.
@@ -679,30 +687,30 @@ class Run:
         with self._lock, folder_lock(self.path):
             self._save_run_yaml_locked(change)
 
-    def _save_run_yaml_locked(self, change: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Rewrite run.yaml as it is on disk now, with this process's keys and ``change``.
+    def _save_run_yaml_locked(self, change: RunChange | None = None) -> None:
+        """Rewrite run.yaml as it is on disk now, with this process's fields and ``change``.
 
-        The caller holds the folder lock. The process keys come from memory; every other
-        key keeps what is on disk, so another writer's tags or name survive, and is
-        changed only by ``change`` (which may raise: nothing is written). Memory is left
-        holding what was written.
+        The caller holds the folder lock. The process fields come from memory; every
+        other field keeps what is on disk, so another writer's tags or name survive, and
+        is changed only by ``change`` (which may raise: nothing is written). Memory is
+        left holding what was written.
         """
         path = self.path / layout.RUN_FILE
+        on_disk: dict[str, Any] | None = None
+        document = self._document
         try:
-            on_disk: dict[str, Any] | None = read_yaml_mapping(path)
+            on_disk = read_yaml_mapping(path)
+            document = RunDocument.from_yaml_dict(on_disk, path)
         except MalformedRunError:  # gone or unreadable: this process's view is all there is
-            on_disk = None
-        merged = copy.deepcopy(self._data if on_disk is None else on_disk)
-        for key in _PROCESS_KEYS:
-            if key in self._data:
-                merged[key] = copy.deepcopy(self._data[key])
-            else:
-                merged.pop(key, None)
+            pass
+        mine = {name: getattr(self._document, name) for name in _PROCESS_FIELDS}
+        document = dataclasses.replace(document, **mine)
         if change is not None:
-            change(merged)
-        if merged != on_disk:
-            self._write(path, dump_yaml(merged))
-        self._data = merged
+            document = change(document)
+        data = document.to_yaml_dict()
+        if data != on_disk:
+            self._write(path, dump_yaml(data))
+        self._document = document
 
     def _read_params(self) -> dict[str, Any]:
         """params.yaml as it is on disk now (this process's params when unreadable)."""
@@ -724,13 +732,13 @@ class Run:
         captured = self.path / layout.CAPTURED_DIR
         make_dir(captured)
         write_text_atomic(captured / layout.PACKAGES_FILE, packages)
-        self._data["environment"] = {
-            **self._data["environment"],
-            "packages": _relative(layout.PACKAGES_FILE),
-        }
+        document = self._document
+        environment = {**document.environment, "packages": _relative(layout.PACKAGES_FILE)}
+        git = document.git
         if git_patch:
             write_bytes_atomic(captured / layout.GIT_PATCH_FILE, git_patch)
-            self._data["git"]["patch"] = _relative(layout.GIT_PATCH_FILE)
+            git = {**git, "patch": _relative(layout.GIT_PATCH_FILE)}
+        self._document = dataclasses.replace(document, environment=environment, git=git)
 
     def _storing(self, action: Callable[[], _T]) -> _T:
         """Run an artifact write, turning OS failures into StoreError."""
@@ -741,16 +749,13 @@ class Run:
 
 
 def _refuse_if_live(
-    run_dir: Path, data: dict[str, Any], summaries: dict[str, MetricSummary]
+    run_dir: Path, document: RunDocument, summaries: dict[str, MetricSummary]
 ) -> None:
     """Raise RunInUseError when run.yaml says RUNNING and the run still shows signs of life."""
-    if data.get("status") != "RUNNING":
+    if document.status != "RUNNING":
         return
-    process = found if isinstance(found := data.get("process"), dict) else {}
-    try:
-        started = iso_to_ms(str(data.get("start_time")))
-    except ValueError:
-        started = 0
+    process = dict(document.process)
+    started = iso_to_ms(document.start_time)
     last_activity = max([started, *(s.timestamp for s in summaries.values())])
     if effective_status("RUNNING", run_dir, process, last_activity) != "RUNNING":
         return  # crashed (or never heard of since): resuming it is what it needs
@@ -759,12 +764,6 @@ def _refuse_if_live(
         f"run {run_dir.name} is live ({where}, RUNNING with a recent heartbeat); "
         "end it there first, or pass force=True to log into it from both processes"
     )
-
-
-def _tags_of(data: dict[str, Any]) -> dict[str, Any]:
-    """The ``tags`` mapping of run.yaml data (empty when missing or not a mapping)."""
-    tags = data.get("tags")
-    return dict(tags) if isinstance(tags, dict) else {}
 
 
 def _relative(name: str) -> str:
