@@ -1,6 +1,7 @@
 """The ``artifacts`` key of ``runfolio.yaml``: where large artifacts go, validated whole.
 
-Either a bucket URI alone::
+Either a bucket URI alone (``s3://``, ``gs://``, ``az://``, ``abfs://`` or
+``file:///absolute/folder``)::
 
     artifacts: s3://ml-artifacts/iris-lab
 
@@ -9,7 +10,7 @@ or a mapping::
     artifacts:
       uri: s3://ml-artifacts/iris-lab
       endpoint_url: http://127.0.0.1:9000   # S3-compatible servers (MinIO, R2, Ceph ...)
-      region: eu-west-1
+      region: eu-west-1                     # endpoint_url, region, profile: s3:// only
       profile: lab                          # an AWS profile name, never a secret
       threshold: 1 MB                       # larger files go to the bucket
       public_url: https://ml-artifacts.s3.eu-west-1.amazonaws.com
@@ -35,7 +36,8 @@ from runfolio.store.secrets import secret_name
 
 CONFIG_KEY = "artifacts"
 DEFAULT_THRESHOLD = 1_000_000  # "1 MB": decimal, like the site's size limit
-SCHEME = "s3"
+SCHEMES = ("s3", "gs", "az", "abfs", "file")
+"""URI schemes of ``artifacts.uri``; :mod:`runfolio.objectstore.filesystems` serves each."""
 
 _KEYS = ("uri", "endpoint_url", "region", "profile", "threshold", "public_url", "previews")
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
@@ -60,6 +62,8 @@ class RemoteSettings:
         threshold: files larger than this many bytes go to the bucket.
         public_url: the public web address of the bucket's root, None when it has none.
         previews: whether a site build fetches small remote artifacts to preview them.
+        scheme: the URI scheme, one of :data:`SCHEMES` (for ``file://`` the bucket is ""
+            and the prefix is the folder's absolute path without its leading ``/``).
     """
 
     bucket: str
@@ -70,11 +74,12 @@ class RemoteSettings:
     threshold: int = DEFAULT_THRESHOLD
     public_url: str | None = None
     previews: bool = True
+    scheme: str = "s3"
 
     @property
     def uri(self) -> str:
-        """The configured location, ``s3://bucket/prefix``."""
-        return f"{SCHEME}://{self.bucket}/{self.prefix}".rstrip("/")
+        """The configured location, ``s3://bucket/prefix`` (``file:///folder``)."""
+        return f"{self.scheme}://{self.bucket}/{self.prefix}".rstrip("/")
 
     def object_key(self, sha256: str) -> str:
         """The content-addressed key of a file: ``<prefix>/sha256/<ab>/<hash>``."""
@@ -83,7 +88,7 @@ class RemoteSettings:
 
     def object_uri(self, sha256: str) -> str:
         """The URI of a file's object, as the manifest records it."""
-        return f"{SCHEME}://{self.bucket}/{self.object_key(sha256)}"
+        return f"{self.scheme}://{self.bucket}/{self.object_key(sha256)}"
 
     def holds(self, uri: str, sha256: str) -> bool:
         """Whether ``uri`` is the object this configuration would store ``sha256`` under.
@@ -98,13 +103,36 @@ class RemoteSettings:
         if self.public_url is None:
             return None
         bucket, key = split_uri(uri)
-        if bucket != self.bucket:
+        if bucket != self.bucket or not uri.startswith(f"{self.scheme}://"):
             return None
         return f"{self.public_url}/{quote(key, safe='/')}"
 
 
+def split_location(text: str) -> tuple[str, str, str]:
+    """Split ``scheme://bucket/rest`` into its lower-case scheme, its bucket and the rest.
+
+    A ``file://`` URI names an absolute folder (``file:///srv/artifacts``): its bucket is
+    "" and the rest is the path without its leading ``/``.
+
+    Raises:
+        ValueError: the scheme is not one of :data:`SCHEMES`, a bucket is missing, or a
+            ``file://`` URI names a host.
+    """
+    scheme, sep, rest = text.partition("://")
+    scheme = scheme.lower()
+    bucket, _, path = rest.partition("/")
+    if not sep or scheme not in SCHEMES:
+        schemes = ", ".join(f"{name}://" for name in SCHEMES[:-1])
+        raise ValueError(f"{text!r} must be an {schemes} or {SCHEMES[-1]}:// URI")
+    if scheme == "file" and bucket:
+        raise ValueError(f"{text!r} must name an absolute folder: file:///path/to/folder")
+    if scheme != "file" and not bucket:
+        raise ValueError(f"{text!r} names no bucket")
+    return scheme, bucket, path
+
+
 def split_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into bucket and key.
+    """Split ``s3://bucket/key`` (or another scheme's URI) into bucket and key.
 
     The key must be written normalised: a key with an empty, ``.`` or ``..`` part (or
     starting with ``/``), a backslash or a control character is refused, since a link
@@ -112,13 +140,12 @@ def split_uri(uri: str) -> tuple[str, str]:
     object. Manifests are written by whoever made the run, a pull request's author too.
 
     Raises:
-        ValueError: not an ``s3://`` URI with a bucket and such a key; the message says
-            which rule it broke.
+        ValueError: not a URI of :data:`SCHEMES` with a bucket and such a key; the
+            message says which rule it broke.
     """
-    scheme, sep, rest = uri.partition("://")
-    bucket, _, key = rest.partition("/")
-    if scheme != SCHEME or not sep or not bucket or not key:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    scheme, bucket, key = split_location(uri)
+    if not key:
+        raise ValueError(f"{uri!r} is not a {scheme}://bucket/key URI")
     if "\\" in key or _CONTROL_CHAR_RE.search(key):
         raise ValueError(f"{uri!r}: the key must not hold backslashes or control characters")
     if any(part in ("", ".", "..") for part in key.split("/")):
@@ -211,7 +238,7 @@ def check_remote_settings(value: object, path: str, problems: list[str]) -> Remo
     fields: dict[str, Any] = {}
     location = _check_uri(values["uri"], f"{path}.uri", problems)
     if location is not None:
-        fields["bucket"], fields["prefix"] = location
+        fields["scheme"], fields["bucket"], fields["prefix"] = location
     for key in ("endpoint_url", "public_url"):
         if key in values:
             fields[key] = _check_http_url(values[key], f"{path}.{key}", problems)
@@ -231,20 +258,21 @@ def check_remote_settings(value: object, path: str, problems: list[str]) -> Remo
     return RemoteSettings(**fields)
 
 
-def _check_uri(value: object, where: str, problems: list[str]) -> tuple[str, str] | None:
-    """Accept ``s3://bucket`` or ``s3://bucket/folder/...``; return bucket and prefix."""
+def _check_uri(value: object, where: str, problems: list[str]) -> tuple[str, str, str] | None:
+    """Accept ``s3://bucket/folder/...`` or another scheme's; return scheme, bucket, prefix."""
     if not isinstance(value, str) or not value.strip():
         problems.append(f"{where}: expected an s3://bucket/prefix URI, got {value!r}")
         return None
     text = value.strip()
-    scheme, sep, rest = text.partition("://")
-    bucket, _, prefix = rest.partition("/")
+    try:
+        scheme, bucket, prefix = split_location(text)
+    except ValueError as exc:
+        problems.append(f"{where}: {exc}")
+        return None
     prefix = prefix.strip("/")
     problem = None
-    if not sep or scheme.lower() != SCHEME:
-        problem = f"{text!r} must be an s3:// URI (S3 and S3-compatible servers are supported)"
-    elif not bucket:
-        problem = f"{text!r} names no bucket"
+    if scheme == "file" and not prefix:
+        problem = f"{text!r} names no folder"
     elif _CONTROL_RE.search(bucket) or _CONTROL_CHAR_RE.search(prefix) or "\\" in prefix:
         problem = f"{text!r}: no spaces in the bucket, no control characters or backslashes"
     elif "@" in bucket or ":" in bucket:
@@ -254,7 +282,7 @@ def _check_uri(value: object, where: str, problems: list[str]) -> tuple[str, str
     if problem:
         problems.append(f"{where}: {problem}")
         return None
-    return bucket, prefix
+    return scheme, bucket, prefix
 
 
 def _check_http_url(value: object, where: str, problems: list[str]) -> str | None:
