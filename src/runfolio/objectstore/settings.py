@@ -99,12 +99,20 @@ class RemoteSettings:
         return uri == self.object_uri(sha256)
 
     def public_href(self, uri: str) -> str | None:
-        """The public link of an object in this bucket, None without ``public_url``."""
+        """The public link of an object in this bucket, None without ``public_url``.
+
+        ``public_url`` is the address of the bucket's root; for ``file://``, which has no
+        bucket, the address of the configured folder.
+        """
         if self.public_url is None:
             return None
         bucket, key = split_uri(uri)
         if bucket != self.bucket or not uri.startswith(f"{self.scheme}://"):
             return None
+        if self.scheme == "file":
+            if not key.startswith(f"{self.prefix}/"):
+                return None  # outside the folder
+            key = key[len(self.prefix) + 1 :]
         return f"{self.public_url}/{quote(key, safe='/')}"
 
 
