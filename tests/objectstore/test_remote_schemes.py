@@ -13,9 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
-from objectstore_helpers import big_file
+from objectstore_helpers import big_file, configure_store, export_folder
 
 import runfolio
 from runfolio.cli import main
@@ -26,12 +25,6 @@ from runfolio.objectstore.manifest import read_manifest
 from runfolio.objectstore.settings import RemoteSettings, check_remote_settings
 from runfolio.objectstore.transfer import pull_run
 from runfolio.site.build import build_site
-
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99"
-    b"=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
-)
 
 
 def _parse(value: object) -> tuple[RemoteSettings | None, list[str]]:
@@ -115,16 +108,11 @@ def test_s3_only_settings_are_refused_for_other_schemes(tmp_path: Path) -> None:
 
 
 def _configure(root: Path, folder: Path, **settings: object) -> Path:
-    """Write a runfolio.yaml sending files over 1 KB to ``folder``; return the store.
-
-    The site previews files up to 1 MB.
-    """
+    """Send files over 1 KB to ``folder``; return the store, now runfolio's store."""
     # Written literally, as fsspec reads it: "shared drive", not "shared%20drive".
-    artifacts = {"uri": f"file://{folder.as_posix()}", "threshold": "1 KB", **settings}
-    text = yaml.safe_dump({"store": "runs", "artifacts": artifacts, "artifact_size_limit": "1 MB"})
-    (root / "runfolio.yaml").write_text(text, encoding="utf-8")
-    runfolio.set_store(root / "runs")
-    return root / "runs"
+    store = configure_store(root, f"file://{folder.as_posix()}", **settings)
+    runfolio.set_store(store)
+    return store
 
 
 def test_a_folder_bucket_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,12 +121,7 @@ def test_a_folder_bucket_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     project = tmp_path / "project"
     project.mkdir()
     store = _configure(project, folder, public_url="https://files.example.org/artifacts")
-    export = tmp_path / "export"
-    (export / "tables").mkdir(parents=True)
-    rows = "".join(f"{i},{i * i}\n" for i in range(300))
-    (export / "tables" / "scores.csv").write_text("step,score\n" + rows, encoding="utf-8")
-    (export / "plot.png").write_bytes(PNG + b"\0" * 2000)
-    big_file(export, "huge.bin", 3 * 2**20, b"h")
+    export = export_folder(tmp_path / "export")
     with runfolio.start_run() as run:
         runfolio.log_artifacts(str(export))
 

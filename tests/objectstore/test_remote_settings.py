@@ -79,8 +79,7 @@ def test_every_problem_is_reported_at_once_under_its_key() -> None:
         "committed, and may be published); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
         "in the environment, or name an AWS profile with 'profile'",
         "artifacts.endpoint: unknown key; did you mean 'artifacts.endpoint_url'?",
-        "artifacts.uri: 'https://bucket/x' must be an s3://, gs://, az://, abfs:// or "
-        "file:// URI",
+        "artifacts.uri: 'https://bucket/x' must be an s3://, gs://, az://, abfs:// or file:// URI",
         "artifacts.endpoint_url: must not contain a user name or password; credentials come "
         "from the environment or an AWS profile",
         "artifacts.public_url: 'ftp://example.org' must be an http:// or https:// URL",

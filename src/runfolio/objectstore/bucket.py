@@ -171,33 +171,39 @@ class Bucket:
 
     @contextlib.contextmanager
     def _translated(self, action: str, uri: str) -> Iterator[None]:
-        """Turn fsspec and botocore failures into an ObjectStoreError that says what to do."""
+        """Turn fsspec and client failures into an ObjectStoreError that says what to do."""
         where = f" at {self.settings.endpoint_url}" if self.settings.endpoint_url else ""
-        bucket = split_uri(uri)[0]
-        missing = f"the folder {self._root}" if self._local else f"the bucket {bucket!r}"
+        failed = f"cannot {action} {uri}"
         try:
             yield
         except ObjectStoreError:
             raise
-        except FileNotFoundError as exc:
-            if self._missing_root(exc):
-                raise ObjectStoreError(
-                    f"cannot {action} {uri}: {missing} does not exist{where}; "
-                    "create it, or fix artifacts.uri in runfolio.yaml"
-                ) from exc
-            raise ObjectStoreError(f"cannot {action} {uri}: no such object{where}") from exc
-        except PermissionError as exc:
-            raise ObjectStoreError(
-                f"cannot {action} {uri}: access denied{where} ({exc}); "
-                + (_CREDENTIALS_HINT if self.settings.scheme == "s3" else _OTHER_CREDENTIALS_HINT)
-            ) from exc
-        except OSError as exc:
-            raise ObjectStoreError(f"cannot {action} {uri}{where}: {exc}") from exc
         except Exception as exc:
-            translated = _botocore_error(exc, action, uri, where)
-            if translated is None:
+            error = self._error(_as_builtin(exc), failed, uri, where)
+            if error is exc:
                 raise
-            raise translated from exc
+            raise error from exc
+
+    def _error(self, exc: Exception, failed: str, uri: str, where: str) -> Exception:
+        """The ObjectStoreError for ``exc``; ``exc`` itself when it is no storage error."""
+        if isinstance(exc, FileNotFoundError):
+            if not self._missing_root(exc):
+                return ObjectStoreError(f"{failed}: no such object{where}")
+            missing = (
+                f"the folder {self._root}" if self._local else f"the bucket {split_uri(uri)[0]!r}"
+            )
+            return ObjectStoreError(
+                f"{failed}: {missing} does not exist{where}; "
+                "create it, or fix artifacts.uri in runfolio.yaml"
+            )
+        hint = _CREDENTIALS_HINT if self.settings.scheme == "s3" else _OTHER_CREDENTIALS_HINT
+        if isinstance(exc, PermissionError):
+            return ObjectStoreError(f"{failed}: access denied{where} ({exc}); {hint}")
+        if isinstance(exc, ConnectionError):
+            return ObjectStoreError(f"{failed}: the server{where} cannot be reached ({exc})")
+        if isinstance(exc, OSError):
+            return ObjectStoreError(f"{failed}{where}: {exc}")
+        return _botocore_error(exc, failed, where) or exc
 
 
 def _path(uri: str) -> str:
@@ -211,13 +217,36 @@ def _no_bucket(exc: FileNotFoundError) -> bool:
     return "bucket does not exist" in str(exc).lower()
 
 
-def _botocore_error(exc: Exception, action: str, uri: str, where: str) -> Exception | None:
+def _as_builtin(exc: Exception) -> Exception:
+    """Azure's client errors as the built-in ones fsspec's other clients raise.
+
+    adlfs lets the Azure SDK's errors through where s3fs and gcsfs raise
+    FileNotFoundError, PermissionError or a connection error.
+    """
+    module = type(exc).__module__
+    if not module.startswith("azure."):
+        return exc
+    from azure.core import exceptions
+
+    message = getattr(exc, "message", None) or str(exc)
+    message = message.splitlines()[0] if message else type(exc).__name__
+    if isinstance(exc, exceptions.ResourceNotFoundError):
+        return FileNotFoundError(message)
+    if isinstance(exc, exceptions.ClientAuthenticationError):
+        return PermissionError(message)
+    if isinstance(exc, exceptions.ServiceRequestError | exceptions.ServiceResponseError):
+        return ConnectionError(message)
+    if isinstance(exc, exceptions.AzureError):
+        return OSError(message)
+    return exc
+
+
+def _botocore_error(exc: Exception, failed: str, where: str) -> Exception | None:
     """An ObjectStoreError for botocore's own errors; None for anything else."""
     try:
         from botocore import exceptions
-    except ImportError:  # pragma: no cover - s3fs always brings botocore
+    except ImportError:  # s3fs brings botocore; without it, no error can be botocore's
         return None
-    failed = f"cannot {action} {uri}"
     if isinstance(exc, exceptions.NoCredentialsError):
         return ObjectStoreError(f"{failed}: no AWS credentials found; {_CREDENTIALS_HINT}")
     if isinstance(exc, exceptions.ProfileNotFound):
