@@ -55,7 +55,7 @@ class Bucket:
         """Put the file ``source`` at ``uri`` unless an object of that size is there already.
 
         Content-addressed keys make an existing object of the right size the same file, so
-        it is not sent again. S3 makes an object visible only once its upload completed.
+        it is not sent again. The object appears only once complete (see :meth:`_put`).
 
         Returns:
             Whether bytes were sent.
@@ -196,7 +196,9 @@ class Bucket:
                 f"{failed}: {missing} does not exist{where}; "
                 "create it, or fix artifacts.uri in runfolio.yaml"
             )
-        hint = _CREDENTIALS_HINT if self.settings.scheme == "s3" else _OTHER_CREDENTIALS_HINT
+        hint = {"s3": _CREDENTIALS_HINT, "file": "check the folder's permissions"}.get(
+            self.settings.scheme, _OTHER_CREDENTIALS_HINT
+        )
         if isinstance(exc, PermissionError):
             return ObjectStoreError(f"{failed}: access denied{where} ({exc}); {hint}")
         if isinstance(exc, ConnectionError):
