@@ -151,24 +151,24 @@ def format_option(choices: list[str], help: str) -> Callable[[_F], _F]:
     )
 
 
-def site_url_option(help: str) -> Callable[[_F], _F]:
-    """``--site-url URL``, checked as the site's ``site_url`` is, before anything runs."""
+def site_url_option(rest: str) -> Callable[[_F], _F]:
+    """``--site-url URL``, checked as ``site_url`` is; ``rest`` ends its help sentence."""
     return click.option(
         "--site-url",
         default=None,
         metavar="URL",
         callback=lambda ctx, param, value: _check_site_url(value),
-        help="The address the site is published at (https://org.github.io/repo/)" + help,
+        help=f"The address the site is published at (https://org.github.io/repo/){rest}",
     )
 
 
-def theme_option(help: str) -> Callable[[_F], _F]:
-    """``--theme NAME|PATH``: a shipped theme's name or a theme folder."""
+def theme_option(rest: str) -> Callable[[_F], _F]:
+    """``--theme NAME|PATH``, a theme's name or folder; ``rest`` ends its help sentence."""
     return click.option(
         "--theme",
         default=None,
         metavar="NAME|PATH",
-        help="A shipped theme or a theme folder, " + help,
+        help=f"A shipped theme or a theme folder, {rest}",
     )
 
 
