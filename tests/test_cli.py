@@ -211,6 +211,29 @@ def test_ls_positional_store_overrides_store_option(demo: Demo, tmp_path: Path) 
     assert "baseline" in result.stdout
 
 
+def test_store_option_after_the_command_name(demo: Demo, tmp_path: Path) -> None:
+    elsewhere = str(tmp_path / "elsewhere")
+    assert "baseline" in _cli("ls", "--store", str(demo.root)).stdout
+    # Named after the command name, it wins over the one named before it.
+    assert "baseline" in _cli("--store", elsewhere, "ls", "--store", str(demo.root)).stdout
+    shown = _cli("show", demo.baseline, "--store", str(demo.root))
+    assert shown.exit_code == 0 and "baseline" in shown.stdout
+    models = _cli("models", "ls", "--store", str(demo.root))
+    assert models.exit_code == 0, models.output
+
+
+def test_the_store_is_named_once_per_command(demo: Demo) -> None:
+    result = _cli("ls", str(demo.root), "--store", str(demo.root))
+    assert result.exit_code == 2
+    assert "the store is named twice: give --store once" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["ls", "build", "serve", "repair"])
+def test_the_positional_store_is_left_out_of_help(command: str) -> None:
+    usage = _cli(command, "--help").stdout.splitlines()[0]
+    assert usage == f"Usage: main {command} [OPTIONS]"
+
+
 def test_ls_uses_store_option_then_environment(
     demo: Demo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

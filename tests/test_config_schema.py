@@ -103,9 +103,13 @@ def test_the_schema_has_a_key_for_every_setting(schema: Any, values: Any) -> Non
     assert list(schema.model_fields) == [field.name for field in values]
 
 
-def test_the_artifacts_keys_are_the_remote_settings_but_bucket_and_prefix() -> None:
+def test_the_artifacts_keys_are_the_remote_settings_but_the_parts_of_the_uri() -> None:
     names = [f.name for f in dataclasses.fields(RemoteSettings)]
-    assert list(ArtifactsSchema.model_fields) == ["uri", *names[2:]]
+    from_uri = ("bucket", "prefix", "scheme")
+    assert list(ArtifactsSchema.model_fields) == [
+        "uri",
+        *(name for name in names if name not in from_uri),
+    ]
 
 
 def test_the_committed_json_schema_is_the_generated_one() -> None:

@@ -1,29 +1,42 @@
-"""The ``runfolio`` command: ``ls``, ``show``, ``search`` and ``diff`` over a run store.
+"""The ``runfolio`` command line, over the store that ``--store`` names.
 
-Only the command line lives here: the group, the options, which store to read and how
-errors end a command. Each command reads through a documented function
-(:func:`runfolio.query.details.scan_experiments`,
-:func:`runfolio.query.details.build_run_details`,
-:func:`runfolio.query.runs.search_records`, :func:`runfolio.query.diff.diff_runs`) and
-prints what a :mod:`runfolio.console` view renders from it. Commands import those
-modules inside their bodies, so ``runfolio --help`` loads click and nothing heavy (a
-test keeps pandas and yaml out).
+Commands, each a few lines over a documented function:
 
-Every :class:`~runfolio.errors.RunfolioError` ends the command with a one-line
-``Error: ...`` on stderr and exit status 1 (2 for a filter or order-by clause that does
-not parse), never a traceback.
+- reading runs: ``ls``, ``show``, ``search``, ``diff`` (:mod:`runfolio.query`,
+  printed by :mod:`runfolio.console`);
+- the site: ``build``, ``serve`` (:mod:`runfolio.site`) and ``init github``, the
+  workflow that publishes it (:mod:`runfolio.publish`);
+- pull requests and history: ``report``, ``reproduce`` (:mod:`runfolio.query`);
+- the model registry: ``models ls|show|register|alias`` (:mod:`runfolio.registry`);
+- object storage: ``pull`` (:mod:`runfolio.objectstore`);
+- other trackers: ``import mlflow|dvclive``, ``export mlflow`` (:mod:`runfolio.interop`);
+- upkeep: ``repair`` (:mod:`runfolio.store.repair`).
+
+Options shared by several commands are defined once, below (``store_option``,
+``strict_option``, ``format_option`` ...). The store is named one way, ``--store PATH``,
+before the command name or after it; ``ls``, ``build``, ``serve`` and ``repair`` still
+read it as a positional argument too, the older spelling, no longer shown in help.
+
+Commands import their modules inside their bodies, so ``runfolio --help`` loads click
+and nothing heavy (a test keeps pandas and yaml out). Every
+:class:`~runfolio.errors.RunfolioError` ends the command with a one-line ``Error: ...``
+on stderr and exit status 1 (2 for a filter or order-by clause that does not parse),
+never a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from runfolio import __version__
 from runfolio.errors import FilterError, GitError, RunfolioError
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class _CommandError(click.ClickException):
@@ -56,48 +69,150 @@ class _Group(click.Group):
             raise _CommandError(str(exc)) from exc
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(
-    __version__, "--version", prog_name="runfolio", message="%(prog)s %(version)s"
-)
-@click.option(
+# --------------------------------------------------------------------------- shared options
+
+_STORE_KEY = "runfolio.store"
+"""Where ``ctx.meta`` (shared by the group and its commands) keeps the named store."""
+
+
+def _remember_store(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """Keep the store a command line names; one named after the command name wins."""
+    if value is None:
+        return
+    named = ctx.meta.get(_STORE_KEY)
+    if named is not None and named[0] is ctx:
+        raise click.UsageError("the store is named twice: give --store once", ctx)
+    ctx.meta[_STORE_KEY] = (ctx, value)
+
+
+def _store_root(ctx: click.Context) -> Path:
+    """The store to read: the one ``--store`` names, else the configured default."""
+    from runfolio.config import resolve_store
+
+    named = ctx.meta.get(_STORE_KEY)
+    return resolve_store(named[1] if named is not None else None)
+
+
+store_option = click.option(
     "--store",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="PATH",
+    expose_value=False,
+    callback=_remember_store,
     help="The run store folder. Default: $RUNFOLIO_STORE, else the 'store' key of "
     "runfolio.yaml, else runs/ at the root of the git repository.",
 )
-@click.pass_context
-def main(ctx: click.Context, store: Path | None) -> None:
-    """Inspect the experiments and runs of a runfolio store.
+"""``--store PATH``, taken before the command name (``runfolio --store runs ls``) or after it."""
+
+
+class _UnlistedArgument(click.Argument):
+    """A positional argument left out of the usage line (kept for older command lines)."""
+
+    def get_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return []
+
+
+legacy_store_argument = click.argument(
+    "legacy_store",
+    metavar="STORE",
+    cls=_UnlistedArgument,
+    required=False,
+    type=click.Path(file_okay=False, path_type=Path),
+    expose_value=False,
+    callback=_remember_store,
+)
+"""The store as a positional argument (``runfolio build runs``): the older spelling of
+``--store``, still read by ls, build, serve and repair, and no longer shown in help."""
+
+run_argument = click.argument("run_ref", metavar="RUN")
+"""A run id, or a unique prefix of it."""
+
+strict_option = click.option(
+    "--strict", is_flag=True, help="Fail (exit status 1) if any run or file cannot be read."
+)
+
+
+def experiments_option(help: str) -> Callable[[_F], _F]:
+    """``--experiment/-e NAME``, repeatable, as the ``experiments`` tuple."""
+    return click.option(
+        "--experiment", "-e", "experiments", multiple=True, metavar="NAME", help=help
+    )
+
+
+def format_option(choices: list[str], help: str) -> Callable[[_F], _F]:
+    """``--format``, as ``output_format``; the first choice is the default."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
+def site_url_option(rest: str) -> Callable[[_F], _F]:
+    """``--site-url URL``, checked as ``site_url`` is; ``rest`` ends its help sentence."""
+    return click.option(
+        "--site-url",
+        default=None,
+        metavar="URL",
+        callback=lambda ctx, param, value: _check_site_url(value),
+        help=f"The address the site is published at (https://org.github.io/repo/){rest}",
+    )
+
+
+def theme_option(rest: str) -> Callable[[_F], _F]:
+    """``--theme NAME|PATH``, a theme's name or folder; ``rest`` ends its help sentence."""
+    return click.option(
+        "--theme",
+        default=None,
+        metavar="NAME|PATH",
+        help=f"A shipped theme or a theme folder, {rest}",
+    )
+
+
+def tracking_uri_option(help: str) -> Callable[[_F], _F]:
+    """``--tracking-uri URI`` (required): the MLflow to read or write."""
+    return click.option("--tracking-uri", required=True, metavar="URI", help=help)
+
+
+def _check_site_url(value: str | None) -> str | None:
+    """Validate --site-url as a usage error, before anything is built."""
+    from runfolio.site.config import SiteConfigError, parse_site_url
+
+    if value is None:
+        return None
+    try:
+        return parse_site_url(value)
+    except SiteConfigError as exc:
+        raise click.BadParameter(exc.problems[0].removeprefix("site_url: ")) from exc
+
+
+# --------------------------------------------------------------------------- runfolio
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(
+    __version__, "--version", prog_name="runfolio", message="%(prog)s %(version)s"
+)
+@store_option
+def main() -> None:
+    """Track experiments in your repository and publish them as a static site.
 
     Run ids may be shortened to any unique prefix of the id or of its random part
-    (the short ids that `runfolio ls` prints).
+    (the short ids that `runfolio ls` prints). --store may come before the command
+    name or after it.
     """
-    ctx.obj = store
-
-
-def _store_root(ctx: click.Context, override: Path | None = None) -> Path:
-    """The store to read: ``override``, else ``--store``, else the configured default."""
-    from runfolio.config import resolve_store
-
-    return resolve_store(override if override is not None else ctx.find_root().obj)
 
 
 # --------------------------------------------------------------------------- ls
 
 
 @main.command("ls")
-@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--experiment",
-    "-e",
-    "experiments",
-    multiple=True,
-    metavar="NAME",
-    help="Only this experiment (repeat for several).",
-)
+@legacy_store_argument
+@experiments_option("Only this experiment (repeat for several).")
 @click.option(
     "--limit",
     "-n",
@@ -106,25 +221,22 @@ def _store_root(ctx: click.Context, override: Path | None = None) -> Path:
     metavar="N",
     help="Show at most N runs per experiment, newest first.",
 )
-@click.option("--strict", is_flag=True, help="Exit with status 1 if anything could not be read.")
+@strict_option
+@store_option
 @click.pass_context
 def ls_command(
-    ctx: click.Context,
-    store: Path | None,
-    experiments: tuple[str, ...],
-    limit: int | None,
-    strict: bool,
+    ctx: click.Context, experiments: tuple[str, ...], limit: int | None, strict: bool
 ) -> None:
     """List experiments and their runs, newest run first.
 
-    STORE, when given, overrides --store. A run or experiment that cannot be read is
-    reported on stderr with its path and the reason, and the listing goes on.
+    A run or experiment that cannot be read is reported on stderr with its path and
+    the reason, and the listing goes on (with --strict the exit status is then 1).
     """
     from runfolio.console.listing import render_listing
     from runfolio.query.details import scan_experiments
     from runfolio.query.ids import store_short_ids
 
-    root = _store_root(ctx, store)
+    root = _store_root(ctx)
     scan = scan_experiments(root, experiments)
     for problem in scan.problems:
         _echo(f"warning: {problem}", err=True)
@@ -137,16 +249,13 @@ def ls_command(
 
 
 @main.command("show")
-@click.argument("run_ref", metavar="RUN")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "yaml"]),
-    default="text",
-    show_default=True,
-    help="json and yaml are for programs; in json NaN and infinities are the strings "
-    '"nan", "inf" and "-inf".',
+@run_argument
+@format_option(
+    ["text", "json", "yaml"],
+    'json and yaml are for programs; in json NaN and infinities are the strings "nan", '
+    '"inf" and "-inf".',
 )
+@store_option
 @click.pass_context
 def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
     """Show everything about one run: RUN is its id or a unique prefix."""
@@ -166,14 +275,7 @@ def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
 
 @main.command("search")
 @click.argument("filter_string", metavar="FILTER")
-@click.option(
-    "--experiment",
-    "-e",
-    "experiments",
-    multiple=True,
-    metavar="NAME",
-    help="Only runs of this experiment (repeat for several).",
-)
+@experiments_option("Only runs of this experiment (repeat for several).")
 @click.option(
     "--order-by",
     "order_by",
@@ -188,13 +290,9 @@ def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
     metavar="N",
     help="Show at most N runs (after ordering).",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json"]),
-    default="table",
-    show_default=True,
-    help="csv has search_runs' (MLflow's) columns; json has one object per run.",
+@format_option(
+    ["table", "csv", "json"],
+    "csv has search_runs' (MLflow's) columns; json has one object per run.",
 )
 @click.option(
     "--columns",
@@ -203,6 +301,7 @@ def show_command(ctx: click.Context, run_ref: str, output_format: str) -> None:
     help="Metric, param and tag columns to show, e.g. 'rmse,params.lr,tags.team'. "
     "Default: every metric and param (and tag, for csv and json).",
 )
+@store_option
 @click.pass_context
 def search_command(
     ctx: click.Context,
@@ -240,6 +339,7 @@ def search_command(
 @click.argument("run_a", metavar="RUN_A")
 @click.argument("run_b", metavar="RUN_B")
 @click.option("--all", "show_all", is_flag=True, help="Show equal rows too, not only differences.")
+@store_option
 @click.pass_context
 def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> None:
     """Compare two runs: git commit, params, final metrics and tags.
@@ -258,7 +358,7 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> 
 
 
 @main.command("build")
-@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@legacy_store_argument
 @click.option(
     "--output",
     "-o",
@@ -267,23 +367,13 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> 
     show_default=True,
     help="The folder to write the site into (empty, new, or a previous runfolio site).",
 )
-@click.option(
-    "--theme",
-    default=None,
-    metavar="NAME|PATH",
-    help="A shipped theme or a theme folder, which may override single templates. "
-    "Default: 'theme' in runfolio.yaml, else the default theme.",
+@theme_option(
+    "which may override single templates. Default: 'theme' in runfolio.yaml, else the "
+    "default theme."
 )
-@click.option("--strict", is_flag=True, help="Fail if any run or file cannot be read.")
+@strict_option
 @click.option("--clean", is_flag=True, help="Delete the previous build and render everything.")
-@click.option(
-    "--site-url",
-    default=None,
-    metavar="URL",
-    callback=lambda ctx, param, value: _check_site_url(value),
-    help="The address the site is published at (https://org.github.io/repo/), for the "
-    "404 page. Default: 'site_url' in runfolio.yaml.",
-)
+@site_url_option(", for the 404 page. Default: 'site_url' in runfolio.yaml.")
 @click.option(
     "--refs",
     default=None,
@@ -293,10 +383,10 @@ def diff_command(ctx: click.Context, run_a: str, run_b: str, show_all: bool) -> 
     "Default: 'refs' in runfolio.yaml, else the store as it is on disk.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only problems and errors.")
+@store_option
 @click.pass_context
 def build_command(
     ctx: click.Context,
-    store: Path | None,
     output: Path,
     theme: str | None,
     strict: bool,
@@ -307,8 +397,8 @@ def build_command(
 ) -> None:
     """Build the static site of a run store.
 
-    STORE, when given, overrides --store. A run that cannot be read is reported on
-    stderr with its path and left out; with --strict the build fails instead.
+    A run that cannot be read is reported on stderr with its path and left out; with
+    --strict the build fails instead.
     """
     from runfolio.config import store_config_root
     from runfolio.console.progress import ProgressBar
@@ -316,7 +406,7 @@ def build_command(
     from runfolio.site.build import build_site
     from runfolio.site.config import load_site_config
 
-    root = _store_root(ctx, store)
+    root = _store_root(ctx)
     config_root = store_config_root(root.absolute())
     patterns = parse_refs(refs) if refs is not None else load_site_config(config_root).refs
     # The snapshot stays locked until its build is done (see site.branches).
@@ -346,23 +436,11 @@ def build_command(
         _echo(f"Open {index.as_uri()}")
 
 
-def _check_site_url(value: str | None) -> str | None:
-    """Validate --site-url as a usage error, before anything is built."""
-    from runfolio.site.config import SiteConfigError, parse_site_url
-
-    if value is None:
-        return None
-    try:
-        return parse_site_url(value)
-    except SiteConfigError as exc:
-        raise click.BadParameter(exc.problems[0].removeprefix("site_url: ")) from exc
-
-
 # --------------------------------------------------------------------------- serve
 
 
 @main.command("serve")
-@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@legacy_store_argument
 @click.option(
     "--port",
     type=click.IntRange(min=0, max=65535),
@@ -378,17 +456,12 @@ def _check_site_url(value: str | None) -> str | None:
     help="Build the site into this folder and keep it. Default: a temporary folder, "
     "deleted on exit.",
 )
-@click.option(
-    "--theme",
-    default=None,
-    metavar="NAME|PATH",
-    help="A shipped theme or a theme folder, as for `runfolio build`.",
-)
+@theme_option("as for `runfolio build`.")
 @click.option("--verbose", "-v", is_flag=True, help="Print one line per request.")
+@store_option
 @click.pass_context
 def serve_command(
     ctx: click.Context,
-    store: Path | None,
     port: int,
     output: Path | None,
     theme: str | None,
@@ -396,33 +469,34 @@ def serve_command(
 ) -> None:
     """Build the site, serve it on 127.0.0.1 and rebuild it when anything changes.
 
-    STORE, when given, overrides --store. Changes to the store, the theme or
-    runfolio.yaml are rebuilt within a second or two: reload the page to see them. A
-    failed rebuild prints its error and the last good site stays served. Ctrl-C stops.
+    Changes to the store, the theme or runfolio.yaml are rebuilt within a second or
+    two: reload the page to see them. A failed rebuild prints its error and the last
+    good site stays served. Ctrl-C stops.
     """
     from runfolio.site.serve import serve_site
 
-    serve_site(_store_root(ctx, store), output, theme=theme, port=port, verbose=verbose, echo=_echo)
+    serve_site(_store_root(ctx), output, theme=theme, port=port, verbose=verbose, echo=_echo)
 
 
 # --------------------------------------------------------------------------- repair
 
 
 @main.command("repair")
-@click.argument("store", required=False, type=click.Path(file_okay=False, path_type=Path))
+@legacy_store_argument
 @click.option("--dry-run", is_flag=True, help="List the files to rewrite; change nothing.")
+@store_option
 @click.pass_context
-def repair_command(ctx: click.Context, store: Path | None, dry_run: bool) -> None:
+def repair_command(ctx: click.Context, dry_run: bool) -> None:
     """Rewrite the store's YAML files that an older runfolio wrote in a form YAML misreads.
 
     Such files (raw line separators inside text, keys over 1,024 characters) are
     reported by every reader with this command's name. Each is read as it was meant
     and written again; a file that cannot be read even so is reported on stderr,
-    left as it is, and the exit status is 1. STORE, when given, overrides --store.
+    left as it is, and the exit status is 1.
     """
     from runfolio.store.repair import repair_store
 
-    report = repair_store(_store_root(ctx, store), dry_run=dry_run)
+    report = repair_store(_store_root(ctx), dry_run=dry_run)
     for path in report.rewritten:
         _echo(f"{'would rewrite' if dry_run else 'rewrote'} {path}")
     if not report.rewritten:
@@ -442,6 +516,7 @@ def models_group() -> None:
 
 
 @models_group.command("ls")
+@store_option
 @click.pass_context
 def models_ls_command(ctx: click.Context) -> None:
     """List registered models with their latest version and aliases."""
@@ -453,6 +528,7 @@ def models_ls_command(ctx: click.Context) -> None:
 
 @models_group.command("show")
 @click.argument("name")
+@store_option
 @click.pass_context
 def models_show_command(ctx: click.Context, name: str) -> None:
     """Show every version of model NAME, newest first, and its history from git."""
@@ -472,7 +548,7 @@ def models_show_command(ctx: click.Context, name: str) -> None:
 
 
 @models_group.command("register")
-@click.argument("run_ref", metavar="RUN")
+@run_argument
 @click.argument("name")
 @click.option(
     "--model-path",
@@ -480,6 +556,7 @@ def models_show_command(ctx: click.Context, name: str) -> None:
     metavar="PATH",
     help="The model folder under artifacts/ (default: the run's only model, else 'model').",
 )
+@store_option
 @click.pass_context
 def models_register_command(
     ctx: click.Context, run_ref: str, name: str, model_path: str | None
@@ -495,6 +572,7 @@ def models_register_command(
 @click.argument("name")
 @click.argument("alias")
 @click.argument("version", type=int)
+@store_option
 @click.pass_context
 def models_alias_command(ctx: click.Context, name: str, alias: str, version: int) -> None:
     """Point ALIAS of model NAME at VERSION (taking it from the version that had it)."""
@@ -523,21 +601,11 @@ def models_alias_command(ctx: click.Context, name: str, alias: str, version: int
     metavar="REF",
     help="The revision with the changes.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["markdown", "json"]),
-    default="markdown",
-    show_default=True,
-    help="GitHub-flavoured markdown for a pull-request comment, or JSON.",
+@format_option(
+    ["markdown", "json"], "GitHub-flavoured markdown for a pull-request comment, or JSON."
 )
-@click.option(
-    "--site-url",
-    default=None,
-    metavar="URL",
-    callback=lambda ctx, param, value: _check_site_url(value),
-    help="The published site's address; run names then link to their pages.",
-)
+@site_url_option("; run names then link to their pages.")
+@store_option
 @click.pass_context
 def report_command(
     ctx: click.Context, base_ref: str, head_ref: str, output_format: str, site_url: str | None
@@ -572,7 +640,7 @@ def report_command(
 
 
 @main.command("reproduce")
-@click.argument("run_ref", metavar="RUN")
+@run_argument
 @click.option(
     "--dir",
     "folder",
@@ -595,6 +663,7 @@ def report_command(
     help="With --exec: log the command's runs into the worktree's own store (removed with "
     "it) instead of this store.",
 )
+@store_option
 @click.pass_context
 def reproduce_command(
     ctx: click.Context,
@@ -674,6 +743,7 @@ def init_group() -> None:
     "Default: runfolio>= this version.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing workflow file.")
+@store_option
 @click.pass_context
 def init_github_command(
     ctx: click.Context, branch: str | None, python_version: str, install: str | None, force: bool
@@ -712,7 +782,7 @@ def init_github_command(
 
 
 @main.command("pull")
-@click.argument("run_ref", metavar="RUN")
+@run_argument
 @click.option(
     "--dest",
     type=click.Path(file_okay=False, path_type=Path),
@@ -720,6 +790,7 @@ def init_github_command(
     metavar="PATH",
     help="Put the files in this folder instead of the run's artifacts/ folder.",
 )
+@store_option
 @click.pass_context
 def pull_command(ctx: click.Context, run_ref: str, dest: Path | None) -> None:
     """Fetch the artifacts RUN keeps in object storage, checking each file's sha256.
@@ -759,20 +830,14 @@ def import_group() -> None:
 
 
 @import_group.command("mlflow")
-@click.option(
-    "--tracking-uri",
-    required=True,
-    metavar="URI",
-    help="The MLflow to read: sqlite:///mlflow.db, a database URL, http://host:5000, "
-    "or the path of an mlruns/ folder or .db file.",
+@tracking_uri_option(
+    "The MLflow to read: sqlite:///mlflow.db, a database URL, http://host:5000, "
+    "or the path of an mlruns/ folder or .db file."
 )
-@click.option(
-    "--experiment",
-    "experiments",
-    multiple=True,
-    metavar="NAME",
-    help="Import this MLflow experiment (repeatable). Default: every active experiment.",
+@experiments_option(
+    "Import this MLflow experiment (repeat for several). Default: every active experiment."
 )
+@store_option
 @click.pass_context
 def import_mlflow_command(
     ctx: click.Context, tracking_uri: str, experiments: tuple[str, ...]
@@ -800,6 +865,7 @@ def import_mlflow_command(
 @click.option(
     "--run-name", default=None, metavar="NAME", help="The run's name. Default: PATH's name."
 )
+@store_option
 @click.pass_context
 def import_dvclive_command(
     ctx: click.Context, path: Path, experiment: str | None, run_name: str | None
@@ -817,19 +883,11 @@ def export_group() -> None:
 
 
 @export_group.command("mlflow")
-@click.option(
-    "--tracking-uri",
-    required=True,
-    metavar="URI",
-    help="The MLflow to write to (as for `runfolio import mlflow`).",
+@tracking_uri_option("The MLflow to write to (as for `runfolio import mlflow`).")
+@experiments_option(
+    "Export this experiment (repeat for several). Default: every experiment of the store."
 )
-@click.option(
-    "--experiment",
-    "experiments",
-    multiple=True,
-    metavar="NAME",
-    help="Export this experiment (repeatable). Default: every experiment of the store.",
-)
+@store_option
 @click.pass_context
 def export_mlflow_command(
     ctx: click.Context, tracking_uri: str, experiments: tuple[str, ...]

@@ -406,16 +406,23 @@ _NO_URI = object()  # stands for a missing uri, so that its rule names what it m
 
 
 class ArtifactsSchema(_Section):
-    """Where large artifacts go: an S3 or S3-compatible bucket (docs/object-storage.md)."""
+    """Where large artifacts go: a bucket (S3 and compatible, GCS, Azure) or a folder.
 
-    expects: ClassVar[str] = "an s3://bucket/prefix URI or a mapping with 'uri'"
+    See docs/object-storage.md.
+    """
+
+    expects: ClassVar[str] = (
+        "an s3://bucket/prefix URI (or gs://, az://, abfs://, file://) or a mapping with 'uri'"
+    )
     credentials: ClassVar[str | None] = (
         f"credentials never go in {CONFIG_FILE} (it is committed, and may be published); "
         "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment, or name an "
         "AWS profile with 'profile'"
     )
 
-    uri: BucketUri = Field(description="The bucket and folder, s3://bucket/prefix.")
+    uri: BucketUri = Field(
+        description="The bucket and folder: s3://, gs://, az:// or abfs://bucket/prefix, or file:///folder."
+    )
     endpoint_url: EndpointUrl | None = _key(
         "The S3 API address of a non-AWS server (MinIO, R2, Ceph ...)."
     )
@@ -433,11 +440,23 @@ class ArtifactsSchema(_Section):
         data = super()._as_mapping({"uri": value} if isinstance(value, str) else value)
         return data if data.get("uri") is not None else {**data, "uri": _NO_URI}
 
+    @model_validator(mode="after")
+    def _s3_keys_only_for_s3(self) -> ArtifactsSchema:
+        """``endpoint_url``, ``region`` and ``profile`` configure the S3 client only."""
+        s3_keys = [key for key in ("endpoint_url", "region", "profile") if getattr(self, key)]
+        scheme = self.uri.partition("://")[0].lower()
+        if s3_keys and scheme != "s3":
+            raise ValueError(
+                f"{', '.join(s3_keys)} configure s3:// buckets only, not {scheme}://; "
+                "other services take their settings from their own environment variables"
+            )
+        return self
+
     def settings(self) -> RemoteSettings:
         """The validated object storage settings."""
-        bucket, prefix = parse_bucket_uri(self.uri)
+        scheme, bucket, prefix = parse_bucket_uri(self.uri)
         given = self.model_dump(exclude_none=True, exclude={"uri"})
-        return RemoteSettings(bucket=bucket, prefix=prefix, **given)
+        return RemoteSettings(scheme=scheme, bucket=bucket, prefix=prefix, **given)
 
 
 class _OrUriText:

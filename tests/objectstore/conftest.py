@@ -1,15 +1,24 @@
-"""A real S3 server for the object storage tests: moto's, in this process, on 127.0.0.1.
+"""Real storage servers for the object storage tests, each on 127.0.0.1.
 
-The server binds to the loopback address on a free port; clients reach it only through
-the ``endpoint_url`` that the test's ``runfolio.yaml`` names. Credentials are dummies,
-AWS's config files are hidden and the instance-metadata lookup is off, so nothing
-leaves the machine. Each test gets its own bucket, so tests share the server safely.
+S3 is moto's server, in this process. It binds to the loopback address on a free port;
+clients reach it only through the ``endpoint_url`` that the test's ``runfolio.yaml``
+names. Credentials are dummies, AWS's config files are hidden and the instance-metadata
+lookup is off, so nothing leaves the machine. Each test gets its own bucket, so tests
+share the server safely.
+
+Google Cloud Storage (gcp-storage-emulator, in this process) and Azure Blob Storage
+(Azurite, a node program) are used when installed, and their tests skip otherwise:
+``pip install 'runfolio[gcs,azure]' gcp-storage-emulator`` and ``npm install -g azurite``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
+import socket
+import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +85,98 @@ def enforced_auth(s3_endpoint: str) -> Iterator[None]:
         yield
     finally:
         moto_auth(s3_endpoint, "inf")
+
+
+# Azurite's documented development account: a public, fixed key, not a secret.
+_AZURITE_ACCOUNT = "devstoreaccount1"
+_AZURITE_KEY = (
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+)
+
+
+def _free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def gcs_endpoint() -> Iterator[str]:
+    """The address of a Google Cloud Storage emulator running for the whole session."""
+    with pytest.MonkeyPatch.context() as patch:
+        # Read when google-auth and gcsfs are imported: no probe of a cloud metadata
+        # server, no experimental bucket-type lookup.
+        patch.setenv("NO_GCE_CHECK", "true")
+        patch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+        pytest.importorskip("gcsfs", reason="needs gcsfs (pip install 'runfolio[gcs]')")
+        emulator = pytest.importorskip(
+            "gcp_storage_emulator.server", reason="needs gcp-storage-emulator"
+        )
+        port = _free_port()
+        server = emulator.create_server("127.0.0.1", port, in_memory=True)
+        server.start()
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.stop()
+
+
+@pytest.fixture
+def gcs_bucket(gcs_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket of the emulator; gcsfs reaches it through STORAGE_EMULATOR_HOST."""
+    import fsspec
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", gcs_endpoint)
+    name = f"rf-{uuid.uuid4().hex[:12]}"
+    fsspec.filesystem("gs", skip_instance_cache=True).mkdir(name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def azurite_connection() -> Iterator[str]:
+    """The connection string of an Azurite blob server running for the whole session."""
+    pytest.importorskip("adlfs", reason="needs adlfs (pip install 'runfolio[azure]')")
+    program = shutil.which("azurite-blob")
+    if program is None:
+        pytest.skip("needs azurite-blob on PATH (npm install -g azurite)")
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            program,
+            *("--blobHost", "127.0.0.1", "--blobPort", str(port)),
+            *("--inMemoryPersistence", "--disableTelemetry", "--skipApiVersionCheck"),
+            "--silent",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"azurite-blob did not start on 127.0.0.1:{port}")
+                time.sleep(0.2)
+        yield (
+            f"DefaultEndpointsProtocol=http;AccountName={_AZURITE_ACCOUNT};"
+            f"AccountKey={_AZURITE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{port}/{_AZURITE_ACCOUNT};"
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture
+def az_container(azurite_connection: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty container of Azurite; adlfs finds it through the environment."""
+    import fsspec
+
+    monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite_connection)
+    name = f"rf-{uuid.uuid4().hex[:12]}"
+    fsspec.filesystem("az", skip_instance_cache=True).mkdir(name)
+    return name

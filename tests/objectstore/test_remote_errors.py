@@ -114,7 +114,7 @@ def test_bad_settings_stop_the_logging_call_before_anything_is_written(
     (project.root / "runfolio.yaml").write_text(
         "title: 5\n"  # a bad site setting: not the tracking API's business
         "artifacts:\n"
-        "  uri: gs://bucket\n"
+        "  uri: ftp://bucket\n"
         "  secret_access_key: hunter2\n"
         "  treshold: 1 KB\n",
         encoding="utf-8",
@@ -126,7 +126,7 @@ def test_bad_settings_stop_the_logging_call_before_anything_is_written(
         _nothing_recorded(run)
     message = str(caught.value)
     assert message.startswith(f"{project.root / 'runfolio.yaml'}: bad object storage settings:")
-    assert "artifacts.uri: 'gs://bucket' must be an s3:// URI" in message
+    assert "artifacts.uri: 'ftp://bucket' must be an s3://, gs://" in message
     assert "artifacts.secret_access_key: credentials never go in runfolio.yaml" in message
     assert "artifacts.treshold: unknown key; did you mean 'artifacts.threshold'?" in message
     assert "title" not in message

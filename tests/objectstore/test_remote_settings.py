@@ -78,8 +78,7 @@ def test_every_problem_is_reported_at_once_under_its_key() -> None:
     )
     assert settings is None
     assert problems == [  # in the order of the keys
-        "artifacts.uri: 'https://bucket/x' must be an s3:// URI (S3 and S3-compatible "
-        "servers are supported)",
+        "artifacts.uri: 'https://bucket/x' must be an s3://, gs://, az://, abfs:// or file:// URI",
         "artifacts.endpoint_url: must not contain a user name or password; credentials come "
         "from the environment or an AWS profile",
         "artifacts.region: expected a region name like 'eu-west-1', got 'EU WEST'",
@@ -98,7 +97,11 @@ def test_every_problem_is_reported_at_once_under_its_key() -> None:
     ("value", "problem"),
     [
         ({}, "artifacts.uri: required (the bucket and folder, s3://bucket/prefix)"),
-        (["s3://b"], "artifacts: expected an s3://bucket/prefix URI or a mapping with 'uri'"),
+        (
+            ["s3://b"],
+            "artifacts: expected an s3://bucket/prefix URI (or gs://, az://, abfs://, file://) "
+            "or a mapping with 'uri'",
+        ),
         ("s3://", "artifacts.uri: 's3://' names no bucket"),
         ("s3://b/a/../c", "artifacts.uri: 's3://b/a/../c': the folder must not have empty"),
         (

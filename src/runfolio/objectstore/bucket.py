@@ -1,9 +1,11 @@
-"""Talking to the bucket through s3fs, with every failure turned into a clear error.
+"""Talking to the bucket through fsspec, with every failure turned into a clear error.
 
-s3fs (and with it fsspec and botocore) is imported when a :class:`Bucket` is opened,
+The filesystem (s3fs, gcsfs, adlfs, or fsspec's own for ``file://``; see
+:mod:`runfolio.objectstore.filesystems`) is imported when a :class:`Bucket` is opened,
 never before: a run that sends nothing to a bucket never loads it. Credentials are
-never passed in: botocore finds them in the environment (``AWS_ACCESS_KEY_ID`` ...),
-in ``~/.aws`` (the configured ``profile``) or in the machine's role, as any AWS tool does.
+never passed in: each client finds them as its own tools do; for S3, botocore reads the
+environment (``AWS_ACCESS_KEY_ID`` ...), ``~/.aws`` (the configured ``profile``) or the
+machine's role.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Iterator
+import posixpath
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
-from runfolio.objectstore.errors import INSTALL_HINT, HashMismatchError, ObjectStoreError
+from runfolio.objectstore.errors import HashMismatchError, ObjectStoreError
+from runfolio.objectstore.filesystems import open_filesystem
 from runfolio.objectstore.settings import RemoteSettings, split_uri
 from runfolio.store.atomic import atomic_writer, make_dir
 
@@ -26,50 +30,32 @@ _CREDENTIALS_HINT = (
     "check the credentials in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY) "
     "or the AWS profile; runfolio.yaml never holds them"
 )
+_OTHER_CREDENTIALS_HINT = (
+    "check the credentials its client reads from the environment (docs/object-storage.md); "
+    "runfolio.yaml never holds them"
+)
 
 
 class Bucket:
-    """The configured S3 or S3-compatible server, reached through s3fs.
+    """The configured bucket (or ``file://`` folder), reached through fsspec.
 
     Open one per batch of transfers: it keeps one connection pool.
 
     Raises:
-        ObjectStoreError: s3fs is not installed (``pip install 'runfolio[s3]'``).
+        ObjectStoreError: the scheme's client is not installed (the message says what
+            to install), or the settings do not apply to the scheme.
     """
 
     def __init__(self, settings: RemoteSettings) -> None:
-        try:
-            import s3fs
-        except ImportError as exc:
-            raise ObjectStoreError(
-                f"this store keeps artifacts in {settings.uri}, which needs s3fs: {INSTALL_HINT}"
-            ) from exc
         self.settings = settings
-        client_kwargs: dict[str, Any] = {}
-        if settings.region:
-            client_kwargs["region_name"] = settings.region
-        options: dict[str, Any] = {}
-        if settings.profile:
-            options["profile"] = settings.profile
-        self._fs = s3fs.S3FileSystem(
-            endpoint_url=settings.endpoint_url,
-            client_kwargs=client_kwargs,
-            # Each Bucket sees the bucket as it is now, with the credentials of now.
-            skip_instance_cache=True,
-            use_listings_cache=False,
-            config_kwargs={
-                "connect_timeout": 10,
-                "read_timeout": 60,
-                "retries": {"max_attempts": 3, "mode": "standard"},
-            },
-            **options,
-        )
+        self._fs = open_filesystem(settings)
+        self._local = settings.scheme == "file"
 
     def upload_file(self, source: Path, uri: str, size: int) -> bool:
         """Put the file ``source`` at ``uri`` unless an object of that size is there already.
 
         Content-addressed keys make an existing object of the right size the same file, so
-        it is not sent again. S3 makes an object visible only once its upload completed.
+        it is not sent again. The object appears only once complete (see :meth:`_put`).
 
         Returns:
             Whether bytes were sent.
@@ -82,7 +68,7 @@ class Bucket:
         with self._translated("upload to", uri):
             if self._size_of(path) == size:
                 return False
-            self._fs.put_file(os.fspath(source), path)
+            self._put(path, lambda target: self._fs.put_file(os.fspath(source), target))
             stored = self._size_of(path)
         if stored != size:
             raise ObjectStoreError(
@@ -96,7 +82,7 @@ class Bucket:
         with self._translated("upload to", uri):
             if self._size_of(path) == len(data):
                 return False
-            self._fs.pipe_file(path, data)
+            self._put(path, lambda target: self._fs.pipe_file(target, data))
             stored = self._size_of(path)
         if stored != len(data):
             raise ObjectStoreError(
@@ -136,6 +122,32 @@ class Bucket:
                     + "; the object was altered or replaced, so it was not used"
                 )
 
+    def _put(self, path: str, write: Callable[[str], object]) -> None:
+        """Call ``write`` with the path to write so that ``path`` appears only once complete.
+
+        Object stores publish an object when its upload completes; a plain folder needs
+        the bytes written beside the target and renamed over it, and the configured
+        folder itself must exist (a missing mount is not silently replaced by a new one).
+        """
+        if not self._local:
+            write(path)
+            return
+        if not self._fs.isdir(self._root):
+            raise FileNotFoundError(f"{self._root} does not exist")
+        self._fs.makedirs(posixpath.dirname(path), exist_ok=True)
+        partial = f"{path}.{uuid.uuid4().hex}.part"
+        try:
+            write(partial)
+            self._fs.mv(partial, path)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                self._fs.rm_file(partial)
+
+    @property
+    def _root(self) -> str:
+        """The path that must exist for a transfer: the bucket, or the ``file://`` folder."""
+        return f"/{self.settings.prefix}" if self._local else self.settings.bucket
+
     def _size_of(self, path: str) -> int | None:
         """The size of the object at ``path``, None when there is none."""
         try:
@@ -146,37 +158,58 @@ class Bucket:
             return None
         return int(info["size"]) if info.get("type") == "file" else None
 
+    def _missing_root(self, exc: FileNotFoundError) -> bool:
+        """Whether a failure comes from a missing bucket (or folder), not a missing object."""
+        if _no_bucket(exc):
+            return True
+        if self.settings.scheme == "s3":
+            return False  # s3fs says so in its message, checked above
+        try:
+            return not self._fs.exists(self._root)
+        except Exception:  # the original error is the one to report
+            return False
+
     @contextlib.contextmanager
     def _translated(self, action: str, uri: str) -> Iterator[None]:
-        """Turn s3fs and botocore failures into an ObjectStoreError that says what to do."""
+        """Turn fsspec and client failures into an ObjectStoreError that says what to do."""
         where = f" at {self.settings.endpoint_url}" if self.settings.endpoint_url else ""
-        bucket = split_uri(uri)[0]
+        failed = f"cannot {action} {uri}"
         try:
             yield
         except ObjectStoreError:
             raise
-        except FileNotFoundError as exc:
-            if _no_bucket(exc):
-                raise ObjectStoreError(
-                    f"cannot {action} {uri}: the bucket {bucket!r} does not exist{where}; "
-                    "create it, or fix artifacts.uri in runfolio.yaml"
-                ) from exc
-            raise ObjectStoreError(f"cannot {action} {uri}: no such object{where}") from exc
-        except PermissionError as exc:
-            raise ObjectStoreError(
-                f"cannot {action} {uri}: access denied{where} ({exc}); {_CREDENTIALS_HINT}"
-            ) from exc
-        except OSError as exc:
-            raise ObjectStoreError(f"cannot {action} {uri}{where}: {exc}") from exc
         except Exception as exc:
-            translated = _botocore_error(exc, action, uri, where)
-            if translated is None:
+            error = self._error(_as_builtin(exc), failed, uri, where)
+            if error is exc:
                 raise
-            raise translated from exc
+            raise error from exc
+
+    def _error(self, exc: Exception, failed: str, uri: str, where: str) -> Exception:
+        """The ObjectStoreError for ``exc``; ``exc`` itself when it is no storage error."""
+        if isinstance(exc, FileNotFoundError):
+            if not self._missing_root(exc):
+                return ObjectStoreError(f"{failed}: no such object{where}")
+            missing = (
+                f"the folder {self._root}" if self._local else f"the bucket {split_uri(uri)[0]!r}"
+            )
+            return ObjectStoreError(
+                f"{failed}: {missing} does not exist{where}; "
+                "create it, or fix artifacts.uri in runfolio.yaml"
+            )
+        hint = {"s3": _CREDENTIALS_HINT, "file": "check the folder's permissions"}.get(
+            self.settings.scheme, _OTHER_CREDENTIALS_HINT
+        )
+        if isinstance(exc, PermissionError):
+            return ObjectStoreError(f"{failed}: access denied{where} ({exc}); {hint}")
+        if isinstance(exc, ConnectionError):
+            return ObjectStoreError(f"{failed}: the server{where} cannot be reached ({exc})")
+        if isinstance(exc, OSError):
+            return ObjectStoreError(f"{failed}{where}: {exc}")
+        return _botocore_error(exc, failed, where) or exc
 
 
 def _path(uri: str) -> str:
-    """The s3fs path (``bucket/key``) of an ``s3://`` URI."""
+    """The fsspec path of an object's URI: ``bucket/key``, or ``/key`` for ``file://``."""
     bucket, key = split_uri(uri)
     return f"{bucket}/{key}"
 
@@ -186,13 +219,36 @@ def _no_bucket(exc: FileNotFoundError) -> bool:
     return "bucket does not exist" in str(exc).lower()
 
 
-def _botocore_error(exc: Exception, action: str, uri: str, where: str) -> Exception | None:
+def _as_builtin(exc: Exception) -> Exception:
+    """Azure's client errors as the built-in ones fsspec's other clients raise.
+
+    adlfs lets the Azure SDK's errors through where s3fs and gcsfs raise
+    FileNotFoundError, PermissionError or a connection error.
+    """
+    module = type(exc).__module__
+    if not module.startswith("azure."):
+        return exc
+    from azure.core import exceptions
+
+    message = getattr(exc, "message", None) or str(exc)
+    message = message.splitlines()[0] if message else type(exc).__name__
+    if isinstance(exc, exceptions.ResourceNotFoundError):
+        return FileNotFoundError(message)
+    if isinstance(exc, exceptions.ClientAuthenticationError):
+        return PermissionError(message)
+    if isinstance(exc, exceptions.ServiceRequestError | exceptions.ServiceResponseError):
+        return ConnectionError(message)
+    if isinstance(exc, exceptions.AzureError):
+        return OSError(message)
+    return exc
+
+
+def _botocore_error(exc: Exception, failed: str, where: str) -> Exception | None:
     """An ObjectStoreError for botocore's own errors; None for anything else."""
     try:
         from botocore import exceptions
-    except ImportError:  # pragma: no cover - s3fs always brings botocore
+    except ImportError:  # s3fs brings botocore; without it, no error can be botocore's
         return None
-    failed = f"cannot {action} {uri}"
     if isinstance(exc, exceptions.NoCredentialsError):
         return ObjectStoreError(f"{failed}: no AWS credentials found; {_CREDENTIALS_HINT}")
     if isinstance(exc, exceptions.ProfileNotFound):

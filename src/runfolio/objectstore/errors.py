@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from runfolio.errors import RunfolioError
 
-INSTALL_HINT = "pip install 'runfolio[s3]'"
-
 
 class ObjectStoreError(RunfolioError):
     """A transfer to or from the bucket failed; the message names the URI and the cause."""

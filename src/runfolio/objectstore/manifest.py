@@ -52,7 +52,7 @@ class RemoteArtifact:
         path: the file's place under ``artifacts/``, ``/``-separated.
         size: its size in bytes.
         sha256: the hex SHA-256 of its bytes.
-        uri: the object holding it, ``s3://bucket/key``.
+        uri: the object holding it, ``s3://bucket/key`` (or another scheme's URI).
     """
 
     path: str
@@ -178,11 +178,13 @@ def _entry(raw: object, where: str) -> RemoteArtifact:
     if not isinstance(sha256, str) or not _SHA256_RE.match(sha256):
         raise ManifestError(f"{where}: sha256 must be 64 lower-case hex digits, got {sha256!r}")
     if not isinstance(uri, str):
-        raise ManifestError(f"{where}: uri must be s3://bucket/key, got {uri!r}")
+        raise ManifestError(f"{where}: uri must be s3://bucket/key or alike, got {uri!r}")
     try:
         split_uri(uri)
     except ValueError as exc:
-        raise ManifestError(f"{where}: uri must be s3://bucket/key, normalised: {exc}") from None
+        raise ManifestError(
+            f"{where}: uri must be s3://bucket/key or alike, normalised: {exc}"
+        ) from None
     return RemoteArtifact(path, size, sha256, uri)
 
 

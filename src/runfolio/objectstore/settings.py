@@ -1,6 +1,7 @@
 """The ``artifacts`` key of ``runfolio.yaml``: where large artifacts go, validated whole.
 
-Either a bucket URI alone::
+Either a bucket URI alone (``s3://``, ``gs://``, ``az://``, ``abfs://`` or
+``file:///absolute/folder``)::
 
     artifacts: s3://ml-artifacts/iris-lab
 
@@ -9,7 +10,7 @@ or a mapping::
     artifacts:
       uri: s3://ml-artifacts/iris-lab
       endpoint_url: http://127.0.0.1:9000   # S3-compatible servers (MinIO, R2, Ceph ...)
-      region: eu-west-1
+      region: eu-west-1                     # endpoint_url, region, profile: s3:// only
       profile: lab                          # an AWS profile name, never a secret
       threshold: 1 MB                       # larger files go to the bucket
       public_url: https://ml-artifacts.s3.eu-west-1.amazonaws.com
@@ -31,7 +32,8 @@ from runfolio.config import CONFIG_FILE, ConfigError, read_config, store_config_
 
 CONFIG_KEY = "artifacts"
 DEFAULT_THRESHOLD = 1_000_000  # "1 MB": decimal, like the site's size limit
-SCHEME = "s3"
+SCHEMES = ("s3", "gs", "az", "abfs", "file")
+"""URI schemes of ``artifacts.uri``; :mod:`runfolio.objectstore.filesystems` serves each."""
 
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 _CONTROL_CHAR_RE = re.compile(r"[\x00-\x1f\x7f]")
@@ -54,6 +56,8 @@ class RemoteSettings:
         threshold: files larger than this many bytes go to the bucket.
         public_url: the public web address of the bucket's root, None when it has none.
         previews: whether a site build fetches small remote artifacts to preview them.
+        scheme: the URI scheme, one of :data:`SCHEMES` (for ``file://`` the bucket is ""
+            and the prefix is the folder's absolute path without its leading ``/``).
     """
 
     bucket: str
@@ -64,11 +68,12 @@ class RemoteSettings:
     threshold: int = DEFAULT_THRESHOLD
     public_url: str | None = None
     previews: bool = True
+    scheme: str = "s3"
 
     @property
     def uri(self) -> str:
-        """The configured location, ``s3://bucket/prefix``."""
-        return f"{SCHEME}://{self.bucket}/{self.prefix}".rstrip("/")
+        """The configured location, ``s3://bucket/prefix`` (``file:///folder``)."""
+        return f"{self.scheme}://{self.bucket}/{self.prefix}".rstrip("/")
 
     def object_key(self, sha256: str) -> str:
         """The content-addressed key of a file: ``<prefix>/sha256/<ab>/<hash>``."""
@@ -77,7 +82,7 @@ class RemoteSettings:
 
     def object_uri(self, sha256: str) -> str:
         """The URI of a file's object, as the manifest records it."""
-        return f"{SCHEME}://{self.bucket}/{self.object_key(sha256)}"
+        return f"{self.scheme}://{self.bucket}/{self.object_key(sha256)}"
 
     def holds(self, uri: str, sha256: str) -> bool:
         """Whether ``uri`` is the object this configuration would store ``sha256`` under.
@@ -88,17 +93,48 @@ class RemoteSettings:
         return uri == self.object_uri(sha256)
 
     def public_href(self, uri: str) -> str | None:
-        """The public link of an object in this bucket, None without ``public_url``."""
+        """The public link of an object in this bucket, None without ``public_url``.
+
+        ``public_url`` is the address of the bucket's root; for ``file://``, which has no
+        bucket, the address of the configured folder.
+        """
         if self.public_url is None:
             return None
         bucket, key = split_uri(uri)
-        if bucket != self.bucket:
+        if bucket != self.bucket or not uri.startswith(f"{self.scheme}://"):
             return None
+        if self.scheme == "file":
+            if not key.startswith(f"{self.prefix}/"):
+                return None  # outside the folder
+            key = key[len(self.prefix) + 1 :]
         return f"{self.public_url}/{quote(key, safe='/')}"
 
 
+def split_location(text: str) -> tuple[str, str, str]:
+    """Split ``scheme://bucket/rest`` into its lower-case scheme, its bucket and the rest.
+
+    A ``file://`` URI names an absolute folder (``file:///srv/artifacts``): its bucket is
+    "" and the rest is the path without its leading ``/``.
+
+    Raises:
+        ValueError: the scheme is not one of :data:`SCHEMES`, a bucket is missing, or a
+            ``file://`` URI names a host.
+    """
+    scheme, sep, rest = text.partition("://")
+    scheme = scheme.lower()
+    bucket, _, path = rest.partition("/")
+    if not sep or scheme not in SCHEMES:
+        schemes = ", ".join(f"{name}://" for name in SCHEMES[:-1])
+        raise ValueError(f"{text!r} must be an {schemes} or {SCHEMES[-1]}:// URI")
+    if scheme == "file" and bucket:
+        raise ValueError(f"{text!r} must name an absolute folder: file:///path/to/folder")
+    if scheme != "file" and not bucket:
+        raise ValueError(f"{text!r} names no bucket")
+    return scheme, bucket, path
+
+
 def split_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/key`` into bucket and key.
+    """Split ``s3://bucket/key`` (or another scheme's URI) into bucket and key.
 
     The key must be written normalised: a key with an empty, ``.`` or ``..`` part (or
     starting with ``/``), a backslash or a control character is refused, since a link
@@ -106,13 +142,12 @@ def split_uri(uri: str) -> tuple[str, str]:
     object. Manifests are written by whoever made the run, a pull request's author too.
 
     Raises:
-        ValueError: not an ``s3://`` URI with a bucket and such a key; the message says
-            which rule it broke.
+        ValueError: not a URI of :data:`SCHEMES` with a bucket and such a key; the
+            message says which rule it broke.
     """
-    scheme, sep, rest = uri.partition("://")
-    bucket, _, key = rest.partition("/")
-    if scheme != SCHEME or not sep or not bucket or not key:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    scheme, bucket, key = split_location(uri)
+    if not key:
+        raise ValueError(f"{uri!r} is not a {scheme}://bucket/key URI")
     if "\\" in key or _CONTROL_CHAR_RE.search(key):
         raise ValueError(f"{uri!r}: the key must not hold backslashes or control characters")
     if any(part in ("", ".", "..") for part in key.split("/")):
@@ -168,12 +203,12 @@ def _signature(path: Path) -> tuple[int, int, int]:
     return (info.st_ino, info.st_mtime_ns, info.st_size)
 
 
-def parse_bucket_uri(value: object) -> tuple[str, str]:
-    """Split ``s3://bucket`` or ``s3://bucket/folder/...`` into bucket and folder.
+def parse_bucket_uri(value: object) -> tuple[str, str, str]:
+    """Split ``s3://bucket/folder/...`` (or another scheme's) into scheme, bucket and folder.
 
     This is the one rule for the configured location (``artifacts.uri``), which
     :mod:`runfolio.config_schema` applies; the folder comes back without leading or
-    trailing ``/``.
+    trailing ``/``. A ``file:///path`` location has bucket "" and must name a folder.
 
     Raises:
         ValueError: not such a URI; the message says which rule it broke.
@@ -181,15 +216,10 @@ def parse_bucket_uri(value: object) -> tuple[str, str]:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"expected an s3://bucket/prefix URI, got {value!r}")
     text = value.strip()
-    scheme, sep, rest = text.partition("://")
-    bucket, _, prefix = rest.partition("/")
+    scheme, bucket, prefix = split_location(text)
     prefix = prefix.strip("/")
-    if not sep or scheme.lower() != SCHEME:
-        raise ValueError(
-            f"{text!r} must be an s3:// URI (S3 and S3-compatible servers are supported)"
-        )
-    if not bucket:
-        raise ValueError(f"{text!r} names no bucket")
+    if scheme == "file" and not prefix:
+        raise ValueError(f"{text!r} names no folder")
     if _CONTROL_RE.search(bucket) or _CONTROL_CHAR_RE.search(prefix) or "\\" in prefix:
         raise ValueError(f"{text!r}: no spaces in the bucket, no control characters or backslashes")
     if "@" in bucket or ":" in bucket:
@@ -198,4 +228,4 @@ def parse_bucket_uri(value: object) -> tuple[str, str]:
         )
     if prefix and any(part in ("", ".", "..") for part in prefix.split("/")):
         raise ValueError(f"{text!r}: the folder must not have empty, '.' or '..' parts")
-    return bucket, prefix
+    return scheme, bucket, prefix

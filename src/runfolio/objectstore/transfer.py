@@ -18,7 +18,7 @@ from runfolio.objectstore.bucket import Bucket, file_sha256
 from runfolio.objectstore.cache import cached_object, fetch_cached
 from runfolio.objectstore.errors import HashMismatchError, ObjectStoreError
 from runfolio.objectstore.manifest import RemoteArtifact, read_manifest, record_artifacts
-from runfolio.objectstore.settings import RemoteSettings, settings_for_store, split_uri
+from runfolio.objectstore.settings import RemoteSettings, settings_for_store, split_location
 from runfolio.store import layout
 from runfolio.store.atomic import copy_file_atomic, make_dir
 
@@ -117,7 +117,7 @@ def pull_run(run_dir: Path, destination: Path | None = None) -> PullReport:
     manifest = read_manifest(run_dir)
     if not manifest:
         return report
-    bucket: Bucket | None = None
+    buckets: dict[str, Bucket] = {}  # by scheme: one connection each
     failures: list[str] = []
     mismatch = False
     for artifact in sorted(manifest.values(), key=lambda a: a.path):
@@ -135,7 +135,9 @@ def pull_run(run_dir: Path, destination: Path | None = None) -> PullReport:
             if cached is not None:
                 _copy_into_place(cached, target)
             else:
-                bucket = bucket or open_bucket_for(run_dir, artifact)
+                scheme = split_location(artifact.uri)[0]
+                bucket = buckets.get(scheme) or open_bucket_for(run_dir, artifact)
+                buckets[scheme] = bucket
                 bucket.download(artifact.uri, target, artifact.sha256, artifact.size)
         except ObjectStoreError as exc:
             mismatch = mismatch or isinstance(exc, HashMismatchError)
@@ -180,11 +182,13 @@ def open_bucket_for(run_dir: Path, artifact: RemoteArtifact) -> Bucket:
     """A connection to the server holding ``artifact``, with the store's settings.
 
     A store whose ``runfolio.yaml`` has no ``artifacts`` key (say, it was removed) still
-    reads its objects, with AWS's defaults.
+    reads its objects, with its client's defaults; so does an object of another scheme
+    than the configured one (the store moved to another kind of storage).
     """
     settings = settings_for_store(run_dir.parent.parent)
-    if settings is None:
-        settings = RemoteSettings(bucket=split_uri(artifact.uri)[0])
+    scheme, bucket, _ = split_location(artifact.uri)
+    if settings is None or settings.scheme != scheme:
+        settings = RemoteSettings(bucket=bucket, scheme=scheme)
     return Bucket(settings)
 
 
