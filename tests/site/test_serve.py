@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from runfolio.site.serve import LiveSite, ServeError, SiteWatcher
+from runfolio.site.serve import LiveSite, ServeError
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "example_runs"
 DEADLINE = 30.0  # seconds; a loaded CI machine is slow, a broken watcher never gets there
@@ -109,69 +109,35 @@ def theme(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def live(store: Path, theme: Path, tmp_path: Path) -> Iterator[tuple[LiveSite, Messages]]:
-    """The site of ``store`` served in this process, polled every 0.1 s."""
+    """The site of ``store`` served in this process, rebuilt 0.1 s after changes settle."""
     messages = Messages()
-    site = LiveSite(
-        store,
-        tmp_path / "site",
-        theme=theme,
-        port=0,
-        interval=0.1,
-        debounce=0.1,
-        echo=messages,
-    )
+    site = LiveSite(store, tmp_path / "site", theme=theme, port=0, debounce=0.1, echo=messages)
     with site:
         yield site, messages
 
 
-def test_watcher_reports_changes_once(tmp_path: Path) -> None:
-    folder = tmp_path / "watched"
-    (folder / "a").mkdir(parents=True)
-    (folder / "a" / "file.txt").write_text("one", encoding="utf-8")
-    (folder / "out").mkdir()
-    config = tmp_path / "runfolio.yaml"
-    watcher = SiteWatcher([folder, config], ignore=[folder / "out"])
-
-    assert watcher.check() is False
-    (folder / "a" / "file.txt").write_text("two!", encoding="utf-8")
-    assert watcher.check() is True
-    assert watcher.check() is False  # reported once
-    (folder / "a" / "new.txt").write_text("", encoding="utf-8")
-    assert watcher.check() is True
-    (folder / "a" / ".swap").write_text("editor noise", encoding="utf-8")
-    (folder / "out" / "page.html").write_text("the site itself", encoding="utf-8")
-    assert watcher.check() is False
-    config.write_text("title: x\n", encoding="utf-8")  # a watched file that did not exist
-    assert watcher.check() is True
-    (folder / "a" / "file.txt").unlink()
-    assert watcher.check() is True
-
-
-def test_a_same_size_rewrite_that_keeps_the_mtime_triggers_a_rebuild(store: Path) -> None:
+def test_a_same_size_rewrite_that_keeps_the_mtime_triggers_a_rebuild(
+    live: tuple[LiveSite, Messages], store: Path
+) -> None:
     """As ``cp -p`` or ``rsync -t`` would leave it: only the ctime (and content) differ."""
+    site, _messages = live
     run_yaml = sorted((store / "digits-mlp").glob("2026*"))[0] / "run.yaml"
-    with LiveSite(store, port=0, watch=False, debounce=0.01, echo=Messages()) as site:
-        assert site.poll() is False
-        builds = site.builds
-        before = run_yaml.stat()
-        text = run_yaml.read_text(encoding="utf-8")
-        name = re.search(r"(?m)^name: (.+)$", text)
-        assert name is not None
-        renamed = "Z" * len(name.group(1))
-        with open(run_yaml, "r+b") as handle:  # in place: same inode, same size
-            handle.write(text.replace(name.group(0), f"name: {renamed}").encode())
-        os.utime(run_yaml, ns=(before.st_atime_ns, before.st_mtime_ns))
-        after = run_yaml.stat()
-        assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
-            before.st_ino,
-            before.st_size,
-            before.st_mtime_ns,
-        )
-        assert site.poll() is True
-        assert site.builds == builds + 1
-        assert site.poll() is False  # a racy file hashed once is not a change ever after
-        status, _headers, home = _get(site.url, "/experiments/digits-mlp/index.html")
-        assert status == 200 and renamed.encode() in home
+    before = run_yaml.stat()
+    text = run_yaml.read_text(encoding="utf-8")
+    name = re.search(r"(?m)^name: (.+)$", text)
+    assert name is not None
+    renamed = "Z" * len(name.group(1))
+    with open(run_yaml, "r+b") as handle:  # in place: same inode, same size
+        handle.write(text.replace(name.group(0), f"name: {renamed}").encode())
+    os.utime(run_yaml, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = run_yaml.stat()
+    assert (after.st_ino, after.st_size, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_size,
+        before.st_mtime_ns,
+    )
+    page = "/experiments/digits-mlp/index.html"
+    _wait_for(lambda: renamed.encode() in _get(site.url, page)[2], "the renamed run")
 
 
 def test_serves_the_site_uncached_on_localhost(shared_site: LiveSite) -> None:
@@ -184,7 +150,6 @@ def test_serves_the_site_uncached_on_localhost(shared_site: LiveSite) -> None:
     status, _headers, root = _get(site.url, "/")
     assert (status, root) == (200, body)
     assert _get(site.url, "/assets/site.css")[0] == 200
-    assert site.poll() is False  # nothing changed since the build
 
 
 def test_never_serves_files_outside_the_site(shared_site: LiveSite, tmp_path: Path) -> None:
