@@ -383,7 +383,12 @@ def _check_site_url(value: str | None) -> str | None:
     metavar="NAME|PATH",
     help="A shipped theme or a theme folder, as for `runfolio build`.",
 )
-@click.option("--verbose", "-v", is_flag=True, help="Print one line per request.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Print one line per request, and the files whose change starts a rebuild.",
+)
 @click.pass_context
 def serve_command(
     ctx: click.Context,

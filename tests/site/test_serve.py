@@ -22,6 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from runfolio import Run, Store
+from runfolio.site.livereload import EPOCH_PATH, SCRIPT_PATH
 from runfolio.site.serve import LiveSite, ServeError
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "example_runs"
@@ -53,6 +55,22 @@ def _get(url: str, path: str) -> tuple[int, dict[str, str], bytes]:
         connection.request("GET", path)
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def _get_as(url: str, path: str, host: str | None) -> int:
+    """The status of GET ``path`` sent with ``Host: host`` (no Host header when None)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.putrequest("GET", path, skip_host=True)
+        if host is not None:
+            connection.putheader("Host", host)
+        connection.endheaders()
+        response = connection.getresponse()
+        response.read()
+        return response.status
     finally:
         connection.close()
 
@@ -96,6 +114,16 @@ def shared_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     store = _small_store(tmp_path_factory.mktemp("shared"))
     with LiveSite(store, port=0, watch=False, echo=Messages()) as site:
         yield site
+
+
+@pytest.fixture
+def running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, Run]]:
+    """A store with one run still being logged (experiment ``live``), and that run."""
+    monkeypatch.chdir(tmp_path)  # outside any git repository: the run captures no git state
+    store = Store(tmp_path / "runs")
+    with store.start_run("live", run_name="training") as run:
+        run.log_metric("loss", 0.5, step=0)
+        yield store.root, run
 
 
 @pytest.fixture
@@ -261,3 +289,126 @@ def test_cli_serves_until_sigint_and_exits_0(store: Path, tmp_path: Path) -> Non
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# ------------------------------------------------------------------ watching a live run
+
+
+def test_a_metric_logged_by_a_live_run_is_rebuilt_and_served(
+    running: tuple[Path, Run], tmp_path: Path
+) -> None:
+    root, run = running
+    page = f"/experiments/live/runs/{run.run_id}.html"
+    with LiveSite(root, tmp_path / "site", port=0, debounce=0.1, echo=Messages()) as site:
+        status, _headers, body = _get(site.url, page)
+        assert status == 200 and b">0.5<" in body and b"0.123456" not in body
+        epoch = site.epoch.value
+        run.log_metric("loss", 0.123456, step=1)  # one row appended to metrics.csv
+        _wait_for(lambda: b">0.123456<" in _get(site.url, page)[2], "the new value served")
+        # Once the rebuild is reported (just after its files are written), pages reload.
+        _wait_for(lambda: site.epoch.value != epoch, "the new epoch")
+
+
+def test_a_burst_of_appends_is_rebuilt_a_few_times_not_once_per_append(
+    running: tuple[Path, Run], tmp_path: Path
+) -> None:
+    root, run = running
+    page = f"/experiments/live/runs/{run.run_id}.html"
+    appends = 60
+    with LiveSite(root, tmp_path / "site", port=0, debounce=0.5, echo=Messages()) as site:
+        builds = site.builds
+        for step in range(1, appends + 1):
+            run.log_metric("loss", 0.25 + step / 1000, step=step)
+            time.sleep(0.02)  # a fast training loop: well within the debounce
+        final = f">{0.25 + appends / 1000}<".encode()
+        _wait_for(lambda: final in _get(site.url, page)[2], "the last value served")
+        _wait_for(lambda: site.builds > builds, "the rebuild to be counted")
+        assert site.builds - builds <= 2, f"{site.builds - builds} rebuilds for {appends} appends"
+
+
+def test_a_site_written_inside_the_store_does_not_rebuild_itself(
+    running: tuple[Path, Run],
+) -> None:
+    """Its own writes would be reported with the next change (the watcher reports in order)."""
+    root, run = running
+    messages = Messages()
+    page = f"/experiments/live/runs/{run.run_id}.html"
+    output = root / "_site"
+    with LiveSite(root, output, port=0, debounce=0.1, verbose=True, echo=messages) as site:
+        for step, value in ((1, "0.111111"), (2, "0.222222")):
+            run.log_metric("loss", float(value), step=step)
+            _wait_for(lambda: f">{value}<".encode() in _get(site.url, page)[2], value)  # noqa: B023
+    changed = [line for line in messages.errors() if line.startswith("Changed: ")]
+    assert changed and all(str(output) not in line for line in changed), changed
+    assert any(line.endswith(f"{run.run_id}/metrics.csv") for line in changed), changed
+
+
+# ------------------------------------------------------------------------ live reload
+
+
+def test_pages_are_served_with_the_live_reload_script_and_files_on_disk_are_not(
+    shared_site: LiveSite,
+) -> None:
+    site = shared_site
+    assert site.output is not None
+    for path in ("/index.html", "/", "/experiments/digits-mlp/index.html"):
+        status, headers, body = _get(site.url, path)
+        assert status == 200
+        tag = (
+            f'<script src="{SCRIPT_PATH}" data-poll="{EPOCH_PATH}" '
+            f'data-epoch="{site.epoch.value}"></script></body>'
+        )
+        assert tag.encode() in body, path
+        assert int(headers["Content-Length"]) == len(body)
+    status, headers, script = _get(site.url, SCRIPT_PATH)
+    assert status == 200 and b"location.reload()" in script
+    assert headers["Content-Type"].startswith("text/javascript")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert "connect-src 'self'" in headers["Content-Security-Policy"]
+    # The built files are the site as published: nothing of the preview in them.
+    for file in site.output.rglob("*"):
+        if file.is_file():
+            data = file.read_bytes()
+            assert b"livereload" not in data and b".runfolio/" not in data, file
+
+
+def test_the_live_reload_poll_answers_a_stale_epoch_at_once_and_a_current_one_after_a_change(
+    live: tuple[LiveSite, Messages], store: Path
+) -> None:
+    site, _messages = live
+    status, _headers, body = _get(site.url, f"{EPOCH_PATH}?since=1")
+    assert (status, body) == (200, str(site.epoch.value).encode())  # at once: well within 10 s
+
+    epoch = str(site.epoch.value)
+    answers: list[tuple[int, dict[str, str], bytes]] = []
+    poll = threading.Thread(
+        target=lambda: answers.append(_get(site.url, f"{EPOCH_PATH}?since={epoch}")), daemon=True
+    )
+    poll.start()
+    _copy_run(store, NEW_ID)  # the site changes: the held poll is answered
+    poll.join(DEADLINE)
+    assert answers, "the poll was not answered after the rebuild"
+    status, headers, body = answers[0]
+    assert status == 200 and body.decode() == str(site.epoch.value) != epoch
+    assert headers["Cache-Control"] == "no-store"
+    assert _get(site.url, f"/experiments/digits-mlp/runs/{NEW_ID}.html")[0] == 200
+
+
+def test_a_rebuild_that_changes_nothing_does_not_reload_pages(shared_site: LiveSite) -> None:
+    epoch = shared_site.epoch.value
+    assert shared_site.rebuild() is True
+    assert shared_site.epoch.value == epoch
+
+
+@pytest.mark.parametrize("path", [f"{EPOCH_PATH}?since=1", SCRIPT_PATH])
+@pytest.mark.parametrize(
+    "host", ["attacker.example:{port}", "127.0.0.1.attacker.example:{port}", "localhost", None]
+)
+def test_the_live_reload_paths_refuse_a_foreign_host(
+    shared_site: LiveSite, path: str, host: str | None
+) -> None:
+    port = urlsplit(shared_site.url).port
+    assert _get_as(shared_site.url, path, f"127.0.0.1:{port}") == 200
+    expected = 400 if host is None else 421
+    assert _get_as(shared_site.url, path, host and host.format(port=port)) == expected

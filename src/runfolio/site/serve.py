@@ -56,6 +56,9 @@ HOST = "127.0.0.1"
 LOCAL_NAMES = (HOST, "localhost")
 """The host names a request may address the server by (with its port)."""
 
+_CHANGES_SHOWN = 10
+"""How many changed files a verbose server names before a rebuild."""
+
 _PAGE_SUFFIXES = (".html", ".htm")
 """The files the live-reload script is added to."""
 
@@ -254,7 +257,7 @@ class LiveSite:
             output: the site folder; default a new temporary folder, removed on close.
             theme: as for :func:`~runfolio.site.build.build_site`.
             port: the port on 127.0.0.1; 0 picks a free one.
-            verbose: print one line per request.
+            verbose: print one line per request, and the changes that start a rebuild.
             debounce: after a change, wait until the inputs have been still this long.
             watch: watch the inputs and rebuild on changes (off: call :meth:`rebuild`).
             echo: prints messages (default: print to stdout / stderr).
@@ -395,11 +398,21 @@ class LiveSite:
         """Rebuild after each burst of changes until closed; an error is printed, never fatal."""
         # A run that logs all the time never lets its store settle: rebuild at least this often.
         longest = max(5.0, 10 * self.debounce)
-        while self.watcher.wait(quiet=self.debounce, longest=longest) is not None:
+        while (changed := self.watcher.wait(quiet=self.debounce, longest=longest)) is not None:
+            if self.verbose:
+                self._echo_changes(changed)
             try:
                 self.rebuild()
             except Exception as exc:  # the watcher must outlive any one bad moment
                 self._echo(f"Watching failed: {type(exc).__name__}: {exc}", err=True)
+
+    def _echo_changes(self, changed: frozenset[str]) -> None:
+        """Say which files start a rebuild (a few: a git checkout changes thousands)."""
+        paths = sorted(changed)
+        for path in paths[:_CHANGES_SHOWN]:
+            self._echo(f"Changed: {path}", err=True)
+        if len(paths) > _CHANGES_SHOWN:
+            self._echo(f"Changed: ... and {len(paths) - _CHANGES_SHOWN:,} more", err=True)
 
     def _watch_inputs(self) -> None:
         """Watch what a build reads now (see :meth:`_inputs`).
@@ -487,7 +500,7 @@ def serve_site(
             temporary folder, deleted on exit.
         theme: a shipped theme name or a theme folder, as for ``runfolio build``.
         port: the port on 127.0.0.1; 0 picks a free one.
-        verbose: print one line per request.
+        verbose: print one line per request, and the changes that start a rebuild.
         echo: prints messages (``click.echo`` fits); default print.
 
     Raises:
