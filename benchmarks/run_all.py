@@ -29,6 +29,7 @@ SCRIPTS = (
     "bench_report.py",
     "bench_site.py",
     "bench_leaderboard_browser.py",
+    "bench_serve_watch.py",
 )
 
 
