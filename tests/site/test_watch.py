@@ -6,6 +6,7 @@ Every wait has a generous deadline; nothing asserts on speed.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -173,3 +174,15 @@ def test_a_new_set_of_paths_replaces_the_old(tree: Path, watcher: SiteWatcher) -
     (tree / "runfolio.yaml").write_text("title: no longer watched\n", encoding="utf-8")
     (theme / "extra.css").write_text("body {}", encoding="utf-8")
     assert _next_changes(watcher) == {str(theme / "extra.css")}
+
+
+def test_a_folder_deleted_and_made_again_is_watched_again(tree: Path, watcher: SiteWatcher) -> None:
+    store, config = tree / "store", tree / "runfolio.yaml"
+    shutil.rmtree(store)
+    assert str(store) in _next_changes(watcher)
+    watcher.watch([store, config])  # as serve does after every rebuild
+    store.mkdir()
+    assert _next_changes(watcher) == {str(store)}
+    watcher.watch([store, config])
+    (store / "new.txt").write_text("a run copied in", encoding="utf-8")
+    assert _next_changes(watcher) == {str(store / "new.txt")}

@@ -337,7 +337,8 @@ class LiveSite:
             return False
         finally:
             if self._watch:
-                self._follow_theme()
+                # The theme runfolio.yaml names may have changed, or the store been re-made.
+                self._watch_inputs()
         if self._server is not None:
             self._server.content_security_policy = site_policy(self.output)
         self._report(report, first=False)
@@ -428,13 +429,6 @@ class LiveSite:
                 "(on Linux, a store of very many folders may need a higher "
                 "fs.inotify.max_user_watches)"
             ) from exc
-
-    def _follow_theme(self) -> None:
-        """Watch the theme folders runfolio.yaml names now, if they are not those watched."""
-        inputs = self._inputs()
-        if tuple(os.path.abspath(p) for p in inputs) != self.watcher.paths:
-            # Rare (the theme itself changed): a change made while switching is missed.
-            self._watch_inputs()
 
     def _build_options(self) -> dict[str, Any]:
         """The keyword arguments of every build."""

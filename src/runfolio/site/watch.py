@@ -71,7 +71,9 @@ class SiteWatcher:
         )
         self._paths: tuple[str, ...] = ()
         self._observer: BaseObserver | None = None
-        self._watches: list[ObservedWatch] = []
+        # (folder, files): a recursive watch when files is empty, else a watch of the
+        # folder alone for those files.
+        self._watches: dict[tuple[str, frozenset[str]], ObservedWatch] = {}
         self._changed = threading.Condition()
         self._pending: set[str] = set()
         self._events = 0  # grows with every change noted, a path changed again included
@@ -83,35 +85,28 @@ class SiteWatcher:
         return self._paths
 
     def watch(self, paths: Iterable[Path]) -> None:
-        """Watch these paths (instead of the previous ones); what they hold now is unchanged.
+        """Watch these paths from now on, instead of the previous ones.
 
         A folder is watched recursively, anything else (a file, a missing path) through
-        its parent folder, which must exist.
+        its parent folder, which must exist. A watch still wanted is kept as it is, so
+        none of its changes is missed; call again after a folder was deleted or created
+        in place of a file.
 
         Raises:
-            OSError: a folder cannot be watched (missing, or the system's watch limit).
+            OSError: a folder cannot be watched (the system's limit of watches, say).
         """
         paths = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
-        if paths == self._paths and self._observer is not None:
-            return
+        wanted = self._plan(paths)
         if self._observer is None:
             self._observer = Observer()
             self._observer.daemon = True
             self._observer.start()
-        for old in self._watches:
-            self._observer.unschedule(old)
-        self._watches = []
+        for key in [key for key in self._watches if key not in wanted]:
+            self._observer.unschedule(self._watches.pop(key))
+        for key, (recursive, accept) in wanted.items():
+            if key not in self._watches:
+                self._watches[key] = self._schedule(key[0], recursive=recursive, accept=accept)
         self._paths = paths
-        folders = [p for p in paths if os.path.isdir(p)]
-        for folder in folders:
-            self._schedule(folder, recursive=True, accept=self._accept_below(folder))
-        for file in paths:
-            parent = os.path.dirname(file)
-            if file in folders or any(_is_within(file, folder) for folder in folders):
-                continue  # already seen by the watch of a folder it is in
-            self._schedule(parent, recursive=False, accept=_accept_only(file))
-        with self._changed:
-            self._pending.clear()
 
     def wait(self, *, quiet: float, longest: float) -> frozenset[str] | None:
         """Block until something changed and then stayed still for ``quiet`` seconds.
@@ -149,14 +144,31 @@ class SiteWatcher:
             self._observer.stop()
             self._observer.join(timeout=10)
 
-    def _schedule(self, folder: str, *, recursive: bool, accept: Callable[[str], bool]) -> None:
+    def _plan(
+        self, paths: tuple[str, ...]
+    ) -> dict[tuple[str, frozenset[str]], tuple[bool, Callable[[str], bool]]]:
+        """The watches ``paths`` need: (folder, files) -> (recursive, what counts)."""
+        folders = [path for path in paths if os.path.isdir(path)]
+        plan = {(folder, frozenset()): (True, self._accept_below(folder)) for folder in folders}
+        by_parent: dict[str, set[str]] = {}
+        for path in paths:
+            if not any(_is_within(path, folder) for folder in folders):
+                by_parent.setdefault(os.path.dirname(path), set()).add(path)
+        for parent, files in by_parent.items():
+            plan[(parent, frozenset(files))] = (False, _accept_only(files))
+        return plan
+
+    def _schedule(
+        self, folder: str, *, recursive: bool, accept: Callable[[str], bool]
+    ) -> ObservedWatch:
         """Watch ``folder`` (its real location: it may be a symlink) for the changes that matter."""
         assert self._observer is not None
-        handler = _Handler(accept, self._note)
-        watch = self._observer.schedule(
-            handler, os.path.realpath(folder), recursive=recursive, event_filter=_EVENTS
+        return self._observer.schedule(
+            _Handler(accept, self._note),
+            os.path.realpath(folder),
+            recursive=recursive,
+            event_filter=_EVENTS,
         )
-        self._watches.append(watch)
 
     def _accept_below(self, folder: str) -> Callable[[str], bool]:
         """What counts below a watched folder: not dot-named, not cache, not ignored."""
@@ -182,10 +194,13 @@ class SiteWatcher:
             self._changed.notify_all()
 
 
-def _accept_only(file: str) -> Callable[[str], bool]:
-    """What counts in the parent of a watched file: that file only."""
-    real = os.path.join(os.path.realpath(os.path.dirname(file)), os.path.basename(file))
-    return lambda path: path == real
+def _accept_only(files: Iterable[str]) -> Callable[[str], bool]:
+    """What counts in the parent folder of watched files: those files only."""
+    real = {
+        os.path.join(os.path.realpath(os.path.dirname(file)), os.path.basename(file))
+        for file in files
+    }
+    return lambda path: path in real
 
 
 def _is_within(path: str, folder: str) -> bool:
