@@ -6,6 +6,7 @@ Rebuilds are awaited by polling with a generous deadline; nothing asserts on spe
 
 from __future__ import annotations
 
+import errno
 import http.client
 import os
 import re
@@ -25,6 +26,7 @@ import pytest
 from runfolio import Run, Store
 from runfolio.site.livereload import EPOCH_PATH, SCRIPT_PATH
 from runfolio.site.serve import LiveSite, ServeError
+from runfolio.site.watch import SiteWatcher
 
 EXAMPLE_STORE = Path(__file__).resolve().parents[2] / "example_runs"
 DEADLINE = 30.0  # seconds; a loaded CI machine is slow, a broken watcher never gets there
@@ -257,6 +259,19 @@ def test_taken_port_is_an_error(store: Path) -> None:
             LiveSite(store, port=port, echo=Messages()).start()
 
 
+def test_a_store_past_the_systems_watch_limit_is_an_error_that_names_the_setting(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(self: SiteWatcher, paths: object) -> None:
+        raise OSError(errno.ENOSPC, "inotify watch limit reached", str(store / "digits-mlp"))
+
+    monkeypatch.setattr(SiteWatcher, "watch", refuse)
+    site = LiveSite(store, port=0, echo=Messages())
+    with pytest.raises(ServeError, match=re.escape("fs.inotify.max_user_watches")) as raised:
+        site.start()
+    assert str(store / "digits-mlp") in str(raised.value)
+
+
 def test_cli_serves_until_sigint_and_exits_0(store: Path, tmp_path: Path) -> None:
     command = [sys.executable, "-c", "from runfolio.cli import main; main()"]
     process = subprocess.Popen(
@@ -401,6 +416,15 @@ def test_a_rebuild_that_changes_nothing_does_not_reload_pages(shared_site: LiveS
     epoch = shared_site.epoch.value
     assert shared_site.rebuild() is True
     assert shared_site.epoch.value == epoch
+
+
+@pytest.mark.parametrize(
+    "path", ["/.runfolio/", "/.runfolio/livereload.css", "/%2Erunfolio/livereload.js"]
+)
+def test_nothing_else_is_served_under_the_live_reload_folder(
+    shared_site: LiveSite, path: str
+) -> None:
+    assert _get(shared_site.url, path)[0] == 404
 
 
 @pytest.mark.parametrize("path", [f"{EPOCH_PATH}?since=1", SCRIPT_PATH])
