@@ -293,7 +293,7 @@ class LiveSite:
         """Bind the port, build the site, start serving and watching. Returns the URL.
 
         Raises:
-            ServeError: the port cannot be bound.
+            ServeError: the port cannot be bound, or the inputs cannot be watched.
             RunfolioError: the first build failed (nothing is served then).
         """
         if self._stop.is_set():
@@ -484,9 +484,10 @@ def serve_site(
     """Build the site of ``store``, serve it on 127.0.0.1 and rebuild it on changes, until Ctrl-C.
 
     Prints ``Serving <url> (Ctrl-C to stop)`` once the site is served. Changes to the
-    store, the theme folders or ``runfolio.yaml`` are rebuilt within a second or two;
-    a failed rebuild prints its error and the last good site stays served. Ctrl-C
-    (KeyboardInterrupt) stops the server and returns normally.
+    store, the theme folders or ``runfolio.yaml`` are rebuilt once they have settled
+    (0.3 s), and open pages reload when the site changed; a failed rebuild prints its
+    error and the last good site stays served. Ctrl-C (KeyboardInterrupt) stops the
+    server and returns normally.
 
     Args:
         store: the run store folder.
@@ -498,7 +499,7 @@ def serve_site(
         echo: prints messages (``click.echo`` fits); default print.
 
     Raises:
-        ServeError: the port cannot be bound.
+        ServeError: the port cannot be bound, or the inputs cannot be watched.
         RunfolioError: the first build failed (bad runfolio.yaml, unknown theme, ...).
     """
     site = LiveSite(store, output, theme=theme, port=port, verbose=verbose, echo=echo)

@@ -95,6 +95,8 @@ class SiteWatcher:
         Raises:
             OSError: a folder cannot be watched (the system's limit of watches, say).
         """
+        if self._closed:
+            return  # a rebuild finishing after close: nothing is watched any more
         paths = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
         wanted = self._plan(paths)
         if self._observer is None:
@@ -116,7 +118,7 @@ class SiteWatcher:
         seconds from the first change the changes are reported all the same.
 
         Returns:
-            The changed paths (the watched path itself when the system dropped events),
+            The changed paths (after the system dropped events, the folder it names),
             or None once :meth:`close` was called.
         """
         with self._changed:
