@@ -401,7 +401,7 @@ def serve_command(
     """Build the site, serve it on 127.0.0.1 and rebuild it when anything changes.
 
     STORE, when given, overrides --store. Changes to the store, the theme or
-    runfolio.yaml are rebuilt within a second or two: reload the page to see them. A
+    runfolio.yaml are rebuilt once they settle, and open pages reload themselves. A
     failed rebuild prints its error and the last good site stays served. Ctrl-C stops.
     """
     from runfolio.site.serve import serve_site
