@@ -343,20 +343,23 @@ def test_a_burst_of_appends_is_rebuilt_a_few_times_not_once_per_append(
         assert site.builds - builds <= 2, f"{site.builds - builds} rebuilds for {appends} appends"
 
 
-def test_a_site_written_inside_the_store_does_not_rebuild_itself(
-    running: tuple[Path, Run],
+def test_a_site_and_caches_written_inside_the_store_do_not_rebuild_it(
+    running: tuple[Path, Run], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Its own writes would be reported with the next change (the watcher reports in order)."""
+    """Their writes would be reported with the next change (the watcher reports in order)."""
     root, run = running
     messages = Messages()
     page = f"/experiments/live/runs/{run.run_id}.html"
-    output = root / "_site"
+    output, caches = root / "_site", root / "_cache"
+    monkeypatch.setenv("RUNFOLIO_CACHE_DIR", str(caches))
     with LiveSite(root, output, port=0, debounce=0.1, verbose=True, echo=messages) as site:
         for step, value in ((1, "0.111111"), (2, "0.222222")):
             run.log_metric("loss", float(value), step=step)
             _wait_for(lambda: f">{value}<".encode() in _get(site.url, page)[2], value)  # noqa: B023
+    assert any(caches.rglob("*.marshal")), "the build wrote no cache inside the store"
     changed = [line for line in messages.errors() if line.startswith("Changed: ")]
-    assert changed and all(str(output) not in line for line in changed), changed
+    assert changed, messages.lines
+    assert not [line for line in changed if str(output) in line or str(caches) in line]
     assert any(line.endswith(f"{run.run_id}/metrics.csv") for line in changed), changed
 
 

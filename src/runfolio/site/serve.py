@@ -48,6 +48,7 @@ from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
 from runfolio.site.livereload import EPOCH_PATH, SCRIPT, SCRIPT_PATH, BuildEpoch, inject_script
 from runfolio.site.watch import SiteWatcher
+from runfolio.store.cache import cache_dir
 from runfolio.store.layout import is_run_id
 
 HOST = "127.0.0.1"
@@ -303,7 +304,8 @@ class LiveSite:
             if self.output is None:
                 self.output = Path(tempfile.mkdtemp(prefix="runfolio-serve-"))
             self._echo(f"Building the site of {self.store} in {self.output}")
-            self.watcher = SiteWatcher(ignore=[self.output])
+            # The build writes the site and the reading caches: neither is a change.
+            self.watcher = SiteWatcher(ignore=[self.output, cache_dir()])
             if self._watch:
                 # Before the build, so that a change made during it is rebuilt.
                 self._watch_inputs()
