@@ -30,6 +30,7 @@ SCRIPTS = (
     "bench_git_layer.py",
     "bench_site.py",
     "bench_leaderboard_browser.py",
+    "bench_serve_watch.py",
 )
 
 

@@ -22,9 +22,10 @@ SCRIPTS = [
     "bench_search.py",
     "bench_report.py",
     "bench_git_layer.py",
+    "bench_serve_watch.py",
 ]
-# MLflow has no pull-request report and no git layer to compare with.
-NO_MLFLOW_ROW = {"bench_report.py", "bench_git_layer.py"}
+# MLflow has no pull-request report, no git layer and no preview server that watches files
+NO_MLFLOW_ROW = {"bench_report.py", "bench_git_layer.py", "bench_serve_watch.py"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

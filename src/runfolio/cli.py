@@ -457,7 +457,12 @@ def build_command(
     "deleted on exit.",
 )
 @theme_option("as for `runfolio build`.")
-@click.option("--verbose", "-v", is_flag=True, help="Print one line per request.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Print one line per request, and the files whose change starts a rebuild.",
+)
 @store_option
 @click.pass_context
 def serve_command(
@@ -469,9 +474,9 @@ def serve_command(
 ) -> None:
     """Build the site, serve it on 127.0.0.1 and rebuild it when anything changes.
 
-    Changes to the store, the theme or runfolio.yaml are rebuilt within a second or
-    two: reload the page to see them. A failed rebuild prints its error and the last
-    good site stays served. Ctrl-C stops.
+    Changes to the store, the theme or runfolio.yaml are rebuilt once they settle, and
+    open pages reload themselves. A failed rebuild prints its error and the last good
+    site stays served. Ctrl-C stops.
     """
     from runfolio.site.serve import serve_site
 

@@ -1,18 +1,20 @@
 """``runfolio serve``: build the site, serve it on 127.0.0.1, rebuild it when its inputs change.
 
-Standard library only: a :class:`~http.server.ThreadingHTTPServer` serves the site folder
-and a polling thread watches the store, the theme folders and ``runfolio.yaml``. Polling
-(metadata only, about once a second) needs no platform-specific notification API and
-sees changes made by git, editors and training scripts alike. A change is rebuilt once
-the files have stopped changing for a moment (debounce), incrementally, in place; a
+A :class:`~http.server.ThreadingHTTPServer` serves the site folder; a
+:class:`~runfolio.site.watch.SiteWatcher` is told by the operating system when the
+store, the theme folders or ``runfolio.yaml`` change. A change is rebuilt once the
+files have stopped changing for a moment (debounce), incrementally, in place; a
 rebuild that fails is reported and the last good site stays served, because rendering
-finishes before :func:`~runfolio.site.writer.write_site` touches the folder.
+finishes before :func:`~runfolio.site.writer.write_site` touches the folder. Open pages
+reload themselves when a rebuild changed the site (:mod:`runfolio.site.livereload`:
+the server adds the script to the pages it sends, never to the files it built).
 
 Every response says ``Cache-Control: no-store``, so a reload shows the latest build.
 Only regular files inside the site folder are served: ``..`` is normalised away, and a
 path whose real location (symlinks resolved) is outside the folder is a 404, as is a
 folder without ``index.html`` (no listings) and a dot-named file or folder outside a
-run's own files (the build's manifest, ``.nojekyll``, a ``.git`` of a Pages worktree).
+run's own files (the build's manifest, ``.nojekyll``, a ``.git`` of a Pages worktree);
+the live-reload script and its poll are answered from memory.
 
 The preview is for this machine only, and a web page the user visits elsewhere can
 still reach 127.0.0.1 by DNS rebinding (its own host name, re-pointed at 127.0.0.1):
@@ -25,26 +27,28 @@ site's pages declare, so a published file is never run as another type than its 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import shutil
 import signal
-import stat
 import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
 
 from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
-from runfolio.store.cache import file_digest, file_stamp, is_racy
+from runfolio.site.livereload import EPOCH_PATH, SCRIPT, SCRIPT_PATH, BuildEpoch, inject_script
+from runfolio.site.watch import SiteWatcher
+from runfolio.store.cache import cache_dir
 from runfolio.store.layout import is_run_id
 
 HOST = "127.0.0.1"
@@ -53,13 +57,15 @@ HOST = "127.0.0.1"
 LOCAL_NAMES = (HOST, "localhost")
 """The host names a request may address the server by (with its port)."""
 
+_CHANGES_SHOWN = 10
+"""How many changed files a verbose server names before a rebuild."""
+
+_PAGE_SUFFIXES = (".html", ".htm")
+"""The files the live-reload script is added to."""
+
 _META_POLICY = re.compile(
     rb'<meta http-equiv="Content-Security-Policy" content="([^"]*)">', re.IGNORECASE
 )
-
-Signature = dict[str, tuple[int, ...] | None]
-"""Path → (mode, inode, mtime ns, ctime ns, size) ((mode, inode) for a folder), or None for
-a watched path that is missing."""
 
 
 class Echo(Protocol):
@@ -77,119 +83,20 @@ def _print(message: str, err: bool = False) -> None:
     print(message, file=sys.stderr if err else sys.stdout, flush=True)
 
 
-class SiteWatcher:
-    """Tell whether anything under some files and folders changed since the last look.
-
-    Each :meth:`check` takes a snapshot of every entry below the watched paths (its type
-    and the store caches' :func:`~runfolio.store.cache.file_stamp`: inode, mtime, ctime,
-    size) and compares it with the previous one. As in the caches, git's racy-clean rule
-    applies: a file changed too recently for its stamp to tell it from a later change
-    (:func:`~runfolio.store.cache.is_racy`) is also hashed, and it counts as unchanged
-    only while its content hashes the same. So a same-size rewrite that puts the mtime
-    back, or two writes within one tick of a coarse clock, are seen. Names starting with
-    ``.`` are skipped, as the store's readers skip them (editors' swap files, ``.git``),
-    and so are the ``ignore`` folders (the site itself, should it be inside the store);
-    symlinked folders are not followed. A watched path that does not exist yet is
-    watched for its creation.
-    """
-
-    def __init__(self, paths: Iterable[Path], *, ignore: Iterable[Path] = ()) -> None:
-        """Watch ``paths`` (files or folders), never looking inside the ``ignore`` folders."""
-        self._ignore = {os.path.abspath(p) for p in ignore} | {os.path.realpath(p) for p in ignore}
-        self._paths: tuple[str, ...] = ()
-        self._snapshot: Signature = {}
-        self._digests: dict[str, str] = {}
-        self.watch(paths)
-
-    @property
-    def paths(self) -> tuple[str, ...]:
-        """The watched paths, absolute."""
-        return self._paths
-
-    def watch(self, paths: Iterable[Path]) -> None:
-        """Watch these paths from now on; what they hold now counts as unchanged."""
-        self._paths = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
-        self._snapshot, self._digests = self._look()
-
-    def check(self) -> bool:
-        """Tell whether anything changed since the last check (or :meth:`watch`)."""
-        current, digests = self._look()
-        changed = current != self._snapshot or any(
-            (digests.get(path) or file_digest(path)) != digest
-            for path, digest in self._digests.items()
-        )
-        self._snapshot, self._digests = current, digests
-        return changed
-
-    def snapshot(self) -> Signature:
-        """The type and stamp of every watched entry now."""
-        return self._look()[0]
-
-    def _look(self) -> tuple[Signature, dict[str, str]]:
-        """Stamp every watched entry; hash the racy files (path → SHA-256)."""
-        since = time.time_ns()  # before the stats: a change after it is racy at worst
-        entries: Signature = {}
-        digests: dict[str, str] = {}
-        for path in self._paths:
-            try:
-                # The watched path itself may be a symlink (a store linked elsewhere).
-                info = os.stat(path)
-            except OSError:
-                entries[path] = None
-                continue
-            entries[path] = _signature(info)
-            if stat.S_ISDIR(info.st_mode):
-                self._scan(path, entries, digests, since)
-            elif _racy_file(info, since):
-                digests[path] = file_digest(path)
-        return entries, digests
-
-    def _scan(self, folder: str, entries: Signature, digests: dict[str, str], since: int) -> None:
-        """Record every entry below ``folder`` without following symlinks."""
-        stack = [folder]
-        while stack:
-            current = stack.pop()
-            try:
-                with os.scandir(current) as listing:
-                    items = list(listing)
-            except OSError:
-                entries[current + os.sep] = None
-                continue
-            for entry in items:
-                if entry.name.startswith(".") or entry.path in self._ignore:
-                    continue
-                try:
-                    info = entry.stat(follow_symlinks=False)
-                except OSError:
-                    continue
-                entries[entry.path] = _signature(info)
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif _racy_file(info, since):
-                    digests[entry.path] = file_digest(entry.path)
-
-
-def _signature(info: os.stat_result) -> tuple[int, ...]:
-    """What tells one version of an entry from another without reading it."""
-    if stat.S_ISDIR(info.st_mode):
-        # A folder's mtime moves when an ignored entry (an editor's .swp) comes or goes;
-        # the entries that matter are compared one by one instead.
-        return (info.st_mode, info.st_ino)
-    return (info.st_mode, *file_stamp(info))
-
-
-def _racy_file(info: os.stat_result, since: int) -> bool:
-    """Whether a regular file changed too recently for its stamp alone to be trusted."""
-    return stat.S_ISREG(info.st_mode) and is_racy(info, since)
-
-
 class _SiteHandler(SimpleHTTPRequestHandler):
-    """Serve the files of one site folder, uncached, and nothing outside it."""
+    """Serve the files of one site folder, uncached, and nothing outside it.
+
+    HTML pages are sent with the live-reload script of ``epoch``; the script and its
+    poll are answered from memory.
+    """
 
     server_version = "runfolio"
 
-    def __init__(self, *args: Any, directory: str, log: Echo | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, directory: str, log: Echo | None, epoch: BuildEpoch, **kwargs: Any
+    ) -> None:
         self._log = log
+        self._epoch = epoch
         super().__init__(*args, directory=directory, **kwargs)
 
     def send_head(self) -> Any:
@@ -200,6 +107,13 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         if problem is not None:
             self.send_error(*problem)
             return None
+        route = urlsplit(self.path)
+        if route.path == SCRIPT_PATH:
+            return self._send_bytes(SCRIPT, "text/javascript; charset=utf-8")
+        if route.path == EPOCH_PATH:
+            since = parse_qs(route.query).get("since", [""])[0]
+            epoch = self._epoch.wait_past(since)
+            return self._send_bytes(str(epoch).encode("ascii"), "text/plain; charset=utf-8")
         if _is_hidden(self.path):
             self.send_error(404, "File not found")
             return None
@@ -212,7 +126,26 @@ class _SiteHandler(SimpleHTTPRequestHandler):
         if real != root and os.path.commonpath([root, real]) != root:
             self.send_error(404, "File not found")
             return None
+        if real.lower().endswith(_PAGE_SUFFIXES) and not path.endswith("/"):
+            # The epoch first: a page read after a rebuild with an older epoch only
+            # reloads once more, whereas the other order could miss the rebuild.
+            epoch = self._epoch.value
+            try:
+                with open(real, "rb") as file:
+                    body = file.read()
+            except OSError:
+                self.send_error(404, "File not found")
+                return None
+            return self._send_bytes(inject_script(body, epoch), self.guess_type(real))
         return super().send_head()
+
+    def _send_bytes(self, body: bytes, content_type: str) -> io.BytesIO:
+        """Send the headers of a 200 answer with ``body``; return the body to copy out."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
 
     def list_directory(self, path: str | os.PathLike[str]) -> None:
         """No folder listings: a published site has none either."""
@@ -304,8 +237,8 @@ class LiveSite:
         with LiveSite(store, port=0) as site:
             urllib.request.urlopen(site.url + "index.html")
 
-    or call :meth:`start` and :meth:`close`. :meth:`poll` runs one step of the watcher by
-    hand; :attr:`builds` and :attr:`failures` count the rebuilds that worked and failed.
+    or call :meth:`start` and :meth:`close`. :attr:`builds` and :attr:`failures` count
+    the builds that worked and failed; :attr:`epoch` moves when a rebuild changed the site.
     """
 
     def __init__(
@@ -316,7 +249,6 @@ class LiveSite:
         theme: str | os.PathLike[str] | None = None,
         port: int = 8000,
         verbose: bool = False,
-        interval: float = 1.0,
         debounce: float = 0.3,
         watch: bool = True,
         echo: Echo = _print,
@@ -328,10 +260,9 @@ class LiveSite:
             output: the site folder; default a new temporary folder, removed on close.
             theme: as for :func:`~runfolio.site.build.build_site`.
             port: the port on 127.0.0.1; 0 picks a free one.
-            verbose: print one line per request.
-            interval: seconds between two looks at the inputs.
+            verbose: print one line per request, and the changes that start a rebuild.
             debounce: after a change, wait until the inputs have been still this long.
-            watch: run the watcher thread (off: call :meth:`poll` yourself).
+            watch: watch the inputs and rebuild on changes (off: call :meth:`rebuild`).
             echo: prints messages (default: print to stdout / stderr).
         """
         self.store = Path(store).absolute()
@@ -340,7 +271,6 @@ class LiveSite:
         self.theme = theme
         self.port = port
         self.verbose = verbose
-        self.interval = interval
         self.debounce = debounce
         self._watch = watch
         self._echo = echo
@@ -352,7 +282,8 @@ class LiveSite:
         self._server: _QuietServer | None = None
         self._threads: list[threading.Thread] = []
         self._stop = threading.Event()
-        self.watcher = SiteWatcher(())
+        self.epoch = BuildEpoch()
+        self.watcher = SiteWatcher()
 
     @property
     def url(self) -> str:
@@ -365,7 +296,7 @@ class LiveSite:
         """Bind the port, build the site, start serving and watching. Returns the URL.
 
         Raises:
-            ServeError: the port cannot be bound.
+            ServeError: the port cannot be bound, or the inputs cannot be watched.
             RunfolioError: the first build failed (nothing is served then).
         """
         if self._stop.is_set():
@@ -375,34 +306,27 @@ class LiveSite:
             if self.output is None:
                 self.output = Path(tempfile.mkdtemp(prefix="runfolio-serve-"))
             self._echo(f"Building the site of {self.store} in {self.output}")
-            self.watcher = SiteWatcher(self._inputs(), ignore=[self.output])
+            # The build writes the site and the reading caches: neither is a change.
+            self.watcher = SiteWatcher(ignore=[self.output, cache_dir()])
+            if self._watch:
+                # Before the build, so that a change made during it is rebuilt.
+                self._watch_inputs()
             self._report(build_site(self.store, self.output, **self._build_options()), first=True)
             server.content_security_policy = site_policy(self.output)
         except BaseException:
             self.close()
             raise
         handler = partial(
-            _SiteHandler, directory=str(self.output), log=self._echo if self.verbose else None
+            _SiteHandler,
+            directory=str(self.output),
+            log=self._echo if self.verbose else None,
+            epoch=self.epoch,
         )
         server.RequestHandlerClass = handler
         self._spawn(server.serve_forever, "runfolio-serve-http")
         if self._watch:
             self._spawn(self._watch_loop, "runfolio-serve-watch")
         return self.url
-
-    def poll(self) -> bool:
-        """Look at the inputs once; rebuild when they changed. Returns whether they did."""
-        if not self.watcher.check():
-            return False
-        settle_until = time.monotonic() + max(5.0, 10 * self.debounce)
-        # Wait for a burst of writes (a run being copied, git checkout) to end, but not
-        # forever: a training run appending metrics every second never goes quiet.
-        while time.monotonic() < settle_until and not self._stop.wait(self.debounce):
-            if not self.watcher.check():
-                break
-        if not self._stop.is_set():
-            self.rebuild()
-        return True
 
     def rebuild(self) -> bool:
         """Build again; on failure report the error and keep the last good site."""
@@ -416,10 +340,14 @@ class LiveSite:
             self._echo(f"Rebuild failed, still serving the last good site: {message}", err=True)
             return False
         finally:
-            self._follow_theme()
+            if self._watch:
+                # The theme runfolio.yaml names may have changed, or the store been re-made.
+                self._watch_inputs()
         if self._server is not None:
             self._server.content_security_policy = site_policy(self.output)
         self._report(report, first=False)
+        if report.files_written or report.files_removed:
+            self.epoch.advance()  # open pages reload
         return True
 
     def wait(self) -> None:
@@ -431,6 +359,8 @@ class LiveSite:
     def close(self) -> None:
         """Stop serving and watching; remove the site folder if it was a temporary one."""
         self._stop.set()
+        self.watcher.close()
+        self.epoch.close()  # pages waiting for a rebuild are answered, their threads end
         if self._server is not None and self._threads:
             # Only once serve_forever runs: shutdown() would wait for it forever otherwise.
             self._server.shutdown()
@@ -446,12 +376,7 @@ class LiveSite:
         self.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     def _bind(self) -> _QuietServer:
@@ -475,19 +400,39 @@ class LiveSite:
         self._threads.append(thread)
 
     def _watch_loop(self) -> None:
-        """Poll the inputs until closed; an unexpected error is printed, never fatal."""
-        while not self._stop.wait(self.interval):
+        """Rebuild after each burst of changes until closed; an error is printed, never fatal."""
+        # A run that logs all the time never lets its store settle: rebuild at least this often.
+        longest = max(5.0, 10 * self.debounce)
+        while (changed := self.watcher.wait(quiet=self.debounce, longest=longest)) is not None:
+            if self.verbose:
+                self._echo_changes(changed)
             try:
-                self.poll()
+                self.rebuild()
             except Exception as exc:  # the watcher must outlive any one bad moment
                 self._echo(f"Watching failed: {type(exc).__name__}: {exc}", err=True)
 
-    def _follow_theme(self) -> None:
-        """Watch the theme folders runfolio.yaml names now, if they are not those watched."""
-        inputs = self._inputs()
-        if tuple(os.path.abspath(p) for p in inputs) != self.watcher.paths:
-            # Rare (the theme itself changed): a change made during this build is missed.
-            self.watcher.watch(inputs)
+    def _echo_changes(self, changed: frozenset[str]) -> None:
+        """Say which files start a rebuild (a few: a git checkout changes thousands)."""
+        paths = sorted(changed)
+        for path in paths[:_CHANGES_SHOWN]:
+            self._echo(f"Changed: {path}", err=True)
+        if len(paths) > _CHANGES_SHOWN:
+            self._echo(f"Changed: ... and {len(paths) - _CHANGES_SHOWN:,} more", err=True)
+
+    def _watch_inputs(self) -> None:
+        """Watch what a build reads now (see :meth:`_inputs`).
+
+        Raises:
+            ServeError: a folder cannot be watched (the system's limit of watches, say).
+        """
+        try:
+            self.watcher.watch(self._inputs())
+        except OSError as exc:
+            raise ServeError(
+                f"cannot watch {exc.filename or self.store} for changes: {exc.strerror or exc} "
+                "(on Linux, a store of very many folders may need a higher "
+                "fs.inotify.max_user_watches)"
+            ) from exc
 
     def _build_options(self) -> dict[str, Any]:
         """The keyword arguments of every build."""
@@ -543,9 +488,10 @@ def serve_site(
     """Build the site of ``store``, serve it on 127.0.0.1 and rebuild it on changes, until Ctrl-C.
 
     Prints ``Serving <url> (Ctrl-C to stop)`` once the site is served. Changes to the
-    store, the theme folders or ``runfolio.yaml`` are rebuilt within a second or two;
-    a failed rebuild prints its error and the last good site stays served. Ctrl-C
-    (KeyboardInterrupt) stops the server and returns normally.
+    store, the theme folders or ``runfolio.yaml`` are rebuilt once they have settled
+    (0.3 s), and open pages reload when the site changed; a failed rebuild prints its
+    error and the last good site stays served. Ctrl-C (KeyboardInterrupt) stops the
+    server and returns normally.
 
     Args:
         store: the run store folder.
@@ -553,11 +499,11 @@ def serve_site(
             temporary folder, deleted on exit.
         theme: a shipped theme name or a theme folder, as for ``runfolio build``.
         port: the port on 127.0.0.1; 0 picks a free one.
-        verbose: print one line per request.
+        verbose: print one line per request, and the changes that start a rebuild.
         echo: prints messages (``click.echo`` fits); default print.
 
     Raises:
-        ServeError: the port cannot be bound.
+        ServeError: the port cannot be bound, or the inputs cannot be watched.
         RunfolioError: the first build failed (bad runfolio.yaml, unknown theme, ...).
     """
     site = LiveSite(store, output, theme=theme, port=port, verbose=verbose, echo=echo)
