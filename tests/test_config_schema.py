@@ -192,3 +192,15 @@ def test_null_is_absent_for_both() -> None:
     config = validate_site(data)
     assert config.title == "runfolio" and config.limits == SiteLimits()
     assert config.experiments["iris"] == ExperimentSettings()
+
+
+def test_the_spelled_out_literals_are_the_allowed_values() -> None:
+    # The type checker needs the literals spelled out; the tuples are what is enforced.
+    from typing import get_args
+
+    from runfolio.config_schema import DirectionValue, UntrackedValue
+    from runfolio.gitrepo import UNTRACKED_MODES
+    from runfolio.site.config import DIRECTIONS
+
+    assert get_args(DirectionValue) == DIRECTIONS
+    assert get_args(UntrackedValue) == UNTRACKED_MODES

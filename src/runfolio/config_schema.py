@@ -17,11 +17,20 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    model_validator,
+)
 from pydantic import WithJsonSchema as _JsonSchema
+from pydantic.config import JsonDict
 from pydantic_core import core_schema
 
 from runfolio.config import CONFIG_FILE, DEFAULT_STORE_DIR, parse_size
@@ -281,8 +290,11 @@ Refs = Annotated[
     BeforeValidator(_refs),
     _JsonSchema({"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "string"}]}),
 ]
-Direction = Annotated[Literal[DIRECTIONS], BeforeValidator(_one_of(DIRECTIONS))]
-UntrackedMode = Annotated[Literal[UNTRACKED_MODES], BeforeValidator(_one_of(UNTRACKED_MODES))]
+# Spelled out for the type checker; tests/test_config_schema.py checks they match the tuples.
+DirectionValue = Literal["minimize", "maximize"]
+UntrackedValue = Literal["all", "code", "none"]
+Direction = Annotated[DirectionValue, BeforeValidator(_one_of(DIRECTIONS))]
+UntrackedMode = Annotated[UntrackedValue, BeforeValidator(_one_of(UNTRACKED_MODES))]
 ExperimentName = Annotated[str, BeforeValidator(_experiment_name)]
 BucketUri = Annotated[str, Field(pattern="^[a-zA-Z0-9+.-]+://."), BeforeValidator(_bucket_uri)]
 Region = Annotated[str, Field(pattern=_REGION_RE.pattern), BeforeValidator(_region)]
@@ -290,9 +302,9 @@ Profile = Annotated[str, Field(min_length=1), BeforeValidator(_profile)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
-def _key(description: str, default: object = None) -> Any:
+def _key(description: str, default: JsonValue = None) -> Any:
     """A key that may be absent or null; its JSON Schema says the default it then takes."""
-    extra = None if default is None else {"default": default}
+    extra: JsonDict | None = None if default is None else {"default": default}
     return Field(None, description=description, json_schema_extra=extra)
 
 
@@ -447,7 +459,7 @@ class ArtifactsSchema(_Section):
         scheme = self.uri.partition("://")[0].lower()
         if s3_keys and scheme != "s3":
             raise ValueError(
-                f"{', '.join(s3_keys)} configure s3:// buckets only, not {scheme}://; "
+                f"{', '.join(s3_keys)}: for s3:// buckets only, not {scheme}://; "
                 "other services take their settings from their own environment variables"
             )
         return self
@@ -579,7 +591,10 @@ def render_json_schema() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def _validate(model: type[_Section], value: object, root: str) -> Any:
+_SectionT = TypeVar("_SectionT", bound=_Section)
+
+
+def _validate(model: type[_SectionT], value: object, root: str) -> _SectionT:
     """Validate ``value`` with ``model``; raise every problem, in the order of the input."""
     try:
         return model.model_validate(value)
@@ -607,7 +622,9 @@ def _describe(error: Mapping[str, Any], data: object, root: str) -> tuple[list[i
             keys = [str(key) for key in node] if isinstance(node, dict) else []
             index = keys.index(str(item)) if str(item) in keys else len(keys)
             order.append(index)
-            node = list(node.values())[index] if index < len(keys) else None
+            node = (
+                list(node.values())[index] if isinstance(node, dict) and index < len(keys) else None
+            )
     if isinstance(error.get("input"), _Unknown):
         message = error["input"].describe(error["loc"][-1], parent)
     elif error["type"] == "value_error":

@@ -103,16 +103,21 @@ def run_git(
     """
     command = ["git", *(f for key, value in _CONFIG for f in ("-c", f"{key}={value}")), *args]
     feed = stdin if isinstance(stdin, bytes) else None
+    source: int | BinaryIO = subprocess.DEVNULL
+    if feed is not None:
+        source = subprocess.PIPE
+    elif stdin is not None and not isinstance(stdin, bytes):
+        source = stdin
     try:
         process = subprocess.Popen(
             command,
             cwd=cwd,
-            stdin=subprocess.PIPE if feed is not None else (stdin or subprocess.DEVNULL),
+            stdin=source,
             stdout=stdout if stdout is not None else subprocess.PIPE,
             stderr=subprocess.PIPE,
             env={**os.environ, **_ENV, **(env or {})},
             # Its own process group, so a timeout also stops the hooks git started.
-            **({"process_group": 0} if os.name == "posix" else {}),
+            process_group=0 if os.name == "posix" else None,
         )
     except FileNotFoundError as exc:
         if not Path(cwd).is_dir():

@@ -97,8 +97,8 @@ class SiteWatcher:
         """
         if self._closed:
             return  # a rebuild finishing after close: nothing is watched any more
-        paths = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
-        wanted = self._plan(paths)
+        absolute = tuple(dict.fromkeys(os.path.abspath(p) for p in paths))
+        wanted = self._plan(absolute)
         if self._observer is None:
             self._observer = Observer()
             self._observer.daemon = True
@@ -108,7 +108,7 @@ class SiteWatcher:
         for key, (recursive, accept) in wanted.items():
             if key not in self._watches:
                 self._watches[key] = self._schedule(key[0], recursive=recursive, accept=accept)
-        self._paths = paths
+        self._paths = absolute
 
     def wait(self, *, quiet: float, longest: float) -> frozenset[str] | None:
         """Block until something changed and then stayed still for ``quiet`` seconds.
@@ -151,7 +151,9 @@ class SiteWatcher:
     ) -> dict[tuple[str, frozenset[str]], tuple[bool, Callable[[str], bool]]]:
         """The watches ``paths`` need: (folder, files) -> (recursive, what counts)."""
         folders = [path for path in paths if os.path.isdir(path)]
-        plan = {(folder, frozenset()): (True, self._accept_below(folder)) for folder in folders}
+        plan: dict[tuple[str, frozenset[str]], tuple[bool, Callable[[str], bool]]] = {
+            (folder, frozenset()): (True, self._accept_below(folder)) for folder in folders
+        }
         by_parent: dict[str, set[str]] = {}
         for path in paths:
             if not any(_is_within(path, folder) for folder in folders):
