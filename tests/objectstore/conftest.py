@@ -13,6 +13,7 @@ Google Cloud Storage (gcp-storage-emulator, in this process) and Azure Blob Stor
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import pytest
 from objectstore_helpers import Project, moto_auth, s3fs_for
@@ -101,6 +103,25 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+REQUIRE_EMULATORS_ENV = "RUNFOLIO_REQUIRE_EMULATORS"
+"""Set to 1 (.ci/run does) to fail, not skip, when an emulator or its client is missing."""
+
+
+def _missing(reason: str) -> NoReturn:
+    """Skip for want of an emulator, or fail where they are required (CI)."""
+    if os.environ.get(REQUIRE_EMULATORS_ENV) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_EMULATORS_ENV}=1)")
+    pytest.skip(reason)
+
+
+def _need_module(name: str, reason: str) -> Any:
+    """Import ``name``, or skip (fail under RUNFOLIO_REQUIRE_EMULATORS=1) saying why."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(reason)
+
+
 @pytest.fixture(scope="session")
 def gcs_endpoint() -> Iterator[str]:
     """The address of a Google Cloud Storage emulator running for the whole session."""
@@ -109,10 +130,8 @@ def gcs_endpoint() -> Iterator[str]:
         # server, no experimental bucket-type lookup.
         patch.setenv("NO_GCE_CHECK", "true")
         patch.setenv("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
-        pytest.importorskip("gcsfs", reason="needs gcsfs (pip install 'runfolio[gcs]')")
-        emulator = pytest.importorskip(
-            "gcp_storage_emulator.server", reason="needs gcp-storage-emulator"
-        )
+        _need_module("gcsfs", "needs gcsfs (pip install 'runfolio[gcs]')")
+        emulator = _need_module("gcp_storage_emulator.server", "needs gcp-storage-emulator")
         port = _free_port()
         server = emulator.create_server("127.0.0.1", port, in_memory=True)
         server.start()
@@ -136,10 +155,10 @@ def gcs_bucket(gcs_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 @pytest.fixture(scope="session")
 def azurite_connection() -> Iterator[str]:
     """The connection string of an Azurite blob server running for the whole session."""
-    pytest.importorskip("adlfs", reason="needs adlfs (pip install 'runfolio[azure]')")
+    _need_module("adlfs", "needs adlfs (pip install 'runfolio[azure]')")
     program = shutil.which("azurite-blob")
     if program is None:
-        pytest.skip("needs azurite-blob on PATH (npm install -g azurite)")
+        _missing("needs azurite-blob on PATH (npm install -g azurite)")
     port = _free_port()
     server = subprocess.Popen(
         [
