@@ -17,7 +17,6 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from runfolio.query.details import LoggedModel, list_artifacts
 from runfolio.query.leaderboard import PrimaryMetric
 from runfolio.site.charts import metric_history_json
 from runfolio.site.config import DEFAULT_LIMITS, SiteLimits
@@ -33,6 +32,7 @@ from runfolio.site.previews import (
 )
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
+from runfolio.store.artifact_listing import LoggedModel, list_artifacts
 from runfolio.store.fields import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 from runfolio.store.metrics import missing_rows, problems_of_run, read_metrics
 from runfolio.store.records import RunRecord
