@@ -31,6 +31,16 @@ RECENT_RUNS = 20
 """How many runs the home page lists under "recent runs"."""
 
 
+@dataclass(frozen=True)
+class StoreCommit:
+    """The commit the store was read at, for every page's footer."""
+
+    sha: str | None
+    dirty: bool
+    url: str | None
+    relative: str
+
+
 @dataclass
 class ExperimentPage:
     """One experiment's leaderboard page."""
