@@ -23,6 +23,7 @@ from typing import Any
 import click
 
 from runfolio import __version__
+from runfolio.console.safe import terminal_text
 from runfolio.errors import FilterError, GitError, RunfolioError
 
 
@@ -30,16 +31,12 @@ class _CommandError(click.ClickException):
     """A runfolio error shown as ``Error: message``, with its exit status."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        from runfolio.console.safe import terminal_text
-
         super().__init__(terminal_text(message))
         self.exit_code = exit_code
 
 
 def _echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
     """Print text that may hold store values, through the console's one neutraliser."""
-    from runfolio.console.safe import terminal_text
-
     click.echo(terminal_text(message), nl=nl, err=err)
 
 
@@ -79,6 +76,7 @@ def main(ctx: click.Context, store: Path | None) -> None:
 
 def _store_root(ctx: click.Context, override: Path | None = None) -> Path:
     """The store to read: ``override``, else ``--store``, else the configured default."""
+    # Not at the top: the configuration reads YAML, which `runfolio --help` never needs.
     from runfolio.config import resolve_store
 
     return resolve_store(override if override is not None else ctx.find_root().obj)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from runfolio.errors import RunfolioError
 from runfolio.gitrepo import find_repo_root
+from runfolio.store.serialize import load_yaml
 
 CONFIG_FILE = "runfolio.yaml"
 STORE_ENV = "RUNFOLIO_STORE"
@@ -66,8 +67,6 @@ def read_config(root: Path) -> dict[str, object]:
     except FileNotFoundError:
         return {}
     import yaml
-
-    from runfolio.store.serialize import load_yaml
 
     try:
         data = load_yaml(text)

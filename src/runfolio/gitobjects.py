@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runfolio.errors import GitError, RunfolioError
-from runfolio.gitrepo import git_command, git_pipe
+from runfolio.gitrepo import find_repo_root, git_command, git_pipe
 from runfolio.store import layout
 from runfolio.store.atomic import atomic_writer, write_text_atomic
 
@@ -52,8 +52,6 @@ def locate_store(store: Path, purpose: str) -> tuple[Path, str]:
     Raises:
         NotInRepositoryError: no git repository holds ``store``.
     """
-    from runfolio.gitrepo import find_repo_root
-
     store = Path(store).absolute()
     repo_root = find_repo_root(store if store.exists() else store.parent)
     if repo_root is None:

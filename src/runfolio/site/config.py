@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from runfolio.config import CONFIG_FILE, ConfigError, parse_size, read_config
+from runfolio.gitrepo import UNTRACKED_MODES
 from runfolio.objectstore.settings import RemoteSettings, check_remote_settings
 
 DIRECTIONS = ("minimize", "maximize")
@@ -360,8 +361,6 @@ def _check_refs(value: object, path: str, problems: list[str]) -> tuple[str, ...
 
 def _check_untracked(value: object, path: str, problems: list[str]) -> str | None:
     """Accept which untracked files a run's patch holds (read by the tracking API)."""
-    from runfolio.gitrepo import UNTRACKED_MODES
-
     if value not in UNTRACKED_MODES:
         problems.append(f"{path}: {value!r} is not one of {', '.join(UNTRACKED_MODES)}")
         return None

@@ -17,6 +17,10 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from runfolio.objectstore.bucket import Bucket
+from runfolio.objectstore.cache import cached_object, fetch_cached
+from runfolio.objectstore.errors import ManifestError, ObjectStoreError
+from runfolio.objectstore.manifest import read_manifest
 from runfolio.query.leaderboard import PrimaryMetric
 from runfolio.site.charts import metric_history_json
 from runfolio.site.config import DEFAULT_LIMITS, SiteLimits
@@ -388,8 +392,6 @@ def _read_manifest(run: RunRecord, problems: list[str]) -> dict[str, RemoteArtif
     """The run's remote artifacts by path; none (and a problem) when the manifest is bad."""
     if not (run.path / layout.REMOTE_ARTIFACTS_FILE).exists():
         return {}
-    from runfolio.objectstore.errors import ManifestError
-    from runfolio.objectstore.manifest import read_manifest
 
     try:
         return read_manifest(run.path)
@@ -407,9 +409,6 @@ class _Fetcher:
 
     def fetch(self, artifact: RemoteArtifact) -> Path:
         """The cached copy of ``artifact``; raises ObjectStoreError when it cannot be had."""
-        from runfolio.objectstore.bucket import Bucket
-        from runfolio.objectstore.cache import cached_object, fetch_cached
-
         found = cached_object(artifact)
         if found is not None:
             return found
@@ -427,8 +426,6 @@ def _remote_view(
     limits: SiteLimits,
 ) -> ArtifactView:
     """List one artifact kept in object storage; fetch, preview and publish it when allowed."""
-    from runfolio.objectstore.errors import ObjectStoreError
-
     relative = f"{layout.ARTIFACTS_DIR}/{artifact.path}"
     # A name that keeps a file off the site also keeps its object unfetched and unlinked.
     withheld_by_name = withheld_reason(relative)

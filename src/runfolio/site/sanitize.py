@@ -22,6 +22,8 @@ import math
 import re
 from typing import Any
 
+from runfolio.store.serialize import format_float
+
 # Only elements that carry text structure; nothing that runs code, loads a frame, submits a
 # form or restyles the page (no style, class except code languages, id, on* attributes).
 ALLOWED_TAGS = frozenset(
@@ -180,8 +182,6 @@ def neutralize_csv_cell(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        from runfolio.store.serialize import format_float
-
         return format_float(value)
     text = value if isinstance(value, str) else str(value)
     if text.startswith(_FORMULA_STARTS) and not _NUMBER_RE.match(text):

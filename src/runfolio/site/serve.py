@@ -44,6 +44,8 @@ from typing import Any, Protocol
 from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
+from runfolio.site.config import load_site_config
+from runfolio.site.theme import resolve_theme_chain
 from runfolio.store.cache import file_digest, file_stamp, is_racy
 from runfolio.store.layout import is_run_id
 
@@ -501,9 +503,6 @@ class LiveSite:
         A broken runfolio.yaml or a theme folder being edited must not stop the watching:
         its next fix is a change like any other.
         """
-        from runfolio.site.config import load_site_config
-        from runfolio.site.theme import resolve_theme_chain
-
         try:
             theme = self.theme
             if theme is None:
