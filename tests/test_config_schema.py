@@ -23,14 +23,8 @@ from runfolio.config_schema import (
     render_json_schema,
     validate_site,
 )
-from runfolio.objectstore.settings import RemoteSettings
-from runfolio.site.config import (
-    ExperimentSettings,
-    SiteConfig,
-    SiteConfigError,
-    SiteLimits,
-    load_site_config,
-)
+from runfolio.config_values import ExperimentSettings, RemoteSettings, SiteConfig, SiteLimits
+from runfolio.site.config import SiteConfigError, load_site_config
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCHEMA_FILE = DOCS / "runfolio.schema.json"
@@ -199,8 +193,8 @@ def test_the_spelled_out_literals_are_the_allowed_values() -> None:
     from typing import get_args
 
     from runfolio.config_schema import DirectionValue, UntrackedValue
+    from runfolio.config_values import DIRECTIONS
     from runfolio.gitrepo import UNTRACKED_MODES
-    from runfolio.site.config import DIRECTIONS
 
     assert get_args(DirectionValue) == DIRECTIONS
     assert get_args(UntrackedValue) == UNTRACKED_MODES

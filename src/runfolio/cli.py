@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 import click
 
 from runfolio import __version__
+from runfolio.console.safe import terminal_text
 from runfolio.errors import FilterError, GitError, RunfolioError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -43,8 +44,6 @@ class _CommandError(click.ClickException):
     """A runfolio error shown as ``Error: message``, with its exit status."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
-        from runfolio.console.safe import terminal_text
-
         super().__init__(terminal_text(message))
         # click types exit_code as a ClassVar, yet documents setting it per exception.
         self.exit_code = exit_code  # type: ignore[misc]
@@ -52,8 +51,6 @@ class _CommandError(click.ClickException):
 
 def _echo(message: str = "", *, nl: bool = True, err: bool = False) -> None:
     """Print text that may hold store values, through the console's one neutraliser."""
-    from runfolio.console.safe import terminal_text
-
     click.echo(terminal_text(message), nl=nl, err=err)
 
 
@@ -87,6 +84,7 @@ def _remember_store(ctx: click.Context, param: click.Parameter, value: Path | No
 
 def _store_root(ctx: click.Context) -> Path:
     """The store to read: the one ``--store`` names, else the configured default."""
+    # Not at the top: the configuration reads YAML, which `runfolio --help` never needs.
     from runfolio.config import resolve_store
 
     named = ctx.meta.get(_STORE_KEY)

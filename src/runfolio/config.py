@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from runfolio.errors import RunfolioError
 from runfolio.gitrepo import find_repo_root
+from runfolio.store.serialize import load_yaml
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -70,8 +71,6 @@ def read_config(root: Path) -> dict[str, object]:
     except FileNotFoundError:
         return {}
     import yaml
-
-    from runfolio.store.serialize import load_yaml
 
     try:
         data = load_yaml(text)

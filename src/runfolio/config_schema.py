@@ -4,8 +4,8 @@ pydantic validates the whole file in one pass and collects every problem under i
 path (``limits.charts``, ``artifacts.threshold``, ``default_columns[2]``); the same
 models emit the JSON Schema that editors use to complete and check the file
 (``runfolio config schema``). The values the rest of runfolio reads stay plain frozen
-dataclasses (:class:`~runfolio.site.config.SiteConfig`,
-:class:`~runfolio.objectstore.settings.RemoteSettings`): importing this module imports
+dataclasses (:class:`~runfolio.config_values.SiteConfig`,
+:class:`~runfolio.config_values.RemoteSettings`): importing this module imports
 pydantic, so only code that reads settings does, inside its functions.
 """
 
@@ -34,20 +34,22 @@ from pydantic.config import JsonDict
 from pydantic_core import core_schema
 
 from runfolio.config import CONFIG_FILE, DEFAULT_STORE_DIR, parse_size
-from runfolio.gitrepo import UNTRACKED_MODES
-from runfolio.objectstore.settings import DEFAULT_THRESHOLD, RemoteSettings, parse_bucket_uri
-from runfolio.site.config import (
+from runfolio.config_values import (
     COLUMN_GROUPS,
     DEFAULT_ARTIFACT_SIZE_LIMIT,
     DEFAULT_LIMITS,
     DEFAULT_THEME,
+    DEFAULT_THRESHOLD,
     DEFAULT_TITLE,
     DIRECTIONS,
     RUN_COLUMNS,
     ExperimentSettings,
+    RemoteSettings,
     SiteConfig,
     SiteLimits,
+    parse_bucket_uri,
 )
+from runfolio.gitrepo import UNTRACKED_MODES
 from runfolio.store.secrets import secret_name
 
 _CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from runfolio.errors import GitError, RunfolioError
+from runfolio.gitrepo import find_repo_root
 from runfolio.gitrunner import run_git
 from runfolio.store import layout
 from runfolio.store.atomic import atomic_writer, write_text_atomic
@@ -52,8 +53,6 @@ def locate_store(store: Path, purpose: str) -> tuple[Path, str]:
     Raises:
         NotInRepositoryError: no git repository holds ``store``.
     """
-    from runfolio.gitrepo import find_repo_root
-
     store = Path(store).absolute()
     repo_root = find_repo_root(store if store.exists() else store.parent)
     if repo_root is None:

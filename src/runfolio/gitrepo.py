@@ -19,7 +19,7 @@ from pathlib import Path
 
 from runfolio.errors import GitError, GitNotFoundError
 from runfolio.gitrunner import run_git
-from runfolio.store.secrets import credential_reason, strip_credentials
+from runfolio.store.secrets import credential_reason, holds_secret_shape, strip_credentials
 
 __all__ = ["GitSnapshot", "capture_git", "find_repo_root", "strip_credentials"]
 
@@ -322,8 +322,6 @@ def _without_secret_sections(patch: str) -> tuple[str, list[str]]:
     Returns:
         The patch, and the repo-relative paths of the dropped files.
     """
-    from runfolio.store.secrets import holds_secret_shape
-
     # One pass over the whole patch first: nearly every patch holds no secret at all.
     if not patch or not holds_secret_shape(patch.encode("utf-8", "surrogateescape")):
         return patch, []

@@ -26,8 +26,9 @@ import altair as alt
 import pytest
 import yaml
 
+from runfolio.config_values import DEFAULT_LIMITS, SiteLimits
 from runfolio.site.build import build_site
-from runfolio.site.config import DEFAULT_LIMITS, SiteConfigError, SiteLimits, parse_site_config
+from runfolio.site.config import SiteConfigError, parse_site_config
 
 EXPERIMENT = "e"
 RUN_ID = "20261207-120000-aaaaaaaaaa"

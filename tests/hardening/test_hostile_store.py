@@ -27,10 +27,10 @@ from cmarkgfm.cmark import Options
 from git_helpers import commit_all, git
 from runfolio import Store
 from runfolio.cli import main
+from runfolio.config_values import SiteConfig
 from runfolio.console.report_markdown import render_report_markdown
 from runfolio.query.report import ExperimentChanges, StoreChanges
 from runfolio.site.build import BuildError, build_site
-from runfolio.site.config import SiteConfig
 from runfolio.site.leaderboard_data import leaderboard_csv, leaderboard_table
 from runfolio.site.model import build_site_model
 from runfolio.store import layout

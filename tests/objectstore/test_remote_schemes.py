@@ -20,10 +20,10 @@ import runfolio
 from runfolio.cli import main
 from runfolio.config import ConfigError
 from runfolio.config_schema import ConfigProblems, validate_artifacts
+from runfolio.config_values import RemoteSettings
 from runfolio.objectstore.bucket import Bucket
 from runfolio.objectstore.errors import HashMismatchError, ObjectStoreError
 from runfolio.objectstore.manifest import read_manifest
-from runfolio.objectstore.settings import RemoteSettings
 from runfolio.objectstore.transfer import pull_run
 from runfolio.site.build import build_site
 

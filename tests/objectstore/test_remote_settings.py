@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from runfolio.config_schema import ConfigProblems, validate_artifacts
+from runfolio.config_values import RemoteSettings
 from runfolio.objectstore.errors import ManifestError
 from runfolio.objectstore.manifest import (
     RemoteArtifact,
@@ -16,7 +17,6 @@ from runfolio.objectstore.manifest import (
     read_manifest,
     record_artifacts,
 )
-from runfolio.objectstore.settings import RemoteSettings
 from runfolio.site.config import SiteConfigError, load_site_config, parse_site_config
 
 SHA = "ab" + "0" * 62

@@ -1,4 +1,4 @@
-"""Tests for :mod:`runfolio.query.details`: one run's details and its artifact listing."""
+"""Tests for :mod:`runfolio.query.details` (one run's details) and its artifact listing."""
 
 from __future__ import annotations
 
@@ -15,14 +15,9 @@ import yaml
 
 from runfolio import Store
 from runfolio.errors import ExperimentNotFoundError
-from runfolio.query.details import (
-    DESCRIPTOR_FILE,
-    ArtifactFile,
-    build_run_details,
-    list_artifacts,
-    scan_experiments,
-)
+from runfolio.query.details import build_run_details, scan_experiments
 from runfolio.query.runs import get_run
+from runfolio.store.artifact_listing import DESCRIPTOR_FILE, ArtifactFile, list_artifacts
 
 needs_symlinks = pytest.mark.skipif(
     not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks"

@@ -12,7 +12,8 @@ import pandas
 import pytest
 
 from runfolio import Store
-from runfolio.site.config import SiteConfig, parse_site_config
+from runfolio.config_values import SiteConfig
+from runfolio.site.config import parse_site_config
 from runfolio.site.leaderboard_data import (
     leaderboard_csv,
     leaderboard_download_json,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import runfolio
-from runfolio.site.config import ExperimentSettings, SiteConfig
+from runfolio.config_values import ExperimentSettings, SiteConfig
 from runfolio.site.model import build_site_model
 from runfolio.store.scan import scan_store
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from runfolio.site.config import SiteLimits
+from runfolio.config_values import SiteLimits
 from runfolio.site.previews import (
     MAX_TEXT_BYTES,
     MAX_TEXT_LINES,

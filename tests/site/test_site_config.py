@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from runfolio.config import ConfigError
+from runfolio.config_values import DEFAULT_ARTIFACT_SIZE_LIMIT, ExperimentSettings, SiteConfig
 from runfolio.errors import RunfolioError
-from runfolio.site.config import (
-    DEFAULT_ARTIFACT_SIZE_LIMIT,
-    ExperimentSettings,
-    SiteConfig,
-    SiteConfigError,
-    load_site_config,
-    parse_size,
-)
+from runfolio.site.config import SiteConfigError, load_site_config, parse_size
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 

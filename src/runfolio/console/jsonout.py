@@ -6,14 +6,14 @@ import json
 import math
 from typing import Any
 
+from runfolio.console.safe import json_escaped
+
 
 def to_json(data: Any) -> str:
     """Return ``data`` as indented JSON; NaN and infinities become ``"nan"``, ``"inf"``, ``"-inf"``.
 
     JSON has no such numbers, and these are the texts ``float()`` reads back.
     """
-    from runfolio.console.safe import json_escaped
-
     # Escaped so a terminal showing it cannot be driven by control characters in values.
     return json_escaped(json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False))
 

@@ -12,6 +12,7 @@ from runfolio.console.cells import (
     format_time,
     format_value,
 )
+from runfolio.console.jsonout import to_json
 from runfolio.console.safe import visible
 from runfolio.console.table import render_table
 
@@ -36,8 +37,6 @@ def render_run(details: dict[str, Any], output_format: str = "text") -> str:
     if output_format == "text":
         return render_run_details(details)
     if output_format == "json":
-        from runfolio.console.jsonout import to_json
-
         return to_json(details) + "\n"
     if output_format == "yaml":
         import yaml

@@ -10,8 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from runfolio.console.cells import MISSING, format_time, format_value
+from runfolio.console.jsonout import to_json
 from runfolio.console.table import render_table
 from runfolio.errors import InvalidInputError
+from runfolio.query.runs import runs_to_frame
 from runfolio.store.records import RunRecord
 
 OUTPUT_FORMATS = ("table", "csv", "json")
@@ -65,8 +67,6 @@ def render_search(
     if output_format == "csv":
         return render_search_csv(runs, chosen if columns is not None else None)
     if output_format == "json":
-        from runfolio.console.jsonout import to_json
-
         return to_json([search_item(run, chosen) for run in runs]) + "\n"
     if not runs:
         return "No runs match.\n"
@@ -151,8 +151,6 @@ def render_search_csv(runs: Sequence[RunRecord], columns: Sequence[str] | None =
             otherwise the run id, name, experiment, status, start and end, then these
             columns (empty where no run has them).
     """
-    from runfolio.query.runs import runs_to_frame
-
     frame = runs_to_frame(runs)
     if columns is not None:
         for column in columns:

@@ -51,7 +51,9 @@ from runfolio.interop.store_writer import (
     index_runs,
 )
 from runfolio.store import layout
-from runfolio.store.records import ExperimentRecord
+from runfolio.store.reader import iter_run_dirs, read_yaml_file
+from runfolio.store.records import ExperimentRecord, iso_to_ms
+from runfolio.store.run_document import RunDocument
 from runfolio.store.serialize import load_yaml
 
 PARAMS_FILE = "params.yaml"
@@ -235,10 +237,6 @@ def _first_last(file: Path) -> tuple[int | None, int | None]:
 
 def _earlier_import(record: ExperimentRecord, folder: Path) -> tuple[str, int] | None:
     """The id and start of the run an earlier import made from ``folder``, if any."""
-    from runfolio.store.reader import iter_run_dirs, read_yaml_file
-    from runfolio.store.records import iso_to_ms
-    from runfolio.store.run_document import RunDocument
-
     for run_dir, problem in iter_run_dirs(record.path):
         if problem:
             continue

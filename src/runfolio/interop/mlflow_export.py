@@ -26,8 +26,10 @@ from runfolio.interop.mlflow_mapping import (
     param_text,
     tags_for_mlflow,
 )
+from runfolio.interop.mlflow_registry import export_registry
 from runfolio.interop.report import TransferReport
 from runfolio.interop.store_writer import iter_metric_rows
+from runfolio.query.details import scan_experiments
 from runfolio.store import layout
 from runfolio.store.records import ExperimentRecord, RunRecord
 
@@ -50,8 +52,6 @@ def export_mlflow(root: Path, tracking_uri: str, experiments: Sequence[str] = ()
         InteropError: MLflow is not installed.
         ExperimentNotFoundError: a named experiment is not in the store.
     """
-    from runfolio.query.details import scan_experiments
-
     scan = scan_experiments(root, experiments)
     report = TransferReport()
     report.problems.extend(str(problem) for problem in scan.problems)
@@ -78,8 +78,6 @@ def export_mlflow(root: Path, tracking_uri: str, experiments: Sequence[str] = ()
                     )
                 except (MlflowException, OSError) as exc:
                     report.problems.append(f"run {run.run_id} left out: {exc}")
-        from runfolio.interop.mlflow_registry import export_registry
-
         export_registry(client, root, mlflow_ids, report)
     return report
 

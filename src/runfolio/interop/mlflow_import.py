@@ -32,6 +32,7 @@ from runfolio.interop.mlflow_mapping import (
     split_tags,
     status_from_mlflow,
 )
+from runfolio.interop.mlflow_registry import ImportedRun, import_registry
 from runfolio.interop.report import TransferReport
 from runfolio.interop.store_writer import (
     RunFields,
@@ -47,17 +48,6 @@ from runfolio.store.serialize import dump_yaml, load_yaml
 
 MLMODEL_FILE = "MLmodel"
 """The file that makes a folder an MLflow model."""
-
-
-@dataclass
-class ImportedRun:
-    """Where an MLflow run went in the store, for the registry step."""
-
-    run_id: str
-    path: Path
-    artifact_uri: str
-    model_folders: dict[str, str] = field(default_factory=dict)
-    """MLflow 3 logged model id -> folder under ``artifacts/``."""
 
 
 @dataclass
@@ -101,8 +91,6 @@ def import_mlflow(root: Path, tracking_uri: str, experiments: Sequence[str] = ()
         )
         for experiment in mlsource.iter_experiments(client, tuple(experiments)):
             _import_experiment(context, experiment, explicit=bool(experiments))
-        from runfolio.interop.mlflow_registry import import_registry
-
         import_registry(client, root, context.imported, report)
     return report
 

@@ -12,8 +12,9 @@ Aliases are moved to where MLflow has them; an alias MLflow no longer has is lef
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runfolio import registry as reg
 from runfolio.interop import mlflow_source as mlsource
@@ -22,8 +23,16 @@ from runfolio.store import layout
 from runfolio.store.reader import read_yaml_file
 from runfolio.store.run_document import tags_from_yaml_dict
 
-if TYPE_CHECKING:
-    from runfolio.interop.mlflow_import import ImportedRun
+
+@dataclass
+class ImportedRun:
+    """Where an MLflow run went in the store, for the registry step."""
+
+    run_id: str
+    path: Path
+    artifact_uri: str
+    model_folders: dict[str, str] = field(default_factory=dict)
+    """MLflow 3 logged model id -> folder under ``artifacts/``."""
 
 
 def import_registry(

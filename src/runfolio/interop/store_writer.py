@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from runfolio.errors import MalformedRunError, StoreError
+from runfolio.errors import InvalidInputError, MalformedRunError, StoreError
 from runfolio.store import FORMAT_VERSION, layout
 from runfolio.store.atomic import (
     copy_file_atomic,
@@ -55,6 +55,7 @@ from runfolio.store.records import ExperimentRecord, flatten, ms_to_iso, now_iso
 from runfolio.store.run_document import RunDocument
 from runfolio.store.serialize import dump_yaml
 from runfolio.store.staging import publish_run_dir, stage_run_dir
+from runfolio.tracking.experiments import ensure_experiment, experiment_dirs, find_experiment
 
 _BATCH_ROWS = 10_000
 _READ_BLOCK_LINES = 50_000
@@ -99,8 +100,6 @@ def ensure_experiment_from(
         InvalidInputError: a name the store cannot hold.
         StoreError: the store cannot be written.
     """
-    from runfolio.tracking.experiments import ensure_experiment, experiment_dirs, find_experiment
-
     layout.check_text(name, "experiment name")
     try:
         make_dir(root, parents=True, exist_ok=True)
@@ -384,8 +383,6 @@ class RunMerge:
         Returns whether the file was added. A path that would leave the run, or a
         write through a symlink, is refused and reported.
         """
-        from runfolio.errors import InvalidInputError
-
         try:
             checked = layout.check_artifact_path(relative)
         except InvalidInputError as exc:

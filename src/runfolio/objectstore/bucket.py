@@ -18,9 +18,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from runfolio.config_values import RemoteSettings, split_uri
 from runfolio.objectstore.errors import HashMismatchError, ObjectStoreError
 from runfolio.objectstore.filesystems import open_filesystem
-from runfolio.objectstore.settings import RemoteSettings, split_uri
 from runfolio.store.atomic import atomic_writer, make_dir
 
 CHUNK = 8 * 2**20

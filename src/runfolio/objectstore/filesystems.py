@@ -12,8 +12,8 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from runfolio.config_values import RemoteSettings
 from runfolio.objectstore.errors import ObjectStoreError
-from runfolio.objectstore.settings import RemoteSettings
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -46,7 +46,7 @@ BACKENDS: dict[str, Backend] = {
     "abfs": Backend("adlfs", "adlfs", "azure"),
     "file": Backend("fsspec.implementations.local", "fsspec", None),
 }
-"""Every scheme :data:`runfolio.objectstore.settings.SCHEMES` accepts, with its client."""
+"""Every scheme :data:`runfolio.config_values.SCHEMES` accepts, with its client."""
 
 _S3_ONLY = ("endpoint_url", "region", "profile")
 

@@ -27,9 +27,9 @@ from typing import Any
 
 import yaml
 
+from runfolio.config_values import split_uri
 from runfolio.errors import InvalidInputError
 from runfolio.objectstore.errors import ManifestError
-from runfolio.objectstore.settings import split_uri
 from runfolio.store import layout
 from runfolio.store.atomic import write_text_atomic
 from runfolio.store.serialize import dump_yaml, load_yaml

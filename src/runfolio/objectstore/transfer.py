@@ -14,11 +14,12 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from runfolio.config_values import RemoteSettings, split_location
 from runfolio.objectstore.bucket import Bucket, file_sha256
 from runfolio.objectstore.cache import cached_object, fetch_cached
 from runfolio.objectstore.errors import HashMismatchError, ObjectStoreError
 from runfolio.objectstore.manifest import RemoteArtifact, read_manifest, record_artifacts
-from runfolio.objectstore.settings import RemoteSettings, settings_for_store, split_location
+from runfolio.objectstore.settings import settings_for_store
 from runfolio.store import layout
 from runfolio.store.atomic import copy_file_atomic, make_dir
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runfolio.errors import RunfolioError
+from runfolio.errors import GitError, RunfolioError
 from runfolio.gitrepo import add_worktree, apply_patch, find_repo_root, has_commit
 from runfolio.query.details import build_run_details
 from runfolio.query.runs import get_run
@@ -73,8 +73,6 @@ def reproduce_run(
             not apply.
         RunNotFoundError: no such run.
     """
-    from runfolio.errors import GitError
-
     run = get_run(root, run_ref)
     commit = run.git.get("commit")
     if not isinstance(commit, str) or not commit:

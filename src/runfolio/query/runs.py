@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from runfolio.errors import MalformedRunError
+from runfolio.query.filter import parse_filter, sort_records
 from runfolio.query.search_rows import read_search_rows, run_attributes
 from runfolio.store import layout
 from runfolio.store.metrics import MetricRow, missing_rows, problems_of_run, read_metrics
@@ -140,7 +141,6 @@ def search_runs(
     """
     if output_format == "list":
         return search_records(root, experiment_names, filter_string, order_by, max_results)
-    from runfolio.query.filter import parse_filter, sort_records
 
     run_filter = parse_filter(filter_string or "")
     with paused_gc():
@@ -162,8 +162,6 @@ def _matching_rows(
     max_results: int | None,
 ) -> list[dict[str, Any]]:
     """Scan the store and return the filter mappings of matching runs, ordered."""
-    from runfolio.query.filter import parse_filter, sort_records
-
     run_filter = parse_filter(filter_string or "")
     wanted = set(experiment_names) if experiment_names else None
     scan = scan_store(root, experiments=wanted)

@@ -4,28 +4,21 @@ Gather, then write: the settings are validated, the store is scanned once, the s
 model is built, every page is rendered to bytes, and :func:`~runfolio.site.writer.write_site`
 alone touches the output folder.
 
-Incremental builds: each run page is rendered from inputs that are fingerprinted (the
-run folder's entries by type, inode, mtime, ctime, size and links; its effective status;
-its parent and children; the theme files, the settings, runfolio's version and the
-store's commit). The run folders are fingerprinted before the store is read, so a page
-is keyed by what was read: a write landing during the build changes the next build's
-fingerprint and the page is rendered again. A file changed within
-:data:`~runfolio.store.cache.RACY_WINDOW_NS` of that moment could change again unseen on
-a filesystem with coarse timestamps, so its bytes are hashed too (git's racy-clean rule),
-and the next build compares those hashes. When a run's fingerprint equals the one the
-previous build recorded in the site's manifest, its page, compare data and copied files
-are kept as they are, unread; every other page is rendered afresh. The experiment, home
-and compare pages summarise every run and are always rendered; the writer still skips
-files whose bytes did not change.
+Incremental builds: each run page is keyed by fingerprints of its inputs
+(:mod:`runfolio.site.fingerprints`). The run folders are fingerprinted before the store
+is read, so a page is keyed by what was read: a write landing during the build changes
+the next build's fingerprint and the page is rendered again. When a run's fingerprint
+equals the one the previous build recorded in the site's manifest, its page, compare
+data and copied files are kept as they are, unread; every other page is rendered afresh.
+The experiment, home and compare pages summarise every run and are always rendered; the
+writer still skips files whose bytes did not change.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import stat
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,9 +29,17 @@ from runfolio.config import store_config_root
 from runfolio.errors import GitError, RunfolioError
 from runfolio.gitrepo import folder_revision, repository_remote
 from runfolio.registry import Registry, read_registry, registry_history
-from runfolio.site.branches import BranchRef, BranchSnapshot
+from runfolio.site.branches import BranchSnapshot
 from runfolio.site.charts import parallel_coordinates_spec, primary_metric_spec, spec_to_json
-from runfolio.site.config import SiteConfig, load_site_config, parse_site_url
+from runfolio.site.config import load_site_config, parse_site_url
+from runfolio.site.fingerprints import (
+    STATE_VERSION,
+    digested_files,
+    read_folder_states,
+    run_base_key,
+    run_key,
+    shared_key,
+)
 from runfolio.site.leaderboard_data import (
     encode_leaderboard,
     leaderboard_table,
@@ -47,20 +48,18 @@ from runfolio.site.model import (
     ExperimentPage,
     RunPage,
     SiteModel,
+    StoreCommit,
     build_site_model,
     run_path,
 )
 from runfolio.site.registry_pages import MODELS_INDEX, build_model_views
 from runfolio.site.render import ASSETS_DIR, Renderer
 from runfolio.site.run_content import gather_run_content, metric_direction
-from runfolio.site.theme import ThemeChain, resolve_theme_chain
+from runfolio.site.theme import resolve_theme_chain
 from runfolio.site.writer import StaleReuseError, read_previous_site, write_site
-from runfolio.store.cache import DerivedCache, file_digest, file_stamp, is_racy
-from runfolio.store.reader import Problem, iter_experiment_dirs, iter_run_dirs
+from runfolio.store.cache import DerivedCache
+from runfolio.store.reader import Problem
 from runfolio.store.scan import scan_store
-
-STATE_VERSION = 4
-"""Bump when what a run page is rendered from changes in a way fingerprints miss."""
 
 Progress = Callable[[int, int], None]
 
@@ -89,16 +88,6 @@ class BuildReport:
     runs_skipped: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class StoreCommit:
-    """The commit the store was read at, for every page's footer."""
-
-    sha: str | None
-    dirty: bool
-    url: str | None
-    relative: str
 
 
 def build_site(
@@ -158,7 +147,7 @@ def build_site(
             else git_thread.submit(repository_remote, branches.source if branches else store)
         )
         # Before the scan: each page is keyed by the files as they were when read.
-        folders = _read_folder_states(store)
+        folders = read_folder_states(store)
         scan = scan_store(store)
     report = BuildReport(output=Path(output))
     report.problems = [str(p) for p in scan.problems]
@@ -173,7 +162,7 @@ def build_site(
     commit = _store_commit(store, revision_lookup, model, report.problems)
     registry = read_registry(store, scan.runs)
     refs = branches.refs if branches else None
-    shared_key = _shared_key(chain, config, commit, has_models=bool(registry.models), refs=refs)
+    shared = shared_key(chain, config, commit, has_models=bool(registry.models), refs=refs)
     renderer = Renderer(
         chain,
         {**_site_globals(model, commit), "has_models": bool(registry.models), "branches": refs},
@@ -193,19 +182,19 @@ def build_site(
         experiment = experiments.get(page.experiment_path)
         folder = folders.get(str(page.run.path))
         old = old_runs.get(run_id)
-        base = _run_base_key(page, shared_key, experiment)
-        key = run_keys[run_id] = _run_key(base, folder, folder.racy if folder else ())
+        base = run_base_key(page, shared, experiment)
+        key = run_keys[run_id] = run_key(base, folder, folder.racy if folder else ())
         # The previous build hashed the files that were racy then: compare those.
         if (
             folder is not None
             and _reusable(old)
-            and _run_key(base, folder, old["digested"]) == old["key"]
+            and run_key(base, folder, old["digested"]) == old["key"]
         ):
             reuse.extend(old["files"])
             # A kept page's problems (say, unreadable metrics.csv rows) still count, so an
             # incremental build reports, and --strict fails on, what a clean build would.
             report.problems.extend(old["problems"])
-            run_state[run_id] = {**old, "key": key, "digested": _digested(folder)}
+            run_state[run_id] = {**old, "key": key, "digested": digested_files(folder)}
             report.runs_reused += 1
         else:
             found = len(report.problems)
@@ -214,7 +203,7 @@ def build_site(
             report.problems[found:] = [_inside_store(p, store) for p in report.problems[found:]]
             run_state[run_id] = {
                 "key": key,
-                "digested": _digested(folder),
+                "digested": digested_files(folder),
                 "files": sorted(rendered),
                 "problems": report.problems[found:],
             }
@@ -321,7 +310,7 @@ def _render_run(
         "directions": directions,
         "raw_url": _raw_url(model, commit, f"{run.experiment_slug}/{run.run_id}"),
         # Run pages name the store's commit without "plus uncommitted changes": see
-        # _shared_key. The home and experiment pages say whether the store was dirty.
+        # fingerprints.shared_key. The home and experiment pages say whether the store was dirty.
         "store_commit": replace(commit, dirty=False) if commit else None,
     }
     files[page.path] = _page(renderer, "run.html", page.path, context)
@@ -497,185 +486,6 @@ def _store_commit(
         else None
     )
     return StoreCommit(revision.commit, revision.dirty, url, revision.relative)
-
-
-def _shared_key(
-    chain: ThemeChain,
-    config: SiteConfig,
-    commit: StoreCommit | None,
-    *,
-    has_models: bool,
-    refs: list[BranchRef] | None = None,
-) -> str:
-    """Fingerprint of everything every run page depends on besides the run itself.
-
-    ``has_models`` is there because every page's navigation shows a Models tab then;
-    ``refs`` because every page's footer names the branches a site was built from.
-    """
-    digest = hashlib.sha256()
-    # Not the dirty flag: run pages leave it out, so a new uncommitted run changes no
-    # other run's page. A new commit changes every page's footer and raw-files link.
-    revision = None if commit is None else (commit.sha, commit.url, commit.relative)
-    digest.update(
-        f"{__version__}\0{STATE_VERSION}\0{config!r}\0{revision!r}\0{has_models}\0{refs!r}\0".encode()
-    )
-    for folder in chain.template_dirs:
-        for path in sorted(_files_under(folder)):
-            digest.update(f"{path}\0".encode("utf-8", "surrogateescape"))
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
-
-
-def _run_base_key(page: RunPage, shared_key: str, experiment: ExperimentPage | None) -> str:
-    """Fingerprint of one run page's inputs besides the run folder's files."""
-    run = page.run
-    family = (
-        _family(page.parent),
-        [_family(child) for child in page.children],
-        run.status,
-        experiment.experiment.name if experiment else None,
-        experiment.primary if experiment else None,
-        page.commit_url,
-        page.source_url,
-        page.branches,
-    )
-    digest = hashlib.sha256(shared_key.encode())
-    digest.update(repr(family).encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
-
-
-def _run_key(base: str, folder: _FolderState | None, digested: Iterable[str]) -> str:
-    """Fingerprint of one run page: ``base`` and the run folder as the build found it,
-    with the bytes of the files in ``digested``. Empty when the folder was not seen
-    before the store was read (the page can then never be kept)."""
-    if folder is None:
-        return ""
-    digest = hashlib.sha256(base.encode())
-    digest.update(folder.entries.encode("utf-8", "surrogateescape"))
-    for relative in sorted(digested):
-        digest.update(
-            f"\0{relative}\0{folder.digest_of(relative)}".encode("utf-8", "surrogateescape")
-        )
-    return digest.hexdigest()
-
-
-def _digested(folder: _FolderState | None) -> list[str]:
-    """The files of a run folder that the recorded key hashed (the racy ones)."""
-    return sorted(folder.racy) if folder else []
-
-
-def _family(run: Any) -> list[str] | None:
-    """What a run page shows of a related run."""
-    if run is None:
-        return None
-    return [run.run_id, run.name, run.status, run.experiment_slug]
-
-
-@dataclass
-class _FolderState:
-    """What a run folder held when the build began to read the store.
-
-    Attributes:
-        path: the run folder.
-        entries: every entry below it (path, type, inode, mtime, ctime, size, links).
-        racy: paths (relative, ``/``-separated) of the entries changed within
-            :data:`~runfolio.store.cache.RACY_WINDOW_NS` of the walk → their SHA-256,
-            taken then, before the run was read.
-        plain: the relative paths of every regular file and symlink, which alone may be
-            hashed later (a path from a manifest is never trusted to stay inside).
-    """
-
-    path: str
-    entries: str
-    racy: dict[str, str]
-    plain: set[str]
-    _checked: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def digest_of(self, relative: str) -> str:
-        """The SHA-256 of one file of the folder (a symlink: of its target text)."""
-        found = self.racy.get(relative, self._checked.get(relative))
-        if found is None:
-            found = _entry_digest(self.path, relative) if relative in self.plain else "?"
-            self._checked[relative] = found
-        return found
-
-
-def _read_folder_states(store: Path) -> dict[str, _FolderState]:
-    """Describe every run folder of the store (by its path) before the store is read.
-
-    Raises:
-        StoreError: the store folder does not exist or cannot be listed.
-    """
-    since = time.time_ns()  # before any stat: a change after it is at worst a racy one
-    states: dict[str, _FolderState] = {}
-    for exp_dir in iter_experiment_dirs(store):
-        for run_dir, problem in iter_run_dirs(exp_dir, check_run_file=False):
-            if problem is None:
-                states[str(run_dir)] = _folder_state(os.fspath(run_dir), since)
-    return states
-
-
-def _folder_state(folder: str, since: int) -> _FolderState:
-    """Describe every entry below ``folder``, hashing the racy files; symlinks not followed.
-
-    Runs once per run on every build, so it collects plain tuples and formats them in
-    one ``repr``.
-    """
-    found: list[tuple[str, int, list[int], int]] = []
-    racy: dict[str, str] = {}
-    plain: set[str] = set()
-    stack = [folder]
-    cut = len(folder) + 1
-    while stack:
-        current = stack.pop()
-        try:
-            with os.scandir(current) as entries:
-                items = sorted(entries, key=_entry_name)
-        except OSError:
-            found.append((current, -1, [], 0))
-            continue
-        for entry in items:
-            try:
-                info = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            mode = info.st_mode
-            found.append((entry.path, mode, file_stamp(info), info.st_nlink))
-            if stat.S_ISDIR(mode):
-                stack.append(entry.path)
-                continue
-            if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
-                continue  # a fifo or device: never opened; its type is in the entries
-            relative = entry.path[cut:].replace(os.sep, "/")
-            plain.add(relative)
-            if is_racy(info, since):
-                racy[relative] = _entry_digest(folder, relative)
-    return _FolderState(folder, repr(found), racy, plain)
-
-
-def _entry_digest(folder: str, relative: str) -> str:
-    """The SHA-256 of a file below ``folder``, or ``link:`` and a symlink's target."""
-    path = os.path.join(folder, *relative.split("/"))
-    if os.path.islink(path):
-        try:
-            return "link:" + os.readlink(path)
-        except OSError:
-            return "?"
-    return file_digest(path)
-
-
-def _entry_name(entry: os.DirEntry[str]) -> str:
-    """Sort key of a folder entry."""
-    return entry.name
-
-
-def _files_under(folder: Path) -> Iterator[Path]:
-    """Regular files below ``folder``, not following symlinks."""
-    for dirpath, _dirs, names in os.walk(folder):
-        for name in names:
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                yield path
 
 
 def _inside_store(text: str, store: Path) -> str:

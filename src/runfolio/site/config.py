@@ -2,42 +2,19 @@
 
 Every problem in the file is collected, each under its key path, and reported in one
 :class:`SiteConfigError`, so that a user fixes them all in one go instead of one per build.
-The rules live in :mod:`runfolio.config_schema`; this module holds the validated values
-(plain frozen dataclasses, light to import) and loads them.
+The rules live in :mod:`runfolio.config_schema`, the validated values (plain frozen
+dataclasses) in :mod:`runfolio.config_values`; this module loads them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from runfolio.config import CONFIG_FILE, ConfigError, read_config
 from runfolio.config import parse_size as parse_size  # re-exported: sizes are site settings
-from runfolio.objectstore.settings import RemoteSettings
-
-DIRECTIONS = ("minimize", "maximize")
-DEFAULT_TITLE = "runfolio"
-DEFAULT_THEME = "default"
-DEFAULT_ARTIFACT_SIZE_LIMIT = 5_000_000  # "5 MB", decimal like the unit it is written in
-
-# The run attributes a leaderboard can show besides ``metrics.*``, ``params.*`` and
-# ``tags.*``: ``search_runs``' (MLflow's) column names, plus the two the site derives.
-RUN_COLUMNS = (
-    "run_id",
-    "run_name",
-    "experiment_name",
-    "status",
-    "start_time",
-    "end_time",
-    "duration",
-    "user_id",
-    "commit",
-    "parent_run_id",
-)
-COLUMN_GROUPS = ("metrics", "params", "tags")
+from runfolio.config_values import SiteConfig
 
 
 class SiteConfigError(ConfigError):
@@ -49,71 +26,6 @@ class SiteConfigError(ConfigError):
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
         lines = "\n".join(f"  - {problem}" for problem in problems)
         super().__init__(f"{source}: {count} in the site settings:\n{lines}")
-
-
-@dataclass(frozen=True)
-class ExperimentSettings:
-    """Overrides for one experiment; ``None`` keeps what its ``experiment.yaml`` says."""
-
-    primary_metric: str | None = None
-    direction: str | None = None
-
-
-@dataclass(frozen=True)
-class SiteLimits:
-    """How much of the store one page renders: every untrusted input has a budget.
-
-    A store may come from a pull request: without these, a few kilobytes (in git) of
-    notes, previews or metric keys made a build take minutes and a page hundreds of
-    megabytes. What a budget leaves out is named on the page, with where to find it.
-    The ``limits`` key of ``runfolio.yaml`` overrides each (docs/configuration.md).
-
-    Attributes:
-        notes_chars: characters of one markdown text rendered (a run's or experiment's
-            notes, the site description); the rest is left out with a note.
-        preview_size: bytes of one file read for its text preview.
-        preview_lines: lines of one file's text preview.
-        preview_rows: rows of a CSV/TSV preview's table, besides the header.
-        preview_columns: columns of a CSV/TSV preview's table.
-        page_preview_size: bytes of previews on one run page (as escaped HTML), all
-            files together; a file whose preview does not fit in what is left is
-            listed with its download link only.
-        charts: metric charts on one run page (the first metrics by name).
-        table_rows: rows of a run page's params, metrics and tags tables (each).
-    """
-
-    notes_chars: int = 100_000
-    preview_size: int = 256 * 1024
-    preview_lines: int = 2_000
-    preview_rows: int = 100
-    preview_columns: int = 30
-    page_preview_size: int = 4_000_000
-    charts: int = 100
-    table_rows: int = 1_000
-
-
-DEFAULT_LIMITS = SiteLimits()
-
-
-@dataclass(frozen=True)
-class SiteConfig:
-    """The validated site settings, with a default for every key that is absent."""
-
-    title: str = DEFAULT_TITLE
-    description: str = ""
-    repository_url: str | None = None
-    experiments: Mapping[str, ExperimentSettings] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
-    default_columns: tuple[str, ...] = ()
-    artifact_size_limit: int = DEFAULT_ARTIFACT_SIZE_LIMIT
-    theme: str = DEFAULT_THEME
-    store: str | None = None
-    site_url: str | None = None
-    artifacts: RemoteSettings | None = None
-    refs: tuple[str, ...] = ()
-    capture_untracked: str | None = None
-    limits: SiteLimits = DEFAULT_LIMITS
 
 
 def load_site_config(root: Path) -> SiteConfig:

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeGuard
 
 from runfolio.site.model import ExperimentPage
+from runfolio.site.render import format_value
 from runfolio.site.run_content import json_value, run_ref
 from runfolio.site.sanitize import neutralize_csv_cell
 from runfolio.store.layout import is_run_id
 from runfolio.store.records import RunRecord
+from runfolio.store.serialize import format_float
 
 SUMMARY_FIELDS = ("min", "max")
 """Metric summaries beyond the last value; hidden until the user shows them."""
@@ -379,7 +381,6 @@ def _cell(value: Any, kind: str) -> Any:
         return json_value(value) if isinstance(value, float) else str(value)
     if isinstance(value, str):
         return value
-    from runfolio.site.render import format_value
 
     return format_value(value)
 
@@ -401,8 +402,6 @@ def _csv_cell(value: Any, kind: str) -> str:
 
 def _format_float(value: float) -> str:
     """A float as the store writes it (shortest round trip)."""
-    from runfolio.store.serialize import format_float
-
     return format_float(value)
 
 

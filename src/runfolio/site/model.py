@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from runfolio.config_values import SiteConfig
 from runfolio.query.leaderboard import (
     LeaderboardEntry,
     PrimaryMetric,
@@ -22,13 +23,22 @@ from runfolio.query.leaderboard import (
     rank_runs,
     varying_params,
 )
-from runfolio.site.config import SiteConfig
 from runfolio.site.links import RepositoryWeb, repository_web
 from runfolio.store.reader import Problem, StoreScan
 from runfolio.store.records import ExperimentRecord, RunRecord
 
 RECENT_RUNS = 20
 """How many runs the home page lists under "recent runs"."""
+
+
+@dataclass(frozen=True)
+class StoreCommit:
+    """The commit the store was read at, for every page's footer."""
+
+    sha: str | None
+    dirty: bool
+    url: str | None
+    relative: str
 
 
 @dataclass

@@ -25,7 +25,8 @@ import stat
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
-from runfolio.site.config import DEFAULT_ARTIFACT_SIZE_LIMIT, DEFAULT_LIMITS, SiteLimits
+from runfolio.config_values import DEFAULT_ARTIFACT_SIZE_LIMIT, DEFAULT_LIMITS, SiteLimits
+from runfolio.site.sanitize import render_markdown
 from runfolio.store import layout
 from runfolio.store.secrets import credential_reason
 
@@ -364,8 +365,6 @@ def _text_preview(base: Preview, data: bytes, limits: SiteLimits) -> Preview:
     note = f"showing the first {len(lines):,} lines" if truncated else None
 
     if base.kind is PreviewKind.MARKDOWN:
-        from runfolio.site.sanitize import render_markdown
-
         html = render_markdown(text)
         return replace(base, sanitized_html=html, truncated=truncated, note=note)
     if base.kind is PreviewKind.TABLE:

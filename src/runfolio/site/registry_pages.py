@@ -12,10 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from runfolio.query.details import list_artifacts
 from runfolio.query.leaderboard import metric_value
 from runfolio.registry import ModelVersion, Registry, RegistryEvent
 from runfolio.site.model import SiteModel, run_path
+from runfolio.store.artifact_listing import list_artifacts
 from runfolio.store.records import RunRecord
 
 MODELS_INDEX = "models/index.html"

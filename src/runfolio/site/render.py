@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from runfolio.site.config import DEFAULT_LIMITS
+from runfolio.config_values import DEFAULT_LIMITS
 from runfolio.site.sanitize import (
     escape_json_for_script,
     json_for_script,
@@ -24,6 +24,7 @@ from runfolio.site.sanitize import (
     safe_url,
 )
 from runfolio.site.theme import ThemeChain, make_environment
+from runfolio.store.secrets import redact_argv, strip_credentials
 
 if TYPE_CHECKING:
     import jinja2
@@ -138,16 +139,12 @@ def _redacted_argv(argv: Any) -> list[str]:
     Applied again on the page because runs recorded before the rule (or written by hand)
     may still hold them.
     """
-    from runfolio.store.secrets import redact_argv
-
     items = argv if isinstance(argv, list) else [argv]
     return redact_argv([str(item) for item in items])
 
 
 def _without_credentials(url: Any) -> str:
     """A recorded remote URL without user name, password or secret query parameters."""
-    from runfolio.store.secrets import strip_credentials
-
     return strip_credentials(str(url))
 
 

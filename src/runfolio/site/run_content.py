@@ -17,10 +17,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from runfolio.query.details import LoggedModel, list_artifacts
+from runfolio.config_values import DEFAULT_LIMITS, SiteLimits
+from runfolio.objectstore.bucket import Bucket
+from runfolio.objectstore.cache import cached_object, fetch_cached
+from runfolio.objectstore.errors import ManifestError, ObjectStoreError
+from runfolio.objectstore.manifest import read_manifest
 from runfolio.query.leaderboard import PrimaryMetric
 from runfolio.site.charts import metric_history_json
-from runfolio.site.config import DEFAULT_LIMITS, SiteLimits
 from runfolio.site.downsample import Downsampled, downsample
 from runfolio.site.previews import (
     Preview,
@@ -33,14 +36,15 @@ from runfolio.site.previews import (
 )
 from runfolio.site.sanitize import json_for_script
 from runfolio.store import layout
+from runfolio.store.artifact_listing import LoggedModel, list_artifacts
 from runfolio.store.metrics import missing_rows, problems_of_run, read_metrics
 from runfolio.store.records import RunRecord
 from runfolio.store.run_document import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
 
 if TYPE_CHECKING:
+    from runfolio.config_values import RemoteSettings
     from runfolio.objectstore.bucket import Bucket
     from runfolio.objectstore.manifest import RemoteArtifact
-    from runfolio.objectstore.settings import RemoteSettings
 
 COMPARE_POINTS = 1000
 """Points per metric kept in a run's compare data (the overlaid curves)."""
@@ -388,8 +392,6 @@ def _read_manifest(run: RunRecord, problems: list[str]) -> dict[str, RemoteArtif
     """The run's remote artifacts by path; none (and a problem) when the manifest is bad."""
     if not (run.path / layout.REMOTE_ARTIFACTS_FILE).exists():
         return {}
-    from runfolio.objectstore.errors import ManifestError
-    from runfolio.objectstore.manifest import read_manifest
 
     try:
         return read_manifest(run.path)
@@ -407,9 +409,6 @@ class _Fetcher:
 
     def fetch(self, artifact: RemoteArtifact) -> Path:
         """The cached copy of ``artifact``; raises ObjectStoreError when it cannot be had."""
-        from runfolio.objectstore.bucket import Bucket
-        from runfolio.objectstore.cache import cached_object, fetch_cached
-
         found = cached_object(artifact)
         if found is not None:
             return found
@@ -427,8 +426,6 @@ def _remote_view(
     limits: SiteLimits,
 ) -> ArtifactView:
     """List one artifact kept in object storage; fetch, preview and publish it when allowed."""
-    from runfolio.objectstore.errors import ObjectStoreError
-
     relative = f"{layout.ARTIFACTS_DIR}/{artifact.path}"
     # A name that keeps a file off the site also keeps its object unfetched and unlinked.
     withheld_by_name = withheld_reason(relative)

@@ -11,7 +11,7 @@ the rest of the text from every ``[`` and ``<`` it cannot close: 40 kB of ``[a](
 over 30 seconds. The sanitizer's HTML parser (html5ever) is quadratic in how deeply
 elements nest (20,000 nested ``<ul><li>`` took 19 seconds), so HTML nested deeper than
 :data:`MAX_NESTING` is shown as plain text instead. Callers also cut each text to a size
-budget before it is rendered (:class:`runfolio.site.config.SiteLimits`).
+budget before it is rendered (:class:`runfolio.config_values.SiteLimits`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import json
 import math
 import re
 from typing import Any
+
+from runfolio.store.serialize import format_float
 
 # Only elements that carry text structure; nothing that runs code, loads a frame, submits a
 # form or restyles the page (no style, class except code languages, id, on* attributes).
@@ -180,8 +182,6 @@ def neutralize_csv_cell(value: object) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        from runfolio.store.serialize import format_float
-
         return format_float(value)
     text = value if isinstance(value, str) else str(value)
     if text.startswith(_FORMULA_STARTS) and not _NUMBER_RE.match(text):

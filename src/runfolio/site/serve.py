@@ -46,7 +46,9 @@ from urllib.parse import parse_qs, urlsplit
 from runfolio.config import CONFIG_FILE, store_config_root
 from runfolio.errors import RunfolioError
 from runfolio.site.build import BuildReport, build_site
+from runfolio.site.config import load_site_config
 from runfolio.site.livereload import EPOCH_PATH, SCRIPT, SCRIPT_PATH, BuildEpoch, inject_script
+from runfolio.site.theme import resolve_theme_chain
 from runfolio.site.watch import SiteWatcher
 from runfolio.store.cache import cache_dir
 from runfolio.store.layout import is_run_id
@@ -448,9 +450,6 @@ class LiveSite:
         A broken runfolio.yaml or a theme folder being edited must not stop the watching:
         its next fix is a change like any other.
         """
-        from runfolio.site.config import load_site_config
-        from runfolio.site.theme import resolve_theme_chain
-
         try:
             theme = self.theme
             if theme is None:

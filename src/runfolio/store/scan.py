@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from runfolio.errors import ExperimentNotFoundError, MalformedRunError
+from runfolio.errors import ExperimentNotFoundError, MalformedRunError, RunNotFoundError
 from runfolio.store import layout
 from runfolio.store.cache import RecordCache, run_signature
 from runfolio.store.metrics import problems_of_run
@@ -178,8 +178,6 @@ def find_run(root: Path, run_ref: str) -> tuple[ExperimentRecord, Path]:
     Raises:
         RunNotFoundError: nothing matches, or several runs do (the message lists them).
     """
-    from runfolio.errors import RunNotFoundError
-
     matches: list[tuple[Path, Path]] = []
     for exp_dir in iter_experiment_dirs(root):
         if not os.path.exists(exp_dir / layout.EXPERIMENT_FILE):

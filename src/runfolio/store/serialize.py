@@ -11,6 +11,9 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from runfolio.store import yaml_emit
+from runfolio.store.yaml_read import NotSimple, load_simple
+
 try:  # libyaml makes dumping and loading several times faster; PyYAML wheels ship it.
     _Dumper: type[yaml.SafeDumper] = yaml.CSafeDumper  # type: ignore[assignment]
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -72,8 +75,6 @@ def dump_yaml(data: Any) -> str:
     Floats keep full precision (NaN and infinities as ``.nan``/``.inf``/``-.inf``); strings
     that would read back as another type are quoted, so a load returns equal data.
     """
-    from runfolio.store import yaml_emit
-
     try:
         return yaml_emit.dump(data)
     except TypeError:  # a type outside the store's data model: let PyYAML decide
@@ -119,8 +120,6 @@ def load_yaml(text: str) -> Any:
         yaml.YAMLError: the text is not YAML, or breaks one of those rules; a message
             with a line number when the parser knows one.
     """
-    from runfolio.store.yaml_read import NotSimple, load_simple
-
     try:
         return load_simple(text)
     except NotSimple:

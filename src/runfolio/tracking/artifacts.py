@@ -15,13 +15,17 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from runfolio.errors import InvalidInputError
+from runfolio.objectstore.bucket import Bucket
+from runfolio.objectstore.manifest import forget_artifacts
+from runfolio.objectstore.settings import settings_for_store
+from runfolio.objectstore.transfer import offload_file
 from runfolio.store.atomic import atomic_writer, copy_file_atomic, make_dir, write_text_atomic
 from runfolio.store.layout import REMOTE_ARTIFACTS_FILE, check_artifact_path, is_git_folder_name
 from runfolio.store.serialize import dump_yaml
 
 if TYPE_CHECKING:
+    from runfolio.config_values import RemoteSettings
     from runfolio.objectstore.bucket import Bucket
-    from runfolio.objectstore.settings import RemoteSettings
 
 
 def copy_file(
@@ -126,8 +130,6 @@ def remote_settings(artifact_dir: Path) -> RemoteSettings | None:
     Raises:
         ConfigError: the ``artifacts`` key of ``runfolio.yaml`` is bad.
     """
-    from runfolio.objectstore.settings import settings_for_store
-
     # <store>/<experiment>/<run>/artifacts
     return settings_for_store(artifact_dir.parent.parent.parent)
 
@@ -137,7 +139,6 @@ def forget_remote(artifact_dir: Path, relatives: list[PurePosixPath]) -> None:
     run_dir = artifact_dir.parent
     if not relatives or not (run_dir / REMOTE_ARTIFACTS_FILE).exists():
         return  # the common case: no manifest, and nothing of the object store is imported
-    from runfolio.objectstore.manifest import forget_artifacts
 
     forget_artifacts(run_dir, [relative.as_posix() for relative in relatives])
 
@@ -155,9 +156,6 @@ def _offload(
     bucket: Bucket | None = None,
 ) -> Bucket:
     """Upload one file as an artifact; return the bucket connection for the next one."""
-    from runfolio.objectstore.bucket import Bucket
-    from runfolio.objectstore.transfer import offload_file
-
     bucket = bucket or Bucket(settings)
     offload_file(artifact_dir.parent, source, relative, settings, bucket)
     return bucket

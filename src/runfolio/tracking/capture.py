@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from runfolio.gitrepo import find_repo_root
+from runfolio.config import CONFIG_FILE, ConfigError, read_config
+from runfolio.errors import GitError
+from runfolio.gitrepo import UNTRACKED_MODES, capture_git, find_repo_root
+from runfolio.store.cache import cache_dir
 from runfolio.store.secrets import redact_argv
 
 
@@ -157,13 +160,9 @@ def untracked_mode(repo_root: Path) -> str:
     ``runfolio.yaml``, else ``code``. A value that is none of these warns and captures
     no untracked file (the safe reading of a typo), so a bad setting never stops training.
     """
-    from runfolio.gitrepo import UNTRACKED_MODES
-
     where = f"${UNTRACKED_ENV}"
     value: object = os.environ.get(UNTRACKED_ENV) or None
     if value is None:
-        from runfolio.config import CONFIG_FILE, ConfigError, read_config
-
         where = f"{repo_root / CONFIG_FILE}: {UNTRACKED_KEY}"
         try:
             value = read_config(repo_root).get(UNTRACKED_KEY)
@@ -190,10 +189,6 @@ def _git_state(repo_root: Path, store_root: Path) -> tuple[dict[str, Any], bytes
     if os.environ.get("RUNFOLIO_CAPTURE_GIT", "1") == "0":
         return {}, b""
     import warnings
-
-    from runfolio.errors import GitError
-    from runfolio.gitrepo import capture_git
-    from runfolio.store.cache import cache_dir
 
     try:
         snapshot = capture_git(

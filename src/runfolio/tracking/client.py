@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runfolio.config import resolve_store
 from runfolio.errors import ExperimentNotFoundError
+from runfolio.query.runs import get_metric_history, get_run, search_runs
+from runfolio.store.scan import find_run, list_experiments
 from runfolio.tracking.experiments import ensure_experiment, find_experiment
 from runfolio.tracking.run import Run
 
@@ -71,8 +73,6 @@ class Store:
 
     def list_experiments(self) -> list[ExperimentRecord]:
         """Every readable experiment of the store, by folder name."""
-        from runfolio.store.scan import list_experiments
-
         return list_experiments(self.root)[0] if self.root.is_dir() else []
 
     def start_run(
@@ -99,8 +99,6 @@ class Store:
             The live :class:`Run`; use it as a context manager or call ``end()``.
         """
         if run_id is not None:
-            from runfolio.store.scan import find_run
-
             record, run_dir = find_run(self.root, run_id)
             run = Run.resume(record, run_dir, force=force)
             if run_name is not None:
@@ -124,8 +122,6 @@ class Store:
         The record's ``problems`` list what could not be read, metrics.csv included:
         unreadable rows, a foreign header, fewer rows than run.yaml's summary counts.
         """
-        from runfolio.query.runs import get_run
-
         return get_run(self.root, run_id)
 
     def get_metric_history(self, run_id: str, key: str) -> list[MetricRow]:
@@ -136,8 +132,6 @@ class Store:
 
         Rows that cannot be read are left out with a ``MetricHistoryWarning`` saying so.
         """
-        from runfolio.query.runs import get_metric_history
-
         return get_metric_history(self.root, run_id, key)
 
     def search_runs(
@@ -152,8 +146,6 @@ class Store:
 
         Returns a DataFrame, or run records with ``output_format="list"``.
         """
-        from runfolio.query.runs import search_runs
-
         return search_runs(
             self.root, experiment_names, filter_string, order_by, max_results, output_format
         )

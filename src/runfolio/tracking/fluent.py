@@ -13,14 +13,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from runfolio.errors import InvalidInputError, RunfolioError
+from runfolio.errors import RunfolioError
 from runfolio.tracking.client import Store
 from runfolio.tracking.run import Run
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from runfolio.registry import ModelVersion
     from runfolio.store.metrics import MetricRow
     from runfolio.store.records import ExperimentRecord, RunRecord
 
@@ -276,36 +275,6 @@ def search_runs(
     )
 
 
-def load_model(model_uri: str) -> Any:
-    """Load a model: ``runs:/<run id or prefix>/<artifact path>``, ``models:/<name>/<version>``,
-    ``models:/<name>@<alias>`` (the registry, see :mod:`runfolio.registry`) or a model folder.
-
-    Loading unpickles the file, which can run code: load only models you trust.
-
-    Raises:
-        InvalidInputError: the URI has an unknown scheme.
-        ModelLoadError: the model is missing, altered, or cannot be loaded.
-    """
-    from runfolio.store.layout import artifact_file, check_artifact_path
-    from runfolio.store.scan import find_run
-    from runfolio.tracking.models import load_model_dir
-
-    if model_uri.startswith("runs:/"):
-        run_ref, _, inner = model_uri[len("runs:/") :].partition("/")
-        _, run_dir = find_run(get_store().root, run_ref)
-        return load_model_dir(artifact_file(run_dir, check_artifact_path(inner or "model")))
-    if model_uri.startswith("models:/"):
-        from runfolio.registry import resolve_model_uri
-
-        return load_model_dir(resolve_model_uri(get_store().root, model_uri))
-    if "://" in model_uri:
-        raise InvalidInputError(
-            f"unsupported model URI {model_uri!r}; use runs:/<run id>/<path>, "
-            "models:/<name>/<version>, models:/<name>@<alias> or a folder path"
-        )
-    return load_model_dir(Path(model_uri))
-
-
 def _current_experiment() -> str:
     """The experiment new runs go to."""
     return _experiment_name or os.environ.get("RUNFOLIO_EXPERIMENT") or DEFAULT_EXPERIMENT
@@ -340,58 +309,3 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork()
     os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
-
-
-# --------------------------------------------------------------------------- registry
-
-
-def register_model(run_id: str, name: str, model_path: str | None = None) -> ModelVersion:
-    """Register the model a run logged as the next version of ``name`` (in the current store).
-
-    See :func:`runfolio.registry.register_model`.
-    """
-    from runfolio.registry import register_model as register
-
-    return register(get_store().root, run_id, name, model_path)
-
-
-def set_model_alias(name: str, alias: str, version: int) -> ModelVersion:
-    """Point ``alias`` of model ``name`` at ``version``, taking it from any other version."""
-    from runfolio.registry import set_model_alias as set_alias
-
-    return set_alias(get_store().root, name, alias, int(version))
-
-
-def delete_model_alias(name: str, alias: str) -> None:
-    """Remove ``alias`` from model ``name``."""
-    from runfolio.registry import delete_model_alias as delete_alias
-
-    delete_alias(get_store().root, name, alias)
-
-
-def get_model_version(name: str, version: int) -> ModelVersion:
-    """One version of a registered model."""
-    from runfolio.registry import get_model_version as get_version
-
-    return get_version(get_store().root, name, int(version))
-
-
-def get_model_version_by_alias(name: str, alias: str) -> ModelVersion:
-    """The version of model ``name`` that ``alias`` points to."""
-    from runfolio.registry import get_model_version_by_alias as by_alias
-
-    return by_alias(get_store().root, name, alias)
-
-
-def search_model_versions(filter_string: str = "") -> list[ModelVersion]:
-    """Registered model versions, filtered by ``name = '...'``, ``name LIKE '...'``, ``run_id``."""
-    from runfolio.registry import search_model_versions as search_versions
-
-    return search_versions(get_store().root, filter_string)
-
-
-def transition_model_version_stage(name: str, version: int, stage: str) -> ModelVersion:
-    """MLflow's stage transition (Staging, Production, Archived, None), done with aliases."""
-    from runfolio.registry import transition_model_version_stage as transition
-
-    return transition(get_store().root, name, int(version), stage)

@@ -20,19 +20,39 @@ import signal
 import sys
 import threading
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from runfolio.store import liveness
 from runfolio.store.layout import HEARTBEAT_FILE
 from runfolio.store.liveness import this_host
 from runfolio.store.run_document import MAX_FAILURE_MESSAGE, MAX_TRACEBACK_LINE, MAX_TRACEBACK_LINES
+from runfolio.store.secrets import redact_text
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from runfolio.tracking.run import Run
 
-_live: dict[int, Run] = {}
+class LiveRun(Protocol):
+    """What this module needs of a started run (:class:`runfolio.tracking.run.Run` is one).
+
+    A protocol rather than the class itself: the run module registers its runs here, so
+    naming the class would make the two modules import each other.
+    """
+
+    def write_heartbeat(self) -> None:
+        """Record that the run is alive (called from the heartbeat thread)."""
+
+    def detach_after_fork(self) -> None:
+        """Make the parent's run inert in a forked child."""
+
+    def record_failure(self, exc: BaseException) -> None:
+        """Note why the run failed, before it ends as FAILED."""
+
+    def end(self, status: str = "FINISHED") -> None:
+        """End the run with ``status``."""
+
+
+_live: dict[int, LiveRun] = {}
 _live_lock = threading.Lock()
 _installed = False  # the process-wide hooks (atexit, excepthook, SIGTERM): a child inherits them
 _heartbeat_running = False  # threads do not survive fork(): a child starts its own
@@ -71,8 +91,6 @@ def describe_failure(exc: BaseException) -> dict[str, str]:
     """
     import traceback
 
-    from runfolio.store.secrets import redact_text
-
     kind = type(exc)
     module = kind.__module__
     name = kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
@@ -92,14 +110,14 @@ def _bounded(text: str, limit: int, marker: str) -> str:
     return text if len(text) <= limit else text[: limit - len(marker)] + marker
 
 
-def register(run: Run) -> None:
+def register(run: LiveRun) -> None:
     """Track a newly started run (starts the heartbeat and exit hooks on first use)."""
     with _live_lock:
         _live[id(run)] = run
         _install_hooks()
 
 
-def unregister(run: Run) -> None:
+def unregister(run: LiveRun) -> None:
     """Stop tracking an ended run; with none left, give SIGTERM back its default."""
     with _live_lock:
         _live.pop(id(run), None)
@@ -107,7 +125,7 @@ def unregister(run: Run) -> None:
             _unhook_sigterm()
 
 
-def live_runs() -> list[Run]:
+def live_runs() -> list[LiveRun]:
     """Runs started in this process and not ended yet, oldest first."""
     with _live_lock:
         return list(_live.values())

@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 
 from runfolio.errors import InvalidInputError, RunfolioError
+from runfolio.objectstore.manifest import read_manifest
+from runfolio.objectstore.transfer import fetch_artifact, offload_bytes
 from runfolio.store import FORMAT_VERSION
 from runfolio.store.atomic import make_dir, write_bytes_atomic, write_text_atomic
 from runfolio.store.layout import (
@@ -31,6 +33,7 @@ from runfolio.store.layout import (
     check_artifact_path,
 )
 from runfolio.store.serialize import dump_yaml, load_yaml
+from runfolio.tracking.artifacts import artifact_target, forget_remote, remote_settings
 
 DESCRIPTOR_FILE = MODEL_DESCRIPTOR_FILE
 PICKLE_FILE = MODEL_PICKLE_FILE
@@ -71,8 +74,6 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
         ConfigError: the store's ``artifacts`` settings are bad.
         ObjectStoreError: the upload failed (nothing is written).
     """
-    from runfolio.tracking.artifacts import artifact_target, forget_remote, remote_settings
-
     relative = model_folder_name(artifact_path)
     # Refuses a symlinked folder or descriptor, which the writes below would go through.
     folder = artifact_target(artifact_dir, relative / DESCRIPTOR_FILE).parent
@@ -109,8 +110,6 @@ def save_model(artifact_dir: Path, model: Any, artifact_path: str, extra: dict[s
     # Written only once the descriptor is known good: a refused call leaves no stray pickle.
     make_dir(folder, parents=True, exist_ok=True)
     if remote is not None and len(payload) > remote.threshold:
-        from runfolio.objectstore.transfer import offload_bytes
-
         offload_bytes(artifact_dir.parent, payload, relative / file_name, remote)
     else:
         write_bytes_atomic(folder / file_name, payload)
@@ -137,8 +136,6 @@ def _remove_unnamed_pickles(
     The previous model's pickle, and one a killed ``log_model`` left; local files and
     object storage entries alike. Other files in the folder are the user's and stay.
     """
-    from runfolio.tracking.artifacts import forget_remote
-
     stale = {
         entry.name
         for entry in folder.iterdir()
@@ -146,8 +143,6 @@ def _remove_unnamed_pickles(
     }
     remote_dir = artifact_dir.parent
     if (remote_dir / REMOTE_ARTIFACTS_FILE).exists():
-        from runfolio.objectstore.manifest import read_manifest
-
         prefix = f"{relative.as_posix()}/"
         stale |= {
             path[len(prefix) :]
@@ -245,7 +240,6 @@ def _remote_model_file(model_dir: Path, file_name: str) -> Path | None:
     )
     if artifacts is None or not (artifacts.parent / REMOTE_ARTIFACTS_FILE).exists():
         return None
-    from runfolio.objectstore.transfer import fetch_artifact
 
     relative = (model_dir / file_name).relative_to(artifacts).as_posix()
     try:

@@ -49,7 +49,9 @@ from runfolio.store.records import ExperimentRecord, flatten, iso_to_ms, now_iso
 from runfolio.store.run_document import RunDocument
 from runfolio.store.serialize import dump_yaml
 from runfolio.store.staging import publish_run_dir, stage_run_dir
-from runfolio.tracking import lifecycle
+from runfolio.tracking import artifacts, lifecycle, models
+from runfolio.tracking.capture import capture_context
+from runfolio.tracking.names import random_run_name
 from runfolio.tracking.values import (
     INT64_MAX,
     INT64_MIN,
@@ -133,9 +135,6 @@ class Run:
             InvalidInputError: a bad name or tag; nothing is written.
             StoreError: the store is not writable.
         """
-        from runfolio.tracking.capture import capture_context
-        from runfolio.tracking.names import random_run_name
-
         name = layout.check_text(run_name, "run name") if run_name is not None else None
         checked_tags = _checked_tags(tags or {})
         if description is not None and not isinstance(description, str):
@@ -458,8 +457,6 @@ class Run:
         Raises:
             InvalidInputError: the file is missing or ``artifact_path`` leaves the run.
         """
-        from runfolio.tracking import artifacts
-
         self._check_open()
         return self._storing(
             lambda: artifacts.copy_file(self.artifact_dir, local_path, artifact_path)
@@ -469,8 +466,6 @@ class Run:
         self, local_dir: str | os.PathLike[str], artifact_path: str | None = None
     ) -> list[Path]:
         """Copy every file under ``local_dir`` into the run's artifacts, keeping the layout."""
-        from runfolio.tracking import artifacts
-
         self._check_open()
         return self._storing(
             lambda: artifacts.copy_tree(self.artifact_dir, local_dir, artifact_path)
@@ -478,15 +473,11 @@ class Run:
 
     def log_text(self, text: str, artifact_file: str) -> Path:
         """Write ``text`` as an artifact file (UTF-8)."""
-        from runfolio.tracking import artifacts
-
         self._check_open()
         return self._storing(lambda: artifacts.write_text(self.artifact_dir, text, artifact_file))
 
     def log_dict(self, dictionary: Mapping[str, Any], artifact_file: str) -> Path:
         """Write a mapping as a JSON or YAML artifact, chosen by the file extension."""
-        from runfolio.tracking import artifacts
-
         self._check_open()
         return self._storing(
             lambda: artifacts.write_dict(self.artifact_dir, dictionary, artifact_file)
@@ -494,8 +485,6 @@ class Run:
 
     def log_figure(self, figure: Any, artifact_file: str) -> Path:
         """Save a matplotlib figure or an Altair chart; the extension picks the format."""
-        from runfolio.tracking import artifacts
-
         self._check_open()
         return self._storing(
             lambda: artifacts.write_figure(self.artifact_dir, figure, artifact_file)
@@ -507,8 +496,6 @@ class Run:
         Extra keyword arguments (e.g. ``input_example``, ``description``) go into the
         descriptor. Returns the model folder.
         """
-        from runfolio.tracking import models
-
         self._check_open()
         folder = self._storing(
             lambda: models.save_model(self.artifact_dir, model, artifact_path, descriptor)
