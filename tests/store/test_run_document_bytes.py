@@ -38,7 +38,7 @@ def frozen(monkeypatch: pytest.MonkeyPatch) -> None:
         environment={"python": "3.11.7", "platform": "Linux"},
         packages="numpy==2.0\n",
     )
-    monkeypatch.setattr(capture, "capture_context", lambda root: context)
+    monkeypatch.setattr("runfolio.tracking.run.capture_context", lambda root: context)
     failure = {"type": "ValueError", "message": "bad: 1", "traceback": "line 1\nline 2\n"}
     monkeypatch.setattr(lifecycle, "describe_failure", lambda exc: failure)
 
