@@ -97,8 +97,9 @@ def search_records(
         FilterError: the filter or an order-by clause does not parse.
         ExperimentNotFoundError: a named experiment does not exist.
     """
-    rows = _search(root, experiment_names, filter_string, order_by, max_results, records=True)
-    return [row["run"] for row in rows]
+    with paused_gc():
+        rows = _search(root, experiment_names, filter_string, order_by, max_results, records=True)
+        return [row["run"] for row in rows]
 
 
 def search_runs(
@@ -126,8 +127,10 @@ def search_runs(
     """
     if output_format == "list":
         return search_records(root, experiment_names, filter_string, order_by, max_results)
-    rows = _search(root, experiment_names, filter_string, order_by, max_results, records=False)
+    # One pause around reading and tabulating: a collection in between would walk every
+    # row just read.
     with paused_gc():
+        rows = _search(root, experiment_names, filter_string, order_by, max_results, records=False)
         return _frame(rows)
 
 
@@ -153,9 +156,8 @@ def _search(
     from runfolio.query.filter import parse_filter, sort_records
 
     run_filter = parse_filter(filter_string or "")
-    with paused_gc():
-        rows = read_rows(root, experiment_names, with_records=records)
-        ordered = sort_records([row for row in rows if run_filter.matches(row)], order_by)
+    rows = read_rows(root, experiment_names, with_records=records)
+    ordered = sort_records([row for row in rows if run_filter.matches(row)], order_by)
     return ordered[:max_results] if max_results is not None else ordered
 
 
