@@ -30,9 +30,9 @@ def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     reads: list[str] = []
     original = scan_module.read_run_files
 
-    def counting(run_dir: Path, experiment):  # type: ignore[no-untyped-def]
+    def counting(run_dir: Path, experiment, *rest):  # type: ignore[no-untyped-def]
         reads.append(run_dir.name)
-        return original(run_dir, experiment)
+        return original(run_dir, experiment, *rest)
 
     monkeypatch.setattr(scan_module, "read_run_files", counting)
     return reads

@@ -53,6 +53,7 @@ from runfolio.store.liveness import effective_status
 from runfolio.store.metrics import problems_of_run
 from runfolio.store.reader import (
     NO_RUN_FILE,
+    FileSource,
     Problem,
     StoreScan,
     iter_experiment_dirs,
@@ -199,22 +200,73 @@ def _read_store(root: Path, experiments: set[str] | None, view: _View, use_cache
         if problem is not None:
             scan.problems.append(Problem(exp_dir, problem))
             continue
-        if not os.path.lexists(exp_dir / layout.EXPERIMENT_FILE):
-            if any(layout.is_run_id(p.name) for p in exp_dir.iterdir()):
-                scan.problems.append(Problem(exp_dir, "experiment folder has no experiment.yaml"))
-            continue
-        file = exp_dir / layout.EXPERIMENT_FILE
-        try:
-            experiment = read_experiment(exp_dir)
-        except MalformedRunError as exc:
-            scan.problems.append(Problem(file, problem_reason(exc, file)))
-            continue
-        if experiments is not None and experiment.name not in experiments:
-            continue
-        scan.problems.extend(Problem(file, problem_reason(p, file)) for p in experiment.problems)
-        scan.experiments.append(experiment)
-        _read_runs(experiment, found, view, use_cache)
+        experiment = open_experiment(
+            exp_dir,
+            os.path.lexists(exp_dir / layout.EXPERIMENT_FILE),
+            (p.name for p in exp_dir.iterdir()),
+            scan.problems,
+            wanted=experiments,
+        )
+        if experiment is not None:
+            scan.experiments.append(experiment)
+            _read_runs(experiment, found, view, use_cache)
     return found
+
+
+def open_experiment(
+    exp_dir: Path,
+    has_file: bool,
+    entries: Iterable[str],
+    problems: list[Problem],
+    content: bytes | None = None,
+    *,
+    wanted: set[str] | None = None,
+) -> ExperimentRecord | None:
+    """Read an experiment folder's experiment.yaml as every reader of a store judges it.
+
+    A folder without the file is no experiment (a problem when one of its ``entries``
+    is named like a run); an unreadable file is a problem; fields left out of it are
+    problems of an experiment that is still read.
+
+    Args:
+        exp_dir: the folder (a label under which a git revision's files are named).
+        has_file: whether the folder holds experiment.yaml.
+        entries: the names in the folder (only looked at when it has no experiment.yaml).
+        problems: where problems are appended.
+        content: the file's bytes, when not read from disk.
+        wanted: only experiments of these names (None: all); others are None, unjudged.
+    """
+    if not has_file:
+        if any(layout.is_run_id(name) for name in entries):
+            problems.append(Problem(exp_dir, "experiment folder has no experiment.yaml"))
+        return None
+    file = exp_dir / layout.EXPERIMENT_FILE
+    try:
+        experiment = read_experiment(exp_dir, content)
+    except MalformedRunError as exc:
+        problems.append(Problem(file, problem_reason(exc, file)))
+        return None
+    if wanted is not None and experiment.name not in wanted:
+        return None
+    problems.extend(Problem(file, problem_reason(p, file)) for p in experiment.problems)
+    return experiment
+
+
+def read_run_record(
+    run_dir: Path,
+    experiment: ExperimentRecord,
+    problems: list[Problem],
+    files: FileSource | None = None,
+) -> RunRecord | None:
+    """Parse a run's files (status as stored); a run that cannot be read is a problem.
+
+    ``files`` reads them from elsewhere than ``run_dir`` (a git revision's blobs).
+    """
+    try:
+        return read_run_files(run_dir, experiment, files)
+    except MalformedRunError as exc:
+        problems.append(Problem(run_dir, problem_reason(exc, run_dir)))
+        return None
 
 
 def require_experiments(
@@ -273,11 +325,10 @@ def _read_runs(experiment: ExperimentRecord, found: _Found, view: _View, use_cac
         if cached is not None:
             record = RunRecord(path=run_dir, **cached)
         else:
-            try:
-                record = read_run_files(run_dir, experiment)
-            except MalformedRunError as exc:
-                problems.append(Problem(run_dir, problem_reason(exc, run_dir)))
+            fresh = read_run_record(run_dir, experiment, problems)
+            if fresh is None:
                 continue
+            record = fresh
         stored_row = run_row(record) if view != "records" else None
         if cached is None and cache and signature is not None and not record.problems:
             cache.put(run_dir.name, signature, stored_row or _record_fields(record))
