@@ -25,8 +25,9 @@ Caches behind it (all derived and disposable: the files stay the source of truth
   entry is reused only while the signature matches; any change to those files, an
   added or removed run, a damaged file, another ``CACHE_VERSION`` or Python version
   invalidates it. Runs read with problems are never cached. The rows file exists
-  because a warm search decoding whole records is twice as slow. Status is never
-  cached: a RUNNING run is judged alive or CRASHED on every read.
+  because decoding whole records (20 MB for 10,000 runs) takes about 2.5 times as long
+  as decoding rows (8 MB). Status is never cached: a RUNNING run is judged alive or
+  CRASHED on every read.
 - the revision memo (:data:`runfolio.query.revision_scan.RecordMemo`): records read
   from git blobs, in memory for one report, keyed by the experiment.yaml blob and the
   run files' blobs (content addresses: never stale).
