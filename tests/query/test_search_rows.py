@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import runfolio
-from runfolio.query import search_rows
+from runfolio.store import scan as scan_module
 from runfolio.store.cache import DerivedCache
 
 
@@ -28,13 +28,13 @@ def store(tmp_path: Path) -> runfolio.Store:
 def _reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record which run folders the search path parses from disk."""
     reads: list[str] = []
-    original = search_rows.read_run_files
+    original = scan_module.read_run_files
 
-    def counting(run_dir: Path, experiment):  # type: ignore[no-untyped-def]
+    def counting(run_dir: Path, experiment, *rest):  # type: ignore[no-untyped-def]
         reads.append(run_dir.name)
-        return original(run_dir, experiment)
+        return original(run_dir, experiment, *rest)
 
-    monkeypatch.setattr(search_rows, "read_run_files", counting)
+    monkeypatch.setattr(scan_module, "read_run_files", counting)
     return reads
 
 
@@ -89,7 +89,7 @@ def test_a_dead_running_run_reads_as_crashed_even_from_the_cache(store: runfolio
 
 def test_a_damaged_search_cache_is_ignored(store: runfolio.Store) -> None:
     expected = store.search_runs(order_by=["params.lr"])
-    cache = DerivedCache(store.root / "exp", search_rows.SEARCH_CACHE)
+    cache = DerivedCache(store.root / "exp", scan_module.ROWS_CACHE)
     cache.path.write_bytes(b"\x00 not marshal")
     assert store.search_runs(order_by=["params.lr"]).equals(expected)
 

@@ -18,12 +18,11 @@ from typing import Any
 import pytest
 
 from runfolio import Store
-from runfolio.query.search_rows import read_search_rows
 from runfolio.site import build as build_module
 from runfolio.site.build import build_site
 from runfolio.site.watch import SiteWatcher
 from runfolio.store import cache as cache_module
-from runfolio.store.scan import scan_store
+from runfolio.store.scan import read_rows, scan_store
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +61,7 @@ def _names(root: Path) -> set[str | None]:
 
 
 def _search_names(root: Path) -> set[str]:
-    return {row["attributes"]["run_name"] for row in read_search_rows(root)}
+    return {row["attributes"]["run_name"] for row in read_rows(root)}
 
 
 def _page(site: Path, run_dir: Path) -> str:

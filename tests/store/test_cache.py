@@ -34,9 +34,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     original = scan_module.read_run_files
 
-    def counting(run_dir: Path, experiment: Any) -> Any:
+    def counting(run_dir: Path, experiment: Any, *rest: Any) -> Any:
         seen.append(run_dir.name)
-        return original(run_dir, experiment)
+        return original(run_dir, experiment, *rest)
 
     monkeypatch.setattr(scan_module, "read_run_files", counting)
     return seen

@@ -2,9 +2,10 @@
 
 No file is written: the tree listing says which run folders exist, one ``cat-file
 --batch`` brings every ``experiment.yaml``, ``run.yaml`` and ``params.yaml``, and the
-records are parsed from those bytes exactly as :func:`runfolio.store.scan.scan_store`
-parses them from disk. A ``metrics.csv`` is fetched only for the rare run whose
-``run.yaml`` has no usable metric summaries (one still running when it was committed).
+records are parsed from those bytes and judged by the same functions of the read model
+(:mod:`runfolio.store.scan`) as a store on disk. A ``metrics.csv`` is fetched only for
+the rare run whose ``run.yaml`` has no usable metric summaries (one still running when
+it was committed).
 
 Records carry paths under a label (``<base>/sweep/<run id>``), not real paths: they name
 runs in messages. Their status is the stored one: a commit holds no live process.
@@ -15,19 +16,11 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from runfolio.errors import MalformedRunError
 from runfolio.gitobjects import StoreTree, read_blobs
 from runfolio.store import layout
-from runfolio.store.reader import (
-    NO_RUN_FILE,
-    FileSource,
-    Problem,
-    StoreScan,
-    read_experiment,
-    read_run_files,
-)
+from runfolio.store.reader import NO_RUN_FILE, FileSource, Problem, StoreScan
 from runfolio.store.records import RunRecord
-from runfolio.store.scan import problem_reason
+from runfolio.store.scan import open_experiment, problem_reason, read_run_record
 
 _PREFETCHED = (layout.EXPERIMENT_FILE, layout.RUN_FILE, layout.PARAMS_FILE)
 
@@ -79,17 +72,11 @@ def scan_revision(
         exp_dir = label / slug
         blob = experiments[slug]
         folder_runs = runs.get(slug, {})
-        if blob is None:
-            if any(layout.is_run_id(run_id) for run_id in folder_runs):
-                scan.problems.append(Problem(exp_dir, "experiment folder has no experiment.yaml"))
+        experiment = open_experiment(
+            exp_dir, blob is not None, folder_runs, scan.problems, contents[blob] if blob else None
+        )
+        if experiment is None:
             continue
-        file = exp_dir / layout.EXPERIMENT_FILE
-        try:
-            experiment = read_experiment(exp_dir, contents[blob])
-        except MalformedRunError as exc:
-            scan.problems.append(Problem(file, problem_reason(exc, file)))
-            continue
-        scan.problems.extend(Problem(file, problem_reason(p, file)) for p in experiment.problems)
         scan.experiments.append(experiment)
         for run_id in sorted(folder_runs):
             files = folder_runs[run_id]
@@ -105,12 +92,9 @@ def scan_revision(
             key = _memo_key(slug, blob, files)
             record = memo.get(key)
             if record is None:
-                try:
-                    record = read_run_files(
-                        run_dir, experiment, _source(repo_root, files, contents)
-                    )
-                except MalformedRunError as exc:
-                    scan.problems.append(Problem(run_dir, problem_reason(exc, run_dir)))
+                source = _source(repo_root, files, contents)
+                record = read_run_record(run_dir, experiment, scan.problems, source)
+                if record is None:
                     continue
                 memo[key] = record
             scan.problems.extend(

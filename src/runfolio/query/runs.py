@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from runfolio.errors import MalformedRunError
 from runfolio.query.filter import parse_filter, sort_records
-from runfolio.query.search_rows import read_search_rows, run_attributes
 from runfolio.store import layout
 from runfolio.store.metrics import MetricRow, missing_rows, problems_of_run, read_metrics
 from runfolio.store.reader import read_run, read_run_files, refresh_status
 from runfolio.store.records import RunRecord
-from runfolio.store.scan import find_run, paused_gc, require_experiments, scan_store
+from runfolio.store.scan import Row, find_run, live_row, paused_gc, read_rows, run_row
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,23 +83,6 @@ class MetricHistoryWarning(UserWarning):
     """Some of a metric's history could not be read (the warning names the rows)."""
 
 
-def filter_record(run: RunRecord, artifact_uri: str | None = None) -> dict[str, Any]:
-    """The mapping a search filter is evaluated against (see :mod:`runfolio.query.filter`).
-
-    It also carries ``run`` (the record), so one mapping per run serves the filter, the
-    ordering and the DataFrame.
-    """
-    attributes = run_attributes(run, run.status)
-    attributes["artifact_uri"] = artifact_uri or (run.path / layout.ARTIFACTS_DIR).as_uri()
-    return {
-        "attributes": attributes,
-        "params": run.flat_params(),
-        "metrics": run.latest_metrics(),
-        "tags": run.tags,
-        "run": run,
-    }
-
-
 def search_records(
     root: Path,
     experiment_names: Sequence[str] | None = None,
@@ -116,8 +98,9 @@ def search_records(
         FilterError: the filter or an order-by clause does not parse.
         ExperimentNotFoundError: a named experiment does not exist.
     """
-    rows = _matching_rows(root, experiment_names, filter_string, order_by, max_results)
-    return [row["run"] for row in rows]
+    with paused_gc():
+        rows = _search(root, experiment_names, filter_string, order_by, max_results, records=True)
+        return [row["run"] for row in rows]
 
 
 def search_runs(
@@ -136,46 +119,50 @@ def search_runs(
     values), ``params.<key>`` (nested params dotted) and ``tags.<key>``, each group
     sorted by key. ``output_format="list"`` returns the run records instead.
 
+    Both outputs are made from the rows :func:`_search` selected, so they always name
+    the same runs in the same order.
+
     Raises:
         FilterError: the filter or an order-by clause does not parse.
+        ExperimentNotFoundError: a named experiment does not exist.
     """
     if output_format == "list":
         return search_records(root, experiment_names, filter_string, order_by, max_results)
-
-    run_filter = parse_filter(filter_string or "")
+    # One pause around reading and tabulating: a collection in between would walk every
+    # row just read.
     with paused_gc():
-        rows = [r for r in read_search_rows(root, experiment_names) if run_filter.matches(r)]
-        ordered = sort_records(rows, order_by)
-        return _frame(ordered[:max_results] if max_results is not None else ordered)
+        rows = _search(root, experiment_names, filter_string, order_by, max_results, records=False)
+        return _frame(rows)
 
 
 def runs_to_frame(runs: Sequence[RunRecord]) -> pd.DataFrame:
     """Build the search_runs DataFrame for ``runs``, in their order."""
-    return _frame([filter_record(run) for run in runs])
+    return _frame([_record_row(run) for run in runs])
 
 
-def _matching_rows(
+def _search(
     root: Path,
     experiment_names: Sequence[str] | None,
     filter_string: str,
     order_by: Sequence[str] | None,
     max_results: int | None,
-) -> list[dict[str, Any]]:
-    """Scan the store and return the filter mappings of matching runs, ordered."""
+    *,
+    records: bool,
+) -> list[Row]:
+    """Read the store's rows, keep those matching the filter, order and cut them.
+
+    The one path of every search: the filter and the order see the same rows whichever
+    output is made from them; with ``records`` each row carries its record as ``run``.
+    """
     run_filter = parse_filter(filter_string or "")
-    wanted = set(experiment_names) if experiment_names else None
-    scan = scan_store(root, experiments=wanted)
-    require_experiments(root, scan.experiments, wanted)
-    # as_uri() quotes the path; a run id needs no quoting, so one call per experiment.
-    experiment_uris = {e.slug: (e.path / "x").as_uri()[:-1] for e in scan.experiments}
-    rows = [
-        filter_record(
-            run, f"{experiment_uris[run.experiment_slug]}{run.run_id}/{layout.ARTIFACTS_DIR}"
-        )
-        for run in scan.runs
-    ]
+    rows = read_rows(root, experiment_names, with_records=records)
     ordered = sort_records([row for row in rows if run_filter.matches(row)], order_by)
-    return list(ordered[:max_results] if max_results is not None else ordered)
+    return ordered[:max_results] if max_results is not None else ordered
+
+
+def _record_row(run: RunRecord) -> Row:
+    """The row of a record already read (its status as the record says)."""
+    return live_row(run_row(run), run.path, (run.path / layout.ARTIFACTS_DIR).as_uri(), run)
 
 
 def _frame(rows: Sequence[dict[str, Any]]) -> pd.DataFrame:

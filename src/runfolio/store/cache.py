@@ -230,16 +230,6 @@ class RecordCache(DerivedCache):
     def __init__(self, exp_dir: Path) -> None:
         super().__init__(exp_dir, "records")
 
-    def put_record(self, record: RunRecord, signature: RunSignature) -> None:
-        """Remember a freshly read record (only records without read problems)."""
-        if record.problems:
-            return
-        # A shallow copy: asdict's deep copy cost a sixth of a cold search, and nothing
-        # mutates the record's dicts before save() serialises them.
-        fields = dict(vars(record))
-        del fields["path"]
-        self.put(record.path.name, signature, fields)
-
     def _valid(self, payload: Any) -> bool:
         """A record payload is a dict with exactly the RunRecord fields (but path)."""
         return isinstance(payload, dict) and payload.keys() == _RECORD_FIELDS

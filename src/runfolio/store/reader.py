@@ -255,12 +255,14 @@ def refresh_status(record: RunRecord) -> None:
     if record.stored_status != "RUNNING":
         record.status = record.stored_status
         return
-    last_activity = max(
-        [record.start_ms] + [int(m.get("timestamp") or 0) for m in record.metrics.values()]
-    )
     record.status = effective_status(
-        record.stored_status, record.path, record.process, last_activity
+        record.stored_status, record.path, record.process, last_activity_ms(record)
     )
+
+
+def last_activity_ms(record: RunRecord) -> int:
+    """The run's latest activity besides its heartbeat: its start or its last metric's time."""
+    return max([record.start_ms] + [int(m.get("timestamp") or 0) for m in record.metrics.values()])
 
 
 def iter_experiment_dirs(root: Path) -> Iterator[Path]:
