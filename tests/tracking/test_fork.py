@@ -7,7 +7,10 @@ lock another thread held at the fork must not deadlock a child.
 
 from __future__ import annotations
 
+import contextlib
+import faulthandler
 import multiprocessing
+import multiprocessing.pool
 import os
 import signal
 import threading
@@ -25,6 +28,48 @@ from runfolio.tracking import lifecycle
 from waiting import wait_until
 
 POOL_TIMEOUT = 60  # seconds: a deadlocked child fails the test instead of hanging it
+
+
+def _dump_stacks_on_sigusr1() -> None:
+    """Pool initializer: a worker prints every thread's stack on SIGUSR1 (to pytest's capture)."""
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
+
+
+@contextlib.contextmanager
+def _fork_pool(processes: int) -> Iterator[multiprocessing.pool.Pool]:
+    """A fork pool that always ends, and explains a worker that would not.
+
+    On the way out the pool is closed and its workers end at the sentinel, which needs no
+    signal. A worker still alive after POOL_TIMEOUT, or any worker when the body failed,
+    prints its stacks (faulthandler, SIGUSR1) and is killed with SIGKILL: ``terminate()``
+    sends SIGTERM and then waits without a limit, which once hung a CI run on a worker
+    that survived it.
+    """
+    pool = multiprocessing.get_context("fork").Pool(processes, _dump_stacks_on_sigusr1)
+    workers = list(multiprocessing.active_children())
+    failed = True
+    try:
+        yield pool
+        failed = False
+    finally:
+        if not failed:
+            pool.close()
+            deadline = time.monotonic() + POOL_TIMEOUT
+            for worker in workers:
+                worker.join(max(0.0, deadline - time.monotonic()))
+        stuck = [worker for worker in workers if worker.is_alive()]
+        for worker in stuck:
+            if worker.pid is not None:  # always set once started; never signal pid 0
+                os.kill(worker.pid, signal.SIGUSR1)
+            worker.join(1.0)  # time to print its stacks, if it still can
+            worker.kill()
+            worker.join()
+        # terminate() may wait without a limit on a queue lock a killed worker held.
+        ender = threading.Thread(target=pool.terminate, name="pool-terminate", daemon=True)
+        ender.start()
+        ender.join(POOL_TIMEOUT)
+        if stuck and not failed:
+            pytest.fail(f"{len(stuck)} pool worker(s) did not exit; their stacks are above")
 
 
 @pytest.fixture
@@ -76,8 +121,7 @@ def _touch_parent_run() -> str:
 def test_forked_children_heartbeat_their_own_runs(fluent_store: Path, fast_liveness: None) -> None:
     parent = runfolio.start_run(run_name="sweep")
     runfolio.log_param("grid", "small")
-    context = multiprocessing.get_context("fork")
-    with context.Pool(2) as pool:
+    with _fork_pool(2) as pool:
         reports = pool.map_async(_child_run, range(2)).get(timeout=POOL_TIMEOUT)
     for report in reports:
         assert report["heartbeat"], report
@@ -97,9 +141,8 @@ def test_a_child_cannot_log_into_or_end_the_parents_run(fluent_store: Path) -> N
     parent = runfolio.start_run(run_name="sweep")
     runfolio.log_metric("loss", 0.5)
     _inherited[:] = [parent]
-    context = multiprocessing.get_context("fork")
     try:
-        with context.Pool(1) as pool:
+        with _fork_pool(1) as pool:
             outcome = pool.apply_async(_touch_parent_run).get(timeout=POOL_TIMEOUT)
     finally:
         _inherited.clear()
@@ -135,9 +178,8 @@ def test_a_lock_held_by_another_thread_at_fork_does_not_deadlock_the_child(
     holder = threading.Thread(target=hold)
     holder.start()
     held.wait(POOL_TIMEOUT)
-    context = multiprocessing.get_context("fork")
     try:
-        with context.Pool(2) as pool:
+        with _fork_pool(2) as pool:
             release.set()  # the children were forked with the lock held
             ids = pool.map_async(_start_and_end_a_run, range(2)).get(timeout=POOL_TIMEOUT)
     finally:
@@ -186,8 +228,7 @@ def test_processes_starting_runs_at_once_in_one_experiment_all_succeed(
     # Each start makes the experiment's staging folder, and each publish removes it when
     # empty: a start that looked inside it between another's two steps failed with
     # "cannot create a run folder ... No such file or directory".
-    context = multiprocessing.get_context("fork")
-    with context.Pool(4) as pool:
+    with _fork_pool(4) as pool:
         counts = pool.map_async(_start_runs_in_one_experiment, [40] * 4).get(timeout=POOL_TIMEOUT)
     assert counts == [40] * 4
     assert len(runfolio.search_runs(output_format="list")) == 160
