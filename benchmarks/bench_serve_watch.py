@@ -206,7 +206,7 @@ def new_idle_cpu(root: Path) -> float:
 def main() -> int:
     """Measure both watchers, interleaved, and print the table."""
     args = common.parse_args(__doc__.splitlines()[0])
-    runs = 500 if args.quick else 5000
+    runs = 100 if args.quick else 5000
     reps = args.reps or (2 if args.quick else 5)
     made = cached_store(SynthSpec(runs=runs, experiments=1), args.data_dir)
     root = made.root
