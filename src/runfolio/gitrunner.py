@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from runfolio.background import start_without_signals
 from runfolio.errors import GitError, GitNotFoundError, GitTimeoutError
 
 __all__ = ["GIT_TIMEOUT_S", "GitResult", "run_git"]
@@ -129,7 +130,7 @@ def run_git(
     watchdog = threading.Timer(GIT_TIMEOUT_S, _expire, (process, expired))
     watchdog.daemon = True
     with process:
-        _start_without_signals(watchdog)
+        start_without_signals(watchdog)  # see runfolio.background
         try:
             out, err = process.communicate(feed)
         except BaseException:
@@ -149,29 +150,6 @@ def run_git(
             f"{result.stderr.strip()}"
         )
     return result
-
-
-# Signals a process is sent as a whole. The watchdog thread never takes them: Python runs
-# a handler only in the main thread, so one taken by the watchdog while the main thread
-# waits on git's pipes would wait for git to finish (runfolio.tracking.lifecycle: same).
-_ASYNC_SIGNALS = frozenset(
-    getattr(signal, name)
-    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
-    if hasattr(signal, name)
-)
-
-
-def _start_without_signals(thread: threading.Thread) -> None:
-    """Start ``thread`` with the asynchronous signals blocked in it from its first moment."""
-    if not hasattr(signal, "pthread_sigmask"):  # Windows
-        thread.start()
-        return
-    # A new thread inherits its creator's mask: block, start, restore.
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _ASYNC_SIGNALS)
-    try:
-        thread.start()
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _expire(process: subprocess.Popen[bytes], expired: threading.Event) -> None:

@@ -22,6 +22,7 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol
 
+from runfolio.background import start_without_signals
 from runfolio.store import liveness
 from runfolio.store.layout import HEARTBEAT_FILE
 from runfolio.store.liveness import this_host
@@ -142,7 +143,11 @@ def _install_hooks() -> None:
     global _installed, _heartbeat_running
     if not _heartbeat_running:
         _heartbeat_running = True
-        threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True).start()
+        # Started with process-wide signals blocked (runfolio.background): a SIGTERM it
+        # took while the main thread waits in a C call would never be handled.
+        start_without_signals(
+            threading.Thread(target=_heartbeat_loop, name="runfolio-heartbeat", daemon=True)
+        )
     _hook_sigterm()  # again after the last run ended, and in a forked child
     if _installed:
         return
@@ -183,23 +188,8 @@ def _unhook_sigterm() -> None:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-_ASYNC_SIGNALS = frozenset(
-    getattr(signal, name)
-    for name in ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM")
-    if hasattr(signal, name)
-)
-"""Signals a process is sent as a whole; the heartbeat thread blocks them (see below)."""
-
-
 def _heartbeat_loop() -> None:
     """Rewrite each live run's heartbeat every HEARTBEAT_INTERVAL seconds."""
-    # The kernel hands a process-wide signal to any thread that does not block it. A
-    # Python handler (ours for SIGTERM, KeyboardInterrupt for SIGINT) runs only when the
-    # main thread runs bytecode, so a signal taken by this thread while the main thread
-    # waits in a C call (a pool worker reading its next task) would never be handled:
-    # the process would ignore SIGTERM. Blocked here, such signals go to the main thread.
-    if hasattr(signal, "pthread_sigmask"):  # not on Windows
-        signal.pthread_sigmask(signal.SIG_BLOCK, _ASYNC_SIGNALS)
     wakeup = _heartbeat_wakeup  # this process's: a forked child replaces the module's
     # Looked up at each wait, not bound at import, so it can be tuned (tests, long jobs).
     while not wakeup.wait(liveness.HEARTBEAT_INTERVAL):
