@@ -36,6 +36,7 @@ from pydantic_core import core_schema
 from runfolio.config import CONFIG_FILE, DEFAULT_STORE_DIR, parse_size
 from runfolio.config_values import (
     COLUMN_GROUPS,
+    CONTROL_RE,
     DEFAULT_ARTIFACT_SIZE_LIMIT,
     DEFAULT_LIMITS,
     DEFAULT_THEME,
@@ -43,6 +44,7 @@ from runfolio.config_values import (
     DEFAULT_TITLE,
     DIRECTIONS,
     RUN_COLUMNS,
+    S3_ONLY_KEYS,
     ExperimentSettings,
     RemoteSettings,
     SiteConfig,
@@ -52,7 +54,6 @@ from runfolio.config_values import (
 from runfolio.gitrepo import UNTRACKED_MODES
 from runfolio.store.secrets import secret_name
 
-_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _PUBLISHED = "(it is published on every page)"
 _NOT_HERE = "; credentials come from the environment or an AWS profile"
@@ -102,7 +103,7 @@ def _http_url(value: object, what: str, credentials: str, *, query: bool) -> str
         raise ValueError(f"{text!r} is not a URL ({exc})") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{text!r} must be an http:// or https:// URL{what}")
-    if _CONTROL_RE.search(text):
+    if CONTROL_RE.search(text):
         raise ValueError(f"{text!r} must not contain spaces or control characters")
     if parts.username or parts.password:
         # A token pasted into the URL would leak where the URL goes.
@@ -159,7 +160,7 @@ def _refs(value: object) -> tuple[str, ...]:
         raise ValueError("expected a list of branch names or patterns, like [main, 'exp/*']")
     refs = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
     for ref in refs:
-        if ref.startswith("-") or _CONTROL_RE.search(ref):
+        if ref.startswith("-") or CONTROL_RE.search(ref):
             raise ValueError(f"{ref!r} is not a branch name or pattern")
     return refs
 
@@ -188,7 +189,7 @@ def _region(value: object) -> str:
 
 def _profile(value: object) -> str:
     """Accept non-blank text without spaces or control characters."""
-    if isinstance(value, str) and value.strip() and not _CONTROL_RE.search(value.strip()):
+    if isinstance(value, str) and value.strip() and not CONTROL_RE.search(value.strip()):
         return value.strip()
     raise ValueError(f"expected a name without spaces, got {value!r}")
 
@@ -457,9 +458,8 @@ class ArtifactsSchema(_Section):
     @model_validator(mode="after")
     def _s3_keys_only_for_s3(self) -> ArtifactsSchema:
         """``endpoint_url``, ``region`` and ``profile`` configure the S3 client only."""
-        s3_keys = [key for key in ("endpoint_url", "region", "profile") if getattr(self, key)]
-        scheme = self.uri.partition("://")[0].lower()
-        if s3_keys and scheme != "s3":
+        s3_keys = [key for key in S3_ONLY_KEYS if getattr(self, key)]
+        if s3_keys and (scheme := parse_bucket_uri(self.uri)[0]) != "s3":
             raise ValueError(
                 f"{', '.join(s3_keys)}: for s3:// buckets only, not {scheme}://; "
                 "other services take their settings from their own environment variables"

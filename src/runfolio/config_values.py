@@ -41,8 +41,11 @@ COLUMN_GROUPS = ("metrics", "params", "tags")
 DEFAULT_THRESHOLD = 1_000_000  # "1 MB": decimal, like the site's size limit
 SCHEMES = ("s3", "gs", "az", "abfs", "file")
 """URI schemes of ``artifacts.uri``; :mod:`runfolio.objectstore.filesystems` serves each."""
+S3_ONLY_KEYS = ("endpoint_url", "region", "profile")
+"""Settings of the S3 client, refused with any other scheme."""
 
-_CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+CONTROL_RE = re.compile(r"[\x00-\x20\x7f]")
+"""Spaces and control characters: no bucket, URL or ref of the settings may hold one."""
 _CONTROL_CHAR_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -241,7 +244,7 @@ def parse_bucket_uri(value: object) -> tuple[str, str, str]:
     prefix = prefix.strip("/")
     if scheme == "file" and not prefix:
         raise ValueError(f"{text!r} names no folder")
-    if _CONTROL_RE.search(bucket) or _CONTROL_CHAR_RE.search(prefix) or "\\" in prefix:
+    if CONTROL_RE.search(bucket) or _CONTROL_CHAR_RE.search(prefix) or "\\" in prefix:
         raise ValueError(f"{text!r}: no spaces in the bucket, no control characters or backslashes")
     if "@" in bucket or ":" in bucket:
         raise ValueError(

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from runfolio.config_values import RemoteSettings
+from runfolio.config_values import S3_ONLY_KEYS, RemoteSettings
 from runfolio.objectstore.errors import ObjectStoreError
 
 if TYPE_CHECKING:
@@ -48,8 +48,6 @@ BACKENDS: dict[str, Backend] = {
 }
 """Every scheme :data:`runfolio.config_values.SCHEMES` accepts, with its client."""
 
-_S3_ONLY = ("endpoint_url", "region", "profile")
-
 
 def open_filesystem(settings: RemoteSettings) -> AbstractFileSystem:
     """A new fsspec filesystem for the bucket ``settings`` names.
@@ -74,7 +72,7 @@ def open_filesystem(settings: RemoteSettings) -> AbstractFileSystem:
         ) from exc
     if settings.scheme == "s3":
         return fsspec.filesystem("s3", **_s3_options(settings))
-    misplaced = [key for key in _S3_ONLY if getattr(settings, key) is not None]
+    misplaced = [key for key in S3_ONLY_KEYS if getattr(settings, key) is not None]
     if misplaced:
         raise ObjectStoreError(
             f"artifacts.{misplaced[0]} in runfolio.yaml applies to s3:// only, and the store "
