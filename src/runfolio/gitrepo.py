@@ -173,9 +173,8 @@ def capture_git(
             corrupt, git is older than 2.18, or a command ran longer than two minutes. The
             message names the repository and carries git's own explanation.
     """
-    start = _nearest_existing_dir(Path(path).expanduser().absolute())
-    # Skip starting git at all when plainly not in a repository.
-    if find_repo_root(start) is None and "GIT_DIR" not in os.environ:
+    start = _start_in_repo(Path(path))  # skip git altogether when plainly not in a repository
+    if start is None:
         return None
     try:
         return _capture(start, exclude, max_untracked_bytes, exclude_subfolders_of, untracked)

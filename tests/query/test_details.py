@@ -17,7 +17,8 @@ from runfolio import Store
 from runfolio.errors import ExperimentNotFoundError
 from runfolio.query.details import build_run_details, scan_experiments
 from runfolio.query.runs import get_run
-from runfolio.store.artifact_listing import DESCRIPTOR_FILE, ArtifactFile, list_artifacts
+from runfolio.store.artifact_listing import ArtifactFile, list_artifacts
+from runfolio.store.layout import MODEL_DESCRIPTOR_FILE as DESCRIPTOR_FILE
 
 needs_symlinks = pytest.mark.skipif(
     not hasattr(os, "symlink") or sys.platform == "win32", reason="needs POSIX symlinks"

@@ -17,9 +17,6 @@ from runfolio.errors import MalformedRunError
 from runfolio.store.layout import ARTIFACTS_DIR, MODEL_DESCRIPTOR_FILE
 from runfolio.store.reader import read_yaml_file
 
-DESCRIPTOR_FILE = MODEL_DESCRIPTOR_FILE
-"""The file that marks a folder of ``artifacts/`` as a logged model."""
-
 _SYMLINK_PROBLEM = "is a symlink; runfolio does not follow symlinks in a store"
 
 
@@ -120,7 +117,7 @@ def _walk(
     except OSError as exc:
         listing.problems.append(f"{folder}: cannot read ({exc.strerror})")
         return
-    descriptor = next((entry for entry in entries if entry.name == DESCRIPTOR_FILE), None)
+    descriptor = next((entry for entry in entries if entry.name == MODEL_DESCRIPTOR_FILE), None)
     if descriptor is not None and relative.parts:
         if descriptor.is_symlink():
             listing.problems.append(f"{descriptor.path}: {_SYMLINK_PROBLEM}")

@@ -25,7 +25,6 @@ from runfolio.store.serialize import dump_yaml
 
 if TYPE_CHECKING:
     from runfolio.config_values import RemoteSettings
-    from runfolio.objectstore.bucket import Bucket
 
 
 def copy_file(
@@ -138,7 +137,7 @@ def forget_remote(artifact_dir: Path, relatives: list[PurePosixPath]) -> None:
     """Drop manifest entries for artifacts that are now plain files again."""
     run_dir = artifact_dir.parent
     if not relatives or not (run_dir / REMOTE_ARTIFACTS_FILE).exists():
-        return  # the common case: no manifest, and nothing of the object store is imported
+        return  # the common case: no manifest to rewrite
 
     forget_artifacts(run_dir, [relative.as_posix() for relative in relatives])
 
